@@ -1,0 +1,1 @@
+"""REST API (FastAPI) for tasks, sessions, scaffolds and evaluation jobs."""

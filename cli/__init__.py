@@ -1,0 +1,1 @@
+"""The `swefarm` command line."""

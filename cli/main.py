@@ -1,0 +1,15 @@
+"""`swefarm`: one command, sub-commands per area. Each area's commands live in their own module."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import bench_cmd, demo_cmd, sandbox_cmd
+
+app = typer.Typer(help="swefarm: real GitHub PRs as sandboxed Gymnasium environments.", no_args_is_help=True)
+sandbox_cmd.register(app)
+demo_cmd.register(app)
+app.add_typer(bench_cmd.app, name="bench")
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,71 @@
+"""`swefarm setup`, `swefarm doctor` and `swefarm gc`."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sandbox.errors import SandboxError
+
+console = Console()
+
+
+def setup(
+    python: str = typer.Option("3.11", help="comma-separated Python versions of the base images (3.9, 3.11, 3.13)"),
+    no_compose: bool = typer.Option(False, help="skip installing the Docker Compose plugin"),
+) -> None:
+    """Find or start a Docker engine, install Compose, and build or pull the base images."""
+    from sandbox.bases import base_for, ensure_base
+    from sandbox.engine import ensure_compose, ensure_engine
+
+    log = console.print
+    try:
+        client = ensure_engine(log=log)
+        console.print(f"[green]ok[/] docker engine {client.version().get('Version')}")
+        if not no_compose:
+            ensure_compose(log=log)
+            console.print("[green]ok[/] docker compose")
+        for version in [v.strip() for v in python.split(",") if v.strip()]:
+            spec = base_for(version)
+            with console.status(f"base image {spec.tag}"):
+                how = ensure_base(client, spec, log=log)
+            console.print(f"[green]ok[/] {spec.tag} ({how})")
+    except SandboxError as exc:
+        console.print(f"[red]setup failed:[/] {exc}")
+        raise typer.Exit(1) from None
+
+
+def doctor() -> None:
+    """Report the engine, compose, base images, disk and limits as a table."""
+    from sandbox.doctor import run_checks
+
+    table = Table(title="swefarm doctor")
+    table.add_column("check")
+    table.add_column("status")
+    table.add_column("detail")
+    checks = run_checks()
+    for check in checks:
+        table.add_row(check.name, "[green]ok[/]" if check.ok else "[red]problem[/]", check.detail)
+    console.print(table)
+    if not all(c.ok for c in checks if c.name in ("docker engine",)):
+        raise typer.Exit(1)
+
+
+def gc(all_: bool = typer.Option(False, "--all", help="remove every swefarm container, not only orphans")) -> None:
+    """Remove containers left behind by swefarm processes that died."""
+    from sandbox.engine import connect
+    from sandbox.gc import collect
+
+    try:
+        removed = collect(connect(), everything=all_)
+    except SandboxError as exc:
+        console.print(f"[red]gc failed:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"removed {len(removed)} container(s)" + (f": {' '.join(removed)}" if removed else ""))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(setup)
+    app.command()(doctor)
+    app.command()(gc)

@@ -1,0 +1,1 @@
+"""Gymnasium environments (swe/...): SWEEnv, tools and episode logic. Built in issue 4."""

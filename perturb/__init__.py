@@ -1,0 +1,1 @@
+"""Perturbation layer: system prompts, tools, layouts, user prompts and tool responses."""

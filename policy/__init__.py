@@ -1,0 +1,1 @@
+"""Policies with interleaved thinking (transformers, vLLM, OpenAI-compatible backends)."""

@@ -1,0 +1,1 @@
+"""Reward components (tests, partial credit, wall-clock speed, costs) and RewardSpec."""

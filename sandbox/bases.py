@@ -1,0 +1,193 @@
+"""Base images: OS + Python + git + a non-root user.
+
+Pulled as the official `python:3.X-slim` when a registry answers quickly,
+otherwise built from scratch with debootstrap from the Debian mirror apt uses.
+Nothing that exists is rebuilt; rootfs tarballs are cached under
+$SWEFARM_HOME/cache/bases so a lost image re-imports in seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+
+from sandbox.engine import apt_install
+from sandbox.errors import SetupError
+from sandbox.labels import IMAGE_LABELS
+from sandbox.paths import swefarm_home
+
+SANDBOX_UID = 1000
+SANDBOX_USER = "swefarm"
+
+
+@dataclass(frozen=True)
+class BaseSpec:
+    python: str  # "3.11"
+    release: str  # Debian release that ships this Python
+
+    @property
+    def tag(self) -> str:
+        return f"swefarm/base:py{self.python}"
+
+    @property
+    def pull_ref(self) -> str:
+        return f"python:{self.python}-slim"
+
+
+BASES = {
+    "3.9": BaseSpec("3.9", "bullseye"),
+    "3.11": BaseSpec("3.11", "bookworm"),
+    "3.13": BaseSpec("3.13", "trixie"),
+}
+DEFAULT_PYTHON = "3.11"
+
+
+def base_for(python: str) -> BaseSpec:
+    """The base for a Python version, mapped to the nearest one we have."""
+    if python in BASES:
+        return BASES[python]
+    major, minor = (int(x) for x in python.split(".")[:2])
+    best = min(BASES.values(), key=lambda b: (abs(int(b.python.split(".")[1]) - minor), b.python))
+    if major != 3:
+        raise SetupError(f"no base image for Python {python}")
+    return best
+
+
+def image_exists(client: docker.DockerClient, tag: str) -> bool:
+    try:
+        client.images.get(tag)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def registry_answers(host: str = "registry-1.docker.io", timeout: float = 2.0) -> bool:
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_base(client: docker.DockerClient, spec: BaseSpec, log=print) -> str:
+    """Make sure `spec.tag` exists; returns how it was obtained."""
+    if image_exists(client, spec.tag):
+        return "cached"
+    tarball = _cache_dir() / f"{spec.release}.tar"
+    if tarball.exists():
+        log(f"importing cached rootfs {tarball}")
+        _import(client, tarball, spec)
+        return "imported from cache"
+    if registry_answers() and _try_pull(client, spec, log):
+        return "pulled"
+    _build_with_debootstrap(client, spec, tarball, log)
+    return "built"
+
+
+def _cache_dir() -> Path:
+    path = swefarm_home() / "cache" / "bases"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _try_pull(client: docker.DockerClient, spec: BaseSpec, log) -> bool:
+    log(f"pulling {spec.pull_ref}")
+    try:
+        client.images.pull(spec.pull_ref)
+    except docker.errors.APIError as exc:
+        log(f"pull failed ({exc}); building from scratch instead")
+        return False
+    dockerfile = (
+        f"FROM {spec.pull_ref}\n"
+        "RUN apt-get update -q && apt-get install -y -q --no-install-recommends git "
+        "&& rm -rf /var/lib/apt/lists/*\n"
+        f"RUN useradd -m -u {SANDBOX_UID} -s /bin/bash {SANDBOX_USER}\n"
+    )
+    with tempfile.TemporaryDirectory() as ctx:
+        Path(ctx, "Dockerfile").write_text(dockerfile)
+        client.images.build(path=ctx, tag=spec.tag, labels=dict(IMAGE_LABELS, **{"swefarm.role": "base"}), rm=True)
+    return True
+
+
+def apt_mirror() -> str:
+    """The Debian mirror apt already uses (deb822 or one-line sources)."""
+    candidates = [Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list")]
+    candidates += sorted(Path("/etc/apt/sources.list.d").glob("*.sources"))
+    candidates += sorted(Path("/etc/apt/sources.list.d").glob("*.list"))
+    for path in candidates:
+        if not path.exists():
+            continue
+        text = path.read_text(errors="replace")
+        for match in re.finditer(r"^\s*(?:URIs:|deb)\s+(?:\[[^\]]*\]\s+)?(\S+)", text, re.M):
+            uri = match.group(1)
+            if "security" not in uri and "debian" in uri:
+                return uri
+    return "http://deb.debian.org/debian"
+
+
+def _build_with_debootstrap(client: docker.DockerClient, spec: BaseSpec, tarball: Path, log) -> None:
+    if os.geteuid() != 0:
+        raise SetupError(
+            f"cannot build {spec.tag}: no registry answers and debootstrap needs root. "
+            f"Run `sudo swefarm setup`, or `docker pull {spec.pull_ref}` where a registry is reachable."
+        )
+    free = shutil.disk_usage(str(_cache_dir())).free
+    if free < 2 * 1024**3:
+        raise SetupError(f"cannot build {spec.tag}: only {free // 1024**2} MiB free; free 2 GiB and retry.")
+    apt_install("debootstrap", log=log)
+    mirror = apt_mirror()
+    log(f"building {spec.tag} with debootstrap ({spec.release} from {mirror}); about a minute")
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="swefarm-rootfs-") as root:
+        cmd = [
+            "debootstrap",
+            "--variant=minbase",
+            "--include=python3,python3-venv,git,ca-certificates",
+            spec.release,
+            root,
+            mirror,
+        ]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SetupError(f"debootstrap {spec.release} failed:\n{(done.stdout + done.stderr)[-2000:]}")
+        subprocess.run(
+            ["chroot", root, "useradd", "-m", "-u", str(SANDBOX_UID), "-s", "/bin/bash", SANDBOX_USER],
+            check=True,
+            capture_output=True,
+        )
+        _slim(Path(root))
+        partial = tarball.with_suffix(".partial")
+        subprocess.run(["tar", "-C", root, "-cf", str(partial), "."], check=True)
+        partial.rename(tarball)
+    _import(client, tarball, spec)
+    log(f"built {spec.tag} in {time.monotonic() - start:.0f}s")
+
+
+def _slim(root: Path) -> None:
+    for rel in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"):
+        path = root / rel
+        if path.is_dir():
+            for child in path.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
+
+
+def _import(client: docker.DockerClient, tarball: Path, spec: BaseSpec) -> None:
+    labels = dict(IMAGE_LABELS, **{"swefarm.role": "base", "swefarm.python": spec.python})
+    changes = [f'LABEL {k}="{v}"' for k, v in labels.items()]
+    changes += ['ENV PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"', 'CMD ["bash"]']
+    with open(tarball, "rb") as data:
+        client.api.import_image_from_data(
+            data, repository=spec.tag.split(":")[0], tag=spec.tag.split(":")[1], changes=changes
+        )

@@ -1,0 +1,258 @@
+"""The Docker backend of the Sandbox protocol, on the docker SDK.
+
+One container per sandbox, sealed by default (no network, all capabilities
+dropped, no-new-privileges, pids/memory/CPU limits, read-only root, a non-root
+user, size-limited tmpfs for /tmp and the workspace). Commands go through the
+agent (sandbox/agent.py) over one long-lived exec stream.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import threading
+import time
+from pathlib import Path, PurePosixPath
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from sandbox import registry
+from sandbox.channel import AgentChannel, ChannelClosed
+from sandbox.errors import (
+    OutOfMemoryError,
+    SandboxClosedError,
+    SandboxDiedError,
+    SandboxError,
+    convert_docker_error,
+)
+from sandbox.labels import owner_labels
+from sandbox.models import CommandResult, SandboxConfig
+
+GRACE_S = 15.0  # how long past a command's own timeout the host waits for the agent
+
+
+def container_kwargs(image: str, config: SandboxConfig) -> dict:
+    """Arguments for `containers.run` that seal a sandbox as `config` says."""
+    mount_opts = "rw,exec,nosuid,nodev"
+    return dict(
+        image=image,
+        command=["sleep", str(config.max_lifetime_s)],
+        detach=True,
+        init=True,
+        user="0",  # PID 1 only; every command runs as config.uid, which cannot signal it
+        network_mode="bridge" if config.network else "none",
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+        pids_limit=config.pids_limit,
+        mem_limit=config.memory,
+        memswap_limit=config.memory,
+        nano_cpus=int(config.cpus * 1e9),
+        ulimits=[docker.types.Ulimit(name="nofile", soft=config.nofile, hard=config.nofile)],
+        read_only=config.read_only_root,
+        tmpfs={
+            "/tmp": f"{mount_opts},size={config.tmp_size},mode=1777",
+            config.workdir: f"{mount_opts},size={config.workspace_size},uid={config.uid},gid={config.uid},mode=0755",
+        },
+        working_dir=config.workdir,
+        labels=owner_labels("sandbox"),
+        auto_remove=True,
+    )
+
+
+class DockerSandbox:
+    """A started, sealed container with a command server inside."""
+
+    def __init__(self, client: docker.DockerClient, image: str, config: SandboxConfig | None = None):
+        self.config = config or SandboxConfig()
+        self.image = image
+        self._client = client
+        self._closed = False
+        self._lock = threading.Lock()
+        self.restarts = 0
+        registry.reserve()
+        try:
+            self.container = self._create()
+            registry.track(self)
+            self._channel = self._connect()
+            if self.config.seed_workspace_from:
+                self._seed_workspace()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- lifecycle -----------------------------------------------------------------
+    def _create(self):
+        try:
+            return self._client.containers.run(**container_kwargs(self.image, self.config))
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise convert_docker_error(exc, f"starting a sandbox from {self.image}") from None
+
+    def _connect(self) -> AgentChannel:
+        env = {"HOME": "/tmp", "TERM": "dumb", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
+        env.update(self.config.env)
+        try:
+            return AgentChannel(self._client.api, self.container.id, self.config.workdir, self.config.uid, env)
+        except (docker.errors.DockerException, requests.exceptions.RequestException, ChannelClosed) as exc:
+            raise self._died(f"the command server did not start ({exc})") from None
+
+    def _seed_workspace(self) -> None:
+        src = self.config.seed_workspace_from
+        res = self.run_stateless(f"cp -a {src}/. {self.config.workdir}/", timeout=300)
+        if not res.ok:
+            raise SandboxError(f"copying {src} into the workspace failed: {res.output[-500:]}")
+
+    @property
+    def id(self) -> str:
+        return self.container.id[:12]
+
+    def close(self) -> None:
+        """Remove the container. Safe to call twice; never raises."""
+        if self._closed:
+            return
+        self._closed = True
+        channel = getattr(self, "_channel", None)
+        if channel is not None:
+            channel.close()
+        container = getattr(self, "container", None)
+        if container is not None:
+            try:
+                container.remove(force=True)
+            except (docker.errors.DockerException, requests.exceptions.RequestException):
+                pass  # already gone (auto_remove) or engine away: `swefarm gc` reaps it
+        registry.untrack(self)
+        registry.release_slot()
+
+    def __enter__(self) -> DockerSandbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- commands ------------------------------------------------------------------
+    def run(self, cmd: str, timeout: float | None = None, idle_timeout: float | None = None) -> CommandResult:
+        """Run `cmd` in the persistent shell session (cd, export, functions persist)."""
+        return self._command("exec", cmd, timeout, idle_timeout)
+
+    def run_stateless(
+        self,
+        cmd: str,
+        timeout: float | None = None,
+        idle_timeout: float | None = None,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> CommandResult:
+        """Run `cmd` in a fresh bash, in its own process session, untouched by the shell's state."""
+        return self._command("run", cmd, timeout, idle_timeout, cwd=cwd, env=env or {})
+
+    def _command(
+        self, op: str, cmd: str, timeout, idle_timeout, max_output: int | None = None, **extra
+    ) -> CommandResult:
+        timeout = self.config.timeout_s if timeout is None else timeout
+        idle = self.config.idle_timeout_s if idle_timeout is None else idle_timeout
+        cap = max_output or self.config.max_output
+        answer = self._request(
+            op, timeout + GRACE_S, cmd=cmd, timeout=timeout, idle_timeout=idle, max_output=cap, **extra
+        )
+        return CommandResult(**{k: answer[k] for k in CommandResult.model_fields if k in answer})
+
+    def _request(self, op: str, wait_s: float, **fields) -> dict:
+        if self._closed:
+            raise SandboxClosedError(f"sandbox {self.id} is closed")
+        with self._lock:
+            start = time.monotonic()
+            try:
+                answer = self._channel.request(op, wait_s, **fields)
+            except ChannelClosed as exc:
+                answer = self._recover(exc, start)
+        if not answer.get("ok"):
+            err = answer.get("error", "Error")
+            exc_type = {
+                "FileNotFoundError": FileNotFoundError,
+                "IsADirectoryError": IsADirectoryError,
+                "PermissionError": PermissionError,
+                "NotADirectoryError": NotADirectoryError,
+            }.get(err)
+            raise (exc_type or SandboxError)(f"{op} in sandbox {self.id}: {err}: {answer.get('message')}")
+        return answer
+
+    def _recover(self, exc: ChannelClosed, start: float) -> dict:
+        """The agent died mid-request: restart it if the container lives, else raise."""
+        if not self._container_running():
+            raise self._died(str(exc)) from None
+        self._channel.close()
+        self._channel = self._connect()
+        self.restarts += 1
+        note = (
+            "[swefarm: the command killed the sandbox's command server; it was restarted and the shell state is gone]"
+        )
+        return {"ok": True, "exit_code": -9, "output": note, "timed_out": False, "duration": time.monotonic() - start}
+
+    def _container_running(self) -> bool:
+        try:
+            self.container.reload()
+            return self.container.status == "running"
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return False
+
+    def _died(self, detail: str) -> SandboxError:
+        try:
+            self.container.reload()
+            state = self.container.attrs.get("State", {})
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            state = {}
+        if state.get("OOMKilled"):
+            return OutOfMemoryError(
+                f"sandbox {self.id} was killed for using more than its {self.config.memory} memory limit; "
+                "raise SandboxConfig.memory"
+            )
+        return SandboxDiedError(f"sandbox {self.id} ({self.image}) died: {detail}")
+
+    # -- files ---------------------------------------------------------------------
+    def _abs(self, path: str) -> str:
+        return str(PurePosixPath(self.config.workdir) / path)
+
+    def read_file(self, path: str) -> bytes:
+        """Bytes of a file (relative paths are inside the workspace)."""
+        import base64
+
+        return base64.b64decode(self._request("read", 60, path=self._abs(path))["data"])
+
+    def write_file(self, path: str, data: bytes | str, mode: int | None = None) -> None:
+        import base64
+
+        raw = data.encode() if isinstance(data, str) else data
+        self._request("write", 60, path=self._abs(path), data=base64.b64encode(raw).decode(), mode=mode)
+
+    def upload(self, local: str | Path, remote: str) -> None:
+        """Copy a local file or directory to `remote` (a directory is placed inside `remote`)."""
+        import base64
+
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            tar.add(str(local), arcname=Path(local).name)
+        self._request("tar_put", 300, path=self._abs(remote), data=base64.b64encode(buf.getvalue()).decode())
+
+    def download(self, remote: str, local: str | Path) -> Path:
+        """Copy a file or directory from the sandbox into the local directory `local`."""
+        import base64
+
+        data = base64.b64decode(self._request("tar_get", 300, path=self._abs(remote))["data"])
+        Path(local).mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            tar.extractall(str(local), filter="data")
+        return Path(local) / PurePosixPath(remote.rstrip("/")).name
+
+    def diff(self, path: str | None = None) -> str:
+        """`git diff` of the working tree against HEAD, untracked files included; the index is untouched."""
+        repo = self._abs(path or ".")
+        cmd = (
+            f"cd {repo} && export GIT_INDEX_FILE=$(mktemp) && cp .git/index $GIT_INDEX_FILE 2>/dev/null; "
+            "git add -A >/dev/null && git -c core.quotepath=false diff --cached --binary HEAD; rc=$?; "
+            "rm -f $GIT_INDEX_FILE; exit $rc"
+        )
+        res = self._command("run", cmd, 120, None, max_output=256 * 1024 * 1024, cwd=None, env={})
+        if res.exit_code != 0 or res.truncated:
+            raise SandboxError(f"git diff in {repo} failed: {res.output[-500:]}")
+        return res.output

@@ -1,0 +1,95 @@
+"""Per-process bookkeeping of live sandboxes: the hard cap and cleanup on exit.
+
+Every sandbox registers here when it starts and leaves when it closes. The cap
+(default 64, env SWEFARM_MAX_SANDBOXES) bounds how many exist at once in this
+process; at exit or on SIGTERM every sandbox still open is closed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import threading
+import weakref
+from typing import Protocol
+
+from sandbox.errors import SandboxLimitError
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+_lock = threading.Condition()
+_live: weakref.WeakSet = weakref.WeakSet()
+_slots = 0  # reserved or live
+_cap = int(os.environ.get("SWEFARM_MAX_SANDBOXES", "64"))
+_handlers_installed = False
+
+
+def set_cap(cap: int) -> None:
+    global _cap
+    with _lock:
+        _cap = cap
+        _lock.notify_all()
+
+
+def cap() -> int:
+    return _cap
+
+
+def live_count() -> int:
+    return _slots
+
+
+def reserve(wait_s: float = 0.0) -> None:
+    """Take a slot for a new sandbox, waiting up to wait_s for one to free."""
+    global _slots
+    _install_handlers()
+    with _lock:
+        if not _lock.wait_for(lambda: _slots < _cap, timeout=wait_s):
+            raise SandboxLimitError(
+                f"this process already holds {_slots} live sandboxes (the cap is {_cap}). Close some, or "
+                "raise the cap with SWEFARM_MAX_SANDBOXES / sandbox.registry.set_cap()."
+            )
+        _slots += 1
+
+
+def release_slot() -> None:
+    global _slots
+    with _lock:
+        _slots = max(0, _slots - 1)
+        _lock.notify_all()
+
+
+def track(sandbox: _Closable) -> None:
+    _live.add(sandbox)
+
+
+def untrack(sandbox: _Closable) -> None:
+    _live.discard(sandbox)
+
+
+def close_all() -> None:
+    for sandbox in list(_live):
+        try:
+            sandbox.close()
+        except Exception:
+            pass
+
+
+def _on_sigterm(signum, frame):
+    close_all()
+    raise SystemExit(128 + signum)
+
+
+def _install_handlers() -> None:
+    global _handlers_installed
+    if _handlers_installed:
+        return
+    _handlers_installed = True
+    atexit.register(close_all)
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _on_sigterm)
