@@ -55,11 +55,14 @@ def base_for(python: str) -> BaseSpec:
     """The base for a Python version, mapped to the nearest one we have."""
     if python in BASES:
         return BASES[python]
-    major, minor = (int(x) for x in python.split(".")[:2])
-    best = min(BASES.values(), key=lambda b: (abs(int(b.python.split(".")[1]) - minor), b.python))
+    try:
+        major, minor = (int(x) for x in python.split(".")[:2])
+    except ValueError:
+        raise SetupError(f"not a Python version: {python!r} (expected e.g. 3.11)") from None
     if major != 3:
-        raise SetupError(f"no base image for Python {python}")
-    return best
+        raise SetupError(f"no base image for Python {python}: swefarm has {', '.join(BASES)}")
+    # the nearest minor; on a tie the older base (a newer Python may not run old code)
+    return min(BASES.values(), key=lambda b: (abs(int(b.python.split(".")[1]) - minor), int(b.python.split(".")[1])))
 
 
 def image_exists(client: docker.DockerClient, tag: str) -> bool:
@@ -120,10 +123,7 @@ def _try_pull(client: docker.DockerClient, spec: BaseSpec, log) -> bool:
 
 def apt_mirror() -> str:
     """The Debian mirror apt already uses (deb822 or one-line sources)."""
-    candidates = [Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list")]
-    candidates += sorted(Path("/etc/apt/sources.list.d").glob("*.sources"))
-    candidates += sorted(Path("/etc/apt/sources.list.d").glob("*.list"))
-    for path in candidates:
+    for path in _source_files():
         if not path.exists():
             continue
         text = path.read_text(errors="replace")
@@ -132,6 +132,12 @@ def apt_mirror() -> str:
             if "security" not in uri and "debian" in uri:
                 return uri
     return "http://deb.debian.org/debian"
+
+
+def _source_files() -> list[Path]:
+    files = [Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list")]
+    files += sorted(Path("/etc/apt/sources.list.d").glob("*.sources"))
+    return files + sorted(Path("/etc/apt/sources.list.d").glob("*.list"))
 
 
 def _build_with_debootstrap(client: docker.DockerClient, spec: BaseSpec, tarball: Path, log) -> None:

@@ -30,6 +30,7 @@ from sandbox.errors import (
 from sandbox.labels import owner_labels
 from sandbox.models import CommandResult, SandboxConfig
 
+IMAGE_NEEDS = "a sandbox image needs coreutils and python3 (3.9+) on PATH"
 GRACE_S = 15.0  # how long past a command's own timeout the host waits for the agent
 
 
@@ -87,6 +88,8 @@ class DockerSandbox:
         try:
             return self._client.containers.run(**container_kwargs(self.image, self.config))
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            if "executable file not found" in str(exc) or "no such file or directory" in str(exc).lower():
+                raise SandboxError(f"{self.image} cannot host a sandbox: {IMAGE_NEEDS} ({exc})") from None
             raise convert_docker_error(exc, f"starting a sandbox from {self.image}") from None
 
     def _connect(self) -> AgentChannel:
@@ -95,7 +98,7 @@ class DockerSandbox:
         try:
             return AgentChannel(self._client.api, self.container.id, self.config.workdir, self.config.uid, env)
         except (docker.errors.DockerException, requests.exceptions.RequestException, ChannelClosed) as exc:
-            raise self._died(f"the command server did not start ({exc})") from None
+            raise self._died(f"the command server did not start; {IMAGE_NEEDS} ({exc})") from None
 
     def _seed_workspace(self) -> None:
         src = self.config.seed_workspace_from

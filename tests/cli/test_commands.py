@@ -1,0 +1,98 @@
+"""The `swefarm` commands a user runs, against the real engine."""
+
+from __future__ import annotations
+
+import json
+
+import docker
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+pytestmark = pytest.mark.docker
+
+
+def invoke(*args: str):
+    result = runner.invoke(app, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def test_setup_is_cached_on_a_second_run():
+    result = invoke("setup")
+    assert result.exit_code == 0, result.output
+    assert "swefarm/base:py3.11 (cached)" in result.output
+    assert "ok docker engine" in result.output and "ok docker compose" in result.output
+
+
+def test_doctor_reports_engine_compose_and_base():
+    result = invoke("doctor")
+    assert result.exit_code == 0, result.output
+    for row in ("docker engine", "docker compose", "swefarm/base:py3.11", "disk", "sandbox cap"):
+        assert row in result.output
+
+
+def test_doctor_without_an_engine_says_what_to_do(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    result = invoke("doctor")
+    assert result.exit_code == 1
+    assert "swefarm setup" in result.output
+
+
+def test_demo_runs_end_to_end():
+    result = invoke("demo")
+    assert result.exit_code == 0, result.output
+    assert "Python 3.11" in result.output
+    assert "+    return a + b" in result.output  # the diff of the fix
+    assert "Read-only file system" in result.output
+    assert "killed after 2s (timeout)" in result.output
+    assert "command round trip" in result.output
+
+
+def test_gc_removes_only_orphans():
+    client = docker.from_env()
+    orphan = client.containers.run(
+        "swefarm/base:py3.11",
+        ["sleep", "60"],
+        detach=True,
+        network_mode="none",
+        labels={
+            "swefarm.kind": "sandbox",
+            "swefarm.owner_pid": "999999999",
+            "swefarm.owner_start": "1",
+            "swefarm.owner_host": __import__("socket").gethostname(),
+        },
+    )
+    try:
+        result = invoke("gc")
+        assert result.exit_code == 0, result.output
+        assert orphan.short_id in result.output
+        with pytest.raises(docker.errors.NotFound):
+            client.containers.get(orphan.id)
+    finally:
+        try:
+            orphan.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+
+
+@pytest.mark.slow
+def test_bench_sandbox_quick_reports_every_figure():
+    result = runner.invoke(app, ["bench", "sandbox", "--quick", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout[result.stdout.index("{") :])
+    for key in (
+        "exec_p50_ms",
+        "docker_exec_p50_ms",
+        "exec_speedup",
+        "acquire_p50_ms",
+        "cold_start_p50_ms",
+        "concurrent_total",
+        "concurrent_ok",
+        "idle_rss_mb",
+    ):
+        assert key in figures
+    assert figures["concurrent_ok"] == figures["concurrent_total"] == 8
+    assert figures["idle_rss_mb"] > 0
