@@ -44,6 +44,7 @@ class Sandbox(Protocol):
         idle_timeout: float | None = None,
         cwd: str | None = None,
         env: dict[str, str] | None = None,
+        max_output: int | None = None,
     ) -> CommandResult:
         """Run in a fresh shell that shares nothing with the session."""
 

@@ -1,0 +1,1 @@
+"""Task harness: environment images, test runners and log parsers, validation and grading."""

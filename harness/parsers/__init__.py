@@ -1,0 +1,83 @@
+"""Log parsers: a test run's output -> {test id: TestStatus}, by parser name.
+
+    parse("pytest", log, junit_xml)   # statuses from the JUnit XML only; the log just helps name tests
+    parse("pytest", log)              # from `-rA` / `-v` lines (any printed line can fake these)
+    parse("django", log)              # Django runtests.py --verbosity 2
+    parse("sympy", log)               # sympy bin/test --verbose
+    parse("unittest", log)            # python -m unittest -v
+
+Look a test up with `lookup` (or TestRun.status_of): it also matches other spellings of an id
+(Python 3.11+'s long unittest names, sympy names with a path, ids SWE-bench cut at a space).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from harness.parsers.base import ParseError
+from harness.parsers.django_log import lookup_django, parse_django_log
+from harness.parsers.junit import parse_junit
+from harness.parsers.pytest_log import lookup_pytest, parse_pytest_log
+from harness.parsers.sympy_log import lookup_sympy, parse_sympy_log
+from harness.parsers.unittest_log import lookup_unittest, parse_unittest_log
+from harness.results import TestStatus
+
+__all__ = ["PARSERS", "LogParser", "ParseError", "lookup", "parse"]
+
+Statuses = dict[str, TestStatus]
+
+
+@dataclass(frozen=True)
+class LogParser:
+    """A named parser: how to read a run's output and how to find a test id in what it read."""
+
+    name: str
+    parse: Callable[[str, str | None], Statuses]
+    lookup: Callable[[Statuses, str], TestStatus | None]
+    reads_junit: bool = False
+
+
+def _pytest(log: str, junit_xml: str | None) -> Statuses:
+    if junit_xml is None:
+        return parse_pytest_log(log)
+    from_log = parse_pytest_log(log)
+    statuses = parse_junit(junit_xml, hints=from_log)
+    # JUnit XML cannot tell a non-strict XPASS from a pass; the log may only make a pass worse, never better.
+    for test, status in statuses.items():
+        if status == TestStatus.PASSED and from_log.get(test) == TestStatus.XPASS:
+            statuses[test] = TestStatus.XPASS
+    return statuses
+
+
+def _log_only(parse_log: Callable[[str], Statuses]) -> Callable[[str, str | None], Statuses]:
+    return lambda log, junit_xml=None: parse_log(log)
+
+
+PARSERS: dict[str, LogParser] = {
+    "pytest": LogParser("pytest", _pytest, lookup_pytest, reads_junit=True),
+    "django": LogParser("django", _log_only(parse_django_log), lookup_django),
+    "sympy": LogParser("sympy", _log_only(parse_sympy_log), lookup_sympy),
+    "unittest": LogParser("unittest", _log_only(parse_unittest_log), lookup_unittest),
+}
+
+
+def get_parser(name: str) -> LogParser:
+    """The parser called `name`; ValueError naming the known ones otherwise."""
+    try:
+        return PARSERS[name]
+    except KeyError:
+        raise ValueError(f"unknown log parser {name!r}; known: {', '.join(PARSERS)}") from None
+
+
+def parse(parser: str, log: str, junit_xml: str | None = None) -> Statuses:
+    """Each test's status from a run's output. Only the pytest parser reads `junit_xml` (the others ignore it).
+
+    Raises ParseError when JUnit XML is given but empty or malformed, ValueError for an unknown parser.
+    """
+    return get_parser(parser).parse(log or "", junit_xml)
+
+
+def lookup(parser: str, statuses: Statuses, test_id: str) -> TestStatus | None:
+    """`test_id`'s status in `statuses` (as `parser` produced them), or None when the run did not report it."""
+    return get_parser(parser).lookup(statuses, test_id)

@@ -1,0 +1,243 @@
+"""Which Python a project's environment gets: its declared constraints, bounded by the task's date.
+
+Hard constraints come from `requires-python` (PEP 621 or Poetry), setup.cfg `python_requires` and
+setup.py `python_requires=`. Declared versions (trove classifiers, tox envlists, GitHub workflow
+matrices) and the task's date cap the choice; `.python-version` pins it. The best version is then
+mapped to a base image: the newest base not above it, else the oldest base the constraints allow.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+import yaml
+
+if TYPE_CHECKING:
+    from harness.recipe import ProjectFiles
+
+Version = tuple[int, int]
+
+#: Python versions that have a base image (swefarm/base:pyX.Y).
+BASES: tuple[Version, ...] = ((3, 9), (3, 11), (3, 13))
+#: CPython 3.x first releases; a version counts as available MATURITY after its release.
+RELEASED: dict[Version, date] = {
+    (3, 5): date(2015, 9, 13),
+    (3, 6): date(2016, 12, 23),
+    (3, 7): date(2018, 6, 27),
+    (3, 8): date(2019, 10, 14),
+    (3, 9): date(2020, 10, 5),
+    (3, 10): date(2021, 10, 4),
+    (3, 11): date(2022, 10, 24),
+    (3, 12): date(2023, 10, 2),
+    (3, 13): date(2024, 10, 7),
+    (3, 14): date(2025, 10, 7),
+}
+#: Dependencies resolved as of the task's date need wheels for the Python: give a release time to get them.
+MATURITY = timedelta(days=180)
+
+_CLASSIFIER = re.compile(r"Programming Language :: Python :: (3)\.(\d+)\b")
+_PY_REQUIRES = re.compile(r"""python_requires['"]?\s*[=:]\s*['"]([^'"]+)['"]""")
+_TOX_ENV = re.compile(r"^py(3)\.?(\d{1,2})$")
+_VERSION = re.compile(r"^(?:python-?|cpython-)?(3)\.(\d+)(?:\.\d+)?$")
+_CLAUSE = re.compile(r"^(~=|===|==|!=|<=|>=|<|>|\^|~)?v?(\d+(?:\.\d+)*)(\.\*)?$")
+
+
+@dataclass(frozen=True)
+class PythonChoice:
+    """The base Python picked, the best supported version it stands for, and why."""
+
+    version: str
+    best: str
+    reason: str
+
+
+def infer_python(project: ProjectFiles, created: date | None = None) -> PythonChoice:
+    """Pick the Python for `project`, a task created on `created` (None: today)."""
+    spec, spec_source = requires_python(project)
+    declared = declared_versions(project)
+    allowed = [v for v in RELEASED if spec is None or spec_allows(spec, v)]
+    cap = date_cap(created or date.today())
+    why = [f"{spec_source} {spec!r}"] if spec else []
+    for source, versions in declared.items():
+        why.append(f"{source} {_text(min(versions))}-{_text(max(versions))}")
+    pin = _python_version_file(project)
+    if pin and pin in allowed:
+        best = pin
+        why.append(f".python-version {_text(pin)}")
+    else:
+        ceiling = min([cap, *(max(v) for v in declared.values())])
+        why.append(f"task date {created.isoformat() if created else 'today'} allows up to {_text(cap)}")
+        within = [v for v in allowed if v <= ceiling]
+        best = max(within) if within else min(allowed) if allowed else ceiling
+    base = _to_base(best, spec)
+    reason = f"{_text(base)} (best supported {_text(best)}): " + "; ".join(why)
+    return PythonChoice(version=_text(base), best=_text(best), reason=reason)
+
+
+def requires_python(project: ProjectFiles) -> tuple[str | None, str]:
+    """The project's Python constraint and where it was read, or (None, "")."""
+    poetry_deps = project.pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {})
+    candidates = [
+        (project.pyproject.get("project", {}).get("requires-python"), "requires-python"),
+        (poetry_deps.get("python") if isinstance(poetry_deps, dict) else None, "poetry python"),
+        (project.setup_cfg.get("options", "python_requires", fallback=None), "setup.cfg python_requires"),
+        (project.setup_args.get("python_requires"), "setup.py python_requires"),
+    ]
+    if match := _PY_REQUIRES.search(project.setup_py):
+        candidates.append((match.group(1), "setup.py python_requires"))
+    for value, source in candidates:
+        if isinstance(value, str) and value.strip():
+            return value.strip(), source
+    return None, ""
+
+
+def declared_versions(project: ProjectFiles) -> dict[str, list[Version]]:
+    """Python 3 versions the project says it supports, by source: classifiers, tox, workflows."""
+    classifiers = [
+        *project.pyproject.get("project", {}).get("classifiers", []),
+        *project.pyproject.get("tool", {}).get("poetry", {}).get("classifiers", []),
+        project.setup_cfg.get("metadata", "classifiers", fallback=""),
+        project.setup_py,
+    ]
+    found = {
+        "classifiers": {(int(a), int(b)) for a, b in _CLASSIFIER.findall("\n".join(map(str, classifiers)))},
+        "tox": _tox_versions(project),
+        "workflows": _workflow_versions(project),
+    }
+    return {source: sorted(versions) for source, versions in found.items() if versions}
+
+
+def _tox_versions(project: ProjectFiles) -> set[Version]:
+    envlists = [
+        project.tox_ini.get("tox", "envlist", fallback=""),
+        project.setup_cfg.get("tox:tox", "envlist", fallback=""),
+    ]
+    versions = set()
+    for envlist in envlists:
+        for expanded in _expand_braces(envlist):
+            for factor in re.split(r"[\s,\-]+", expanded):
+                if match := _TOX_ENV.match(factor):
+                    versions.add((int(match.group(1)), int(match.group(2))))
+    return versions
+
+
+def _expand_braces(text: str, limit: int = 256) -> list[str]:
+    """tox's `py{38,39}-x` generative envlists, expanded (at most `limit` results)."""
+    match = re.search(r"\{([^{}]*)\}", text)
+    if not match:
+        return [text]
+    out: list[str] = []
+    for alt in match.group(1).split(","):
+        out.extend(_expand_braces(text[: match.start()] + alt.strip() + text[match.end() :], limit))
+        if len(out) >= limit:
+            break
+    return out[:limit]
+
+
+class _StrLoader(yaml.SafeLoader):
+    """YAML that keeps 3.10 as the text "3.10" instead of the float 3.1."""
+
+
+_StrLoader.yaml_implicit_resolvers = {
+    key: [r for r in resolvers if r[0] != "tag:yaml.org,2002:float"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _workflow_versions(project: ProjectFiles) -> set[Version]:
+    versions: set[Version] = set()
+    workflows = project.root / ".github" / "workflows"
+    for path in sorted(workflows.glob("*.y*ml")) if workflows.is_dir() else []:
+        try:
+            doc = yaml.load(path.read_text(encoding="utf-8", errors="replace"), Loader=_StrLoader)
+        except yaml.YAMLError:
+            project.notes.append(f"{path.relative_to(project.root)} is not valid YAML; ignored")
+            continue
+        versions |= _python_values(doc)
+    return versions
+
+
+def _python_values(node: object) -> set[Version]:
+    found: set[Version] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("python-version", "python_version", "python-versions", "python"):
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, str) and (match := _VERSION.match(item.strip())):
+                        found.add((int(match.group(1)), int(match.group(2))))
+            found |= _python_values(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _python_values(item)
+    return found
+
+
+def _python_version_file(project: ProjectFiles) -> Version | None:
+    for line in project.text(".python-version").splitlines():
+        if match := _VERSION.match(line.strip()):
+            return int(match.group(1)), int(match.group(2))
+    return None
+
+
+def date_cap(created: date) -> Version:
+    """The newest Python that had been out for MATURITY on `created` (the oldest known if none had)."""
+    out = [v for v, released in RELEASED.items() if released + MATURITY <= created]
+    return max(out) if out else min(RELEASED)
+
+
+def spec_allows(spec: str, version: Version) -> bool:
+    """Whether some release of `version` (any patch level) meets `spec` (PEP 440, or Poetry's ^ ~ ||)."""
+    for alternative in spec.split("||"):
+        clauses = [c for part in alternative.split(",") for c in re.split(r"\s+(?=[<>=!~^])", part.strip())]
+        if all(_clause_allows(c.replace(" ", ""), version) for c in clauses if c.strip()):
+            return True
+    return False
+
+
+def _clause_allows(clause: str, v: Version) -> bool:
+    match = _CLAUSE.match(clause)
+    if clause == "*" or not match:
+        return True  # an unreadable clause does not constrain
+    op, nums, star = match.group(1) or "", tuple(int(x) for x in match.group(2).split(".")), bool(match.group(3))
+    head = (nums + (0,))[:2]
+    prefix = v[: min(len(nums), 2)] == nums[:2]
+    if op in ("", "==", "==="):
+        return prefix
+    if op == "!=":
+        return not (star and len(nums) <= 2 and prefix)
+    if op in (">=", ">"):
+        return v >= head
+    if op == "<=":
+        return v <= head
+    if op == "<":
+        return v < head or (v == head and len(nums) > 2 and any(nums[2:]))
+    if op == "^":
+        return v >= head and v[0] == nums[0]
+    if op == "~":  # Poetry: ~3.8 is >=3.8,<3.9; ~3 is >=3,<4
+        return v >= head and (v[0] == nums[0] if len(nums) == 1 else v == head)
+    # ~=3.6 is >=3.6,==3.*; ~=3.6.1 is >=3.6.1,==3.6.*
+    return v >= head and (v[0] == nums[0] if len(nums) <= 2 else v == head)
+
+
+def _to_base(best: Version, spec: str | None) -> Version:
+    ok = [b for b in BASES if spec is None or spec_allows(spec, b)]
+    if below := [b for b in ok if b <= best]:
+        return max(below)
+    if above := [b for b in ok if b > best]:
+        return min(above)
+    return min(BASES, key=lambda b: (abs(b[1] - best[1]), b))
+
+
+def base_for(python: str) -> str:
+    """The base image version for a Python version string ("3.10" -> "3.9"; bases map to themselves)."""
+    match = _VERSION.match(python.strip())
+    if not match:
+        return python
+    return _text(_to_base((int(match.group(1)), int(match.group(2))), None))
+
+
+def _text(version: Version) -> str:
+    return f"{version[0]}.{version[1]}"

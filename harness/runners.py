@@ -1,0 +1,165 @@
+"""Shell commands that run only chosen tests, for each test runner a task can use.
+
+    test_command("pytest", ["tests/x.py::test_a[p 1]"])   # node ids or test files
+    test_command("django", ["test_foo (app.tests.FooTests)"], files=["tests/app/tests.py"])
+    test_command("sympy", ["test_foo"], files=["sympy/core/tests/test_basic.py"])
+    test_command("unittest", ["test_a (pkg.test_mod.ATests)"])
+
+Every command runs from the repository root and writes its report to stdout and stderr (read
+both). Long lists: a command is passed to `bash -c` as one argument, which Linux caps at 128 KiB,
+so above MAX_COMMAND_CHARS the tests are widened, never dropped: pytest runs the files of the node
+ids (deduplicated; this works with every pytest version, unlike pytest >= 8.2's `@file` arguments,
+and needs no file written first), Django and unittest run the tests' classes, then their modules,
+sympy runs its `files` without `-k`. Tests outside the list may then run too; they are reported
+and simply not looked at.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Sequence
+
+DEFAULT_JUNIT = "/tmp/swefarm-junit.xml"
+MAX_COMMAND_CHARS = 100_000
+
+#: The log parser that reads each runner's output.
+DEFAULT_PARSER = {"pytest": "pytest", "django": "django", "sympy": "sympy", "unittest": "unittest"}
+
+_PYTEST = "python -m pytest -rA -p no:cacheprovider -o junit_family=xunit1 --continue-on-collection-errors"
+_DJANGO = "./tests/runtests.py --verbosity 2 --noinput --parallel 1"
+_SYMPY = "bin/test -C --verbose"
+_UNITTEST = "python -m unittest -v"
+_NAME = re.compile(r"^(?P<method>\w+) \((?P<where>[\w.]+)\)")
+_DOTTED = re.compile(r"^\w+(\.\w+)*$")
+_FIXTURES = ("setUpClass", "tearDownClass", "setUpModule", "tearDownModule")
+
+
+class CommandTooLongError(ValueError):
+    """Even widened to whole files or modules, the tests do not fit in one shell command."""
+
+
+def runner_of(parser: str) -> str:
+    """The runner whose output `parser` reads (a parser name that is no runner's default: pytest)."""
+    return next((runner for runner, name in DEFAULT_PARSER.items() if name == parser), "pytest")
+
+
+def test_command(
+    runner: str, tests: Sequence[str], junit_path: str = DEFAULT_JUNIT, *, files: Sequence[str] = ()
+) -> str:
+    """The shell command that runs only `tests` with `runner` (pytest, django, sympy or unittest).
+
+    pytest: node ids or paths; the JUnit XML report goes to `junit_path` (removed first, so a stale
+    or planted file is never read). If pytest rejects the ids (exit code 4, e.g. an id that no longer
+    exists or that SWE-bench cut at a space), the command runs their files instead.
+    django / unittest: `test_foo (app.tests.FooTests)` (either Python's spelling) or dotted labels.
+    Ids that name no test (Django docstring lines in SWE-bench's lists) need `files`, whose
+    modules then run. sympy: bare names (`test_foo`), `path::test_foo` or test file paths;
+    `files` limits the run to those files (without any, bin/test scans the whole suite).
+    """
+    tests = list(dict.fromkeys(tests))
+    if not tests:
+        raise ValueError("no tests to run: an empty list would run the whole suite")
+    if runner == "pytest":
+        return _pytest(tests, junit_path)
+    builders = {"django": _django, "sympy": _sympy, "unittest": _unittest}
+    if runner not in builders:
+        raise ValueError(f"unknown test runner {runner!r}; known: pytest, {', '.join(builders)}")
+    return builders[runner](tests, list(files))
+
+
+def _fits(command: str) -> bool:
+    return len(command) <= MAX_COMMAND_CHARS
+
+
+def _join(words: Sequence[str]) -> str:
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def _pytest(tests: list[str], junit_path: str) -> str:
+    base = f"rm -f {shlex.quote(junit_path)}; {_PYTEST} --junitxml={shlex.quote(junit_path)}"
+    paths = list(dict.fromkeys(t.split("::", 1)[0] for t in tests))
+    by_file = f"{base} {_join(paths)}"
+    if not _fits(by_file):
+        raise CommandTooLongError(f"{len(paths)} test files do not fit in one command")
+    if paths == tests:
+        return by_file
+    note = "echo 'swefarm: pytest rejected the test ids (exit code 4); running their files' >&2"
+    by_id = f"{base} {_join(tests)}"
+    command = f'{by_id}; rc=$?; if [ "$rc" -eq 4 ]; then {note}; {by_file}; else (exit "$rc"); fi'
+    return command if _fits(command) else by_file
+
+
+def dotted_label(test_id: str) -> str | None:
+    """`test_foo (app.tests.FooTests[.test_foo])` or `app.tests.FooTests.test_foo` -> the dotted label."""
+    if match := _NAME.match(test_id):
+        where, method = match["where"], match["method"]
+        if where.endswith("." + method) or method in _FIXTURES:
+            return where  # Python 3.11+'s spelling, or a class fixture: run the class
+        return f"{where}.{method}"
+    return test_id if _DOTTED.match(test_id) else None
+
+
+def _labels(tests: list[str], file_labels: list[str], what: str) -> list[str]:
+    labels = [dotted_label(t) for t in tests]
+    unnamed = [t for t, label in zip(tests, labels, strict=True) if label is None]
+    if unnamed and not file_labels:
+        example = unnamed[0]
+        raise ValueError(f"{len(unnamed)} {what} ids name no test (e.g. {example!r}); pass files= to run their modules")
+    return _dedupe([*file_labels, *(label for label in labels if label)])
+
+
+def _dedupe(labels: list[str]) -> list[str]:
+    """Labels in their first order, without repeats or labels inside another one (`a.b.C.test` under `a.b`)."""
+    wanted = set(labels)
+    kept: list[str] = []
+    for label in dict.fromkeys(labels):
+        parts = label.split(".")
+        if not any(".".join(parts[:i]) in wanted for i in range(1, len(parts))):
+            kept.append(label)
+    return kept
+
+
+def _widened(base: str, labels: list[str]) -> str:
+    """`base labels`, widening labels to their classes, then modules, until the command fits."""
+    for cut in range(3):
+        wider = _dedupe([label.rsplit(".", cut)[0] if label.count(".") > cut else label for label in labels])
+        if _fits(command := f"{base} {_join(wider)}"):
+            return command
+    raise CommandTooLongError(f"{len(labels)} test labels do not fit in one command, even as modules")
+
+
+def _django(tests: list[str], files: list[str]) -> str:
+    modules = [f.removeprefix("tests/").removesuffix(".py").replace("/", ".") for f in files if f.endswith(".py")]
+    return _widened(_DJANGO, _labels(tests, modules, "Django"))
+
+
+def _unittest(tests: list[str], files: list[str]) -> str:
+    modules = [f.removesuffix(".py").replace("/", ".") for f in files if f.endswith(".py")]
+    return _widened(_UNITTEST, _labels(tests, modules, "unittest"))
+
+
+def _sympy(tests: list[str], files: list[str]) -> str:
+    paths, names, whole_files = list(files), [], False
+    for test in tests:
+        if "::" in test:
+            path, name = test.split("::", 1)
+        elif ".py:" in test:
+            path, name = test.rsplit(":", 1)
+        else:
+            path, name = (test, "") if test.endswith(".py") else ("", test)
+            whole_files = whole_files or bool(path)
+        paths += [path] if path else []
+        names += [name] if name else []
+    paths, names = list(dict.fromkeys(paths)), list(dict.fromkeys(names))
+    command = f"{_SYMPY} {_join(paths)}".rstrip()
+    if not names or whole_files:
+        return command  # a whole file asked for: -k would filter it too
+    if _fits(with_names := f"{command} -k {_join(names)}"):
+        return with_names  # -k takes every word after it, so it comes last
+    if not paths:
+        raise CommandTooLongError(f"{len(names)} sympy test names do not fit in one command; pass files=")
+    return command
+
+
+test_command.__test__ = False  # type: ignore[attr-defined]  # its name must not make pytest collect it

@@ -1,0 +1,124 @@
+"""Validation: which tests a task's gold patch fixes, which it keeps passing, which are flaky.
+
+The test files of the test patch run once at the base commit with the test
+patch (the fixed tests must fail there), then K times (default 3) with the gold
+patch and the test patch, each run in a fresh container. FAIL_TO_PASS = did
+not pass at base and passed in every gold run; PASS_TO_PASS = passed in every
+run; tests whose outcome changed between gold runs are flaky: recorded and
+excluded. A task is valid with at least one FAIL_TO_PASS test.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import docker
+from pydantic import BaseModel, Field
+
+from harness.images import sandbox_config, task_image_tag
+from harness.results import TestRun, TestStatus
+from harness.testrun import InfraError, apply_patch, diff_paths, run_tests, runner_name
+from sandbox.docker_backend import DockerSandbox
+from sandbox.engine import connect
+from sandbox.errors import SandboxError
+from tasks.models import Task, ValidationRun
+
+
+class ValidationReport(BaseModel):
+    instance_id: str
+    valid: bool = False
+    reason: str = ""
+    fail_to_pass: list[str] = Field(default_factory=list)
+    pass_to_pass: list[str] = Field(default_factory=list)
+    flaky: list[str] = Field(default_factory=list)
+    runs: list[ValidationRun] = Field(default_factory=list)
+    seconds: float = 0.0
+    dataset_disagreement: dict[str, list[str]] = Field(default_factory=dict)
+
+
+def test_targets(task: Task) -> list[str]:
+    """What to run during validation: the test patch's test files, in the runner's own terms."""
+    files = [p for p in diff_paths(task.test_patch) if p.endswith(".py")]
+    if runner_name(task) == "django":
+        # tests/<app>/<module>.py -> <app>.<module>
+        return [p.removeprefix("tests/").removesuffix(".py").replace("/", ".") for p in files if p.startswith("tests/")]
+    if runner_name(task) == "unittest":
+        return [p.removesuffix(".py").replace("/", ".") for p in files]
+    return files
+
+
+def _run(client, image: str, task: Task, patches: list[tuple[str, str]], label: str, timeout: float) -> TestRun:
+    with DockerSandbox(client, image, sandbox_config()) as sb:
+        for name, diff in patches:
+            ok, message = apply_patch(sb, diff, name)
+            if not ok:
+                raise InfraError(f"the {name} patch does not apply: {message[-500:]}")
+        return run_tests(sb, task, test_targets(task), timeout=timeout)
+
+
+def validate(
+    task: Task,
+    client: docker.DockerClient | None = None,
+    runs: int = 3,
+    image: str | None = None,
+    timeout: float = 1800,
+) -> ValidationReport:
+    """Run the base and gold states and derive FAIL_TO_PASS / PASS_TO_PASS / flaky tests."""
+    client = client or connect()
+    image = image or task_image_tag(task)
+    report = ValidationReport(instance_id=task.instance_id)
+    started = datetime.now(UTC)
+    if not test_targets(task):
+        report.reason = "the test patch touches no test file this runner can run"
+        return report
+    try:
+        base = _run(client, image, task, [("tests", task.test_patch)], "base", timeout)
+        gold = [
+            _run(client, image, task, [("gold", task.patch), ("tests", task.test_patch)], f"gold{i}", timeout)
+            for i in range(runs)
+        ]
+    except (SandboxError, InfraError) as exc:
+        report.reason = f"infrastructure: {exc}"
+        return report
+    labels = ["base", *[f"gold{i}" for i in range(runs)]]
+    report.runs = [_record(r, label) for r, label in zip([base, *gold], labels, strict=True)]
+    _classify(report, base, gold)
+    report.seconds = round((datetime.now(UTC) - started).total_seconds(), 2)
+    if task.FAIL_TO_PASS or task.PASS_TO_PASS:
+        report.dataset_disagreement = _disagreement(task, report)
+    return report
+
+
+def _record(run: TestRun, label: str) -> ValidationRun:
+    return ValidationRun(at=datetime.now(UTC), label=label, outcomes={t: str(s) for t, s in run.statuses.items()})
+
+
+def _classify(report: ValidationReport, base: TestRun, gold: list[TestRun]) -> None:
+    ids = sorted(set(base.statuses).union(*(g.statuses for g in gold)))
+    for test in ids:
+        outcomes = {g.status_of(test) for g in gold}
+        if len(outcomes) > 1:
+            report.flaky.append(test)
+            continue
+        (status,) = outcomes
+        if status not in (TestStatus.PASSED, TestStatus.XFAIL):
+            continue
+        if base.status_of(test) == status:
+            report.pass_to_pass.append(test)
+        elif status == TestStatus.PASSED:
+            report.fail_to_pass.append(test)
+    report.valid = bool(report.fail_to_pass)
+    if not gold or not any(g.statuses for g in gold):
+        report.reason = f"the gold runs reported no test results (exit code {gold[0].exit_code if gold else '?'})"
+    elif not report.valid:
+        report.reason = "no test fails before the gold patch and passes after it"
+
+
+def _disagreement(task: Task, report: ValidationReport) -> dict[str, list[str]]:
+    out = {
+        "FAIL_TO_PASS only in dataset": sorted(set(task.FAIL_TO_PASS) - set(report.fail_to_pass)),
+        "FAIL_TO_PASS only in ours": sorted(set(report.fail_to_pass) - set(task.FAIL_TO_PASS)),
+        "PASS_TO_PASS only in dataset": sorted(set(task.PASS_TO_PASS) - set(report.pass_to_pass)),
+        "PASS_TO_PASS only in ours": sorted(set(report.pass_to_pass) - set(task.PASS_TO_PASS)),
+    }
+    return {k: v for k, v in out.items() if v}
