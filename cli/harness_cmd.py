@@ -54,8 +54,10 @@ def _run_parallel(title: str, tasks, fn, workers: int):
 
 def _report(title: str, outcomes) -> None:
     table = Table(title=title)
-    for col in ("task", "result", "seconds", "task layer MB", "reason"):
-        table.add_column(col)
+    table.add_column("task", no_wrap=True)
+    for col in ("result", "seconds", "task layer MB"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("reason")
     for o in sorted(outcomes, key=lambda o: o.instance_id):
         colour = "green" if o.ok else "red"
         layer = f"{o.layer_mb:.2f}" if o.layer_mb else ""

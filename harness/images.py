@@ -25,7 +25,8 @@ from pydantic import BaseModel
 
 from harness.recipe import recipe_hash
 from harness.repos import export_tree, git, snapshot
-from sandbox.bases import base_for
+from sandbox.bases import base_for, ensure_base
+from sandbox.errors import SetupError
 from sandbox.labels import IMAGE_LABELS
 from sandbox.models import SandboxConfig
 from tasks.models import Environment, Task
@@ -145,14 +146,18 @@ def build_env_image(
     git_dir: Path,
     ca_bundle: str | None = DEFAULT_CA_BUNDLE,
     force: bool = False,
+    log=print,
 ) -> BuildResult:
     """The environment image for `task` with recipe `env`, built from the environment-setup commit."""
     tag = env_image_tag(task, env)
     if not force and _exists(client, tag):
         return BuildResult(tag=tag, cached=True, seconds=0.0)
-    base = base_for(env.python or "3.11").tag
-    if not _exists(client, base):
-        raise BuildError(f"base image {base} is missing: run `swefarm setup --python {env.python}`")
+    spec = base_for(env.python or "3.11")
+    try:
+        ensure_base(client, spec, log=log)  # built once (about a minute), then cached
+    except SetupError as exc:
+        raise BuildError(f"base image {spec.tag} is missing and cannot be built: {exc}") from None
+    base = spec.tag
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="swefarm-env-") as tmp:
         ctx = Path(tmp)

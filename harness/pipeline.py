@@ -40,7 +40,7 @@ def build_task(
         env = task.environment
         if not env.install and not env.raw:
             env = _infer(git_dir, task, overrides)
-        env_build = build_env_image(client, task, env, git_dir, force=force)
+        env_build = build_env_image(client, task, env, git_dir, force=force, log=log)
         task_build = build_task_image(client, task, env_build.tag, git_dir, force=force)
     except (RepoError, BuildError, ValueError) as exc:
         tail = getattr(exc, "log_tail", "")
@@ -54,8 +54,9 @@ def build_task(
             seconds=round(time.monotonic() - start, 1),
         )
     env = env.model_copy(update={"image": task_build.tag})
-    keep = task.status if task.status in (TaskStatus.VALID, TaskStatus.INVALID) and not force else TaskStatus.BUILT
-    built = task.model_copy(update={"environment": env, "status": keep, "status_reason": None})
+    judged = task.status == TaskStatus.VALID or (task.status_reason or "").startswith("validation:")
+    keep = {"status": task.status, "status_reason": task.status_reason} if judged and not force else {}
+    built = task.model_copy(update={"environment": env, "status": TaskStatus.BUILT, "status_reason": None, **keep})
     return built, StepOutcome(
         instance_id=task.instance_id,
         ok=True,

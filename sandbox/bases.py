@@ -8,6 +8,7 @@ $SWEFARM_HOME/cache/bases so a lost image re-imports in seconds.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -82,9 +83,18 @@ def registry_answers(host: str = "registry-1.docker.io", timeout: float = 2.0) -
 
 
 def ensure_base(client: docker.DockerClient, spec: BaseSpec, log=print) -> str:
-    """Make sure `spec.tag` exists; returns how it was obtained."""
+    """Make sure `spec.tag` exists; returns how it was obtained. Safe to call from several
+    threads and processes at once: one builds, the others wait for it."""
     if image_exists(client, spec.tag):
         return "cached"
+    with open(_cache_dir() / f"{spec.release}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if image_exists(client, spec.tag):
+            return "cached"
+        return _obtain(client, spec, log)
+
+
+def _obtain(client: docker.DockerClient, spec: BaseSpec, log) -> str:
     tarball = _cache_dir() / f"{spec.release}.tar"
     if tarball.exists():
         log(f"importing cached rootfs {tarball}")
