@@ -6,6 +6,7 @@ Everything here works offline once a repository is local (`--repo-path owner/nam
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -57,8 +58,10 @@ def resolve_repo(repo: str, repo_paths: dict[str, Path] | None = None, log=print
         log(f"cloning {url} into {mirror}")
         mirror.parent.mkdir(parents=True, exist_ok=True)
         tmp = mirror.with_suffix(".partial")
+        shutil.rmtree(tmp, ignore_errors=True)  # what an interrupted clone left
         done = subprocess.run(["git", "clone", "--mirror", "--quiet", url, str(tmp)], capture_output=True, text=True)
         if done.returncode != 0:
+            shutil.rmtree(tmp, ignore_errors=True)
             raise RepoError(
                 f"cannot clone {url}: {done.stderr.strip()[-500:]}. Pass a local clone with --repo-path {repo}=PATH."
             )

@@ -25,6 +25,11 @@ import time
 
 CHUNK = 65536
 TIMEOUT_EXIT = 124  # exit code reported for a command that timed out, as GNU timeout does
+FORK_RETRY_S = 5.0  # how long a fork refused by the pids limit is retried
+PIDS_FULL = (
+    "cannot start a process: the sandbox's process limit is reached by processes left running outside "
+    "the shell session (a daemon or fork bomb started with setsid or run_stateless); close the sandbox"
+)
 
 
 class Capture:
@@ -114,6 +119,27 @@ def kill_session(sid, keep=()):
         time.sleep(0.005)
 
 
+def spawn(*args, **kwargs):
+    """subprocess.Popen, retrying for a while when the pids limit refuses the fork."""
+    deadline = time.monotonic() + FORK_RETRY_S
+    while True:
+        try:
+            return subprocess.Popen(*args, **kwargs)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise BlockingIOError(PIDS_FULL) from None
+            time.sleep(0.05)
+
+
+def close_fds(*fds):
+    for fd in fds:
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
 def set_nonblocking(fd):
     os.set_blocking(fd, False)
 
@@ -157,6 +183,31 @@ def collect(out_fd, capture, done, extra_fds, timeout, idle_timeout):
                 return None
 
 
+def make_runner():
+    """A file the shell sources to eval each command, or None where memfd is missing.
+
+    Sourcing (rather than a bare eval) lets the shell's SIGUSR1 trap `return` out of
+    the command on a timeout, so the rest of a timed-out command line does not run
+    while the shell and its state survive. The file lives in the agent's memory and
+    is opened through /proc/<agent>/fd, out of the command's reach.
+    """
+    try:
+        fd = os.memfd_create("swefarm-run")
+    except (AttributeError, OSError):
+        return None
+    os.write(fd, b'eval "$__swefarm_cmd"\n')
+    return "/proc/%d/fd/%d" % (os.getpid(), fd)
+
+
+# The shell's SIGUSR1 trap, sent on a timeout: return from the sourced command, and
+# through a DEBUG trap from every function or sourced file it is inside, so nothing
+# after the killed process runs; back at the top level the DEBUG trap removes itself.
+ABORT_TRAP = (
+    "set -T; trap '[[ ${BASH_SOURCE[0]+x} ]] && return 124 2>/dev/null; trap - DEBUG; set +T' DEBUG; "
+    "return 124 2>/dev/null"
+)
+
+
 class Shell:
     """A persistent bash session; commands are eval'd in it so state persists."""
 
@@ -164,37 +215,41 @@ class Shell:
         self.workdir = workdir
         self.env = env
         self.restarted_note = ""
+        self.runner = make_runner()
         self.start(workdir)
 
     def start(self, cwd):
         out_r, out_w = os.pipe()
         mark_r, mark_w = os.pipe()
-        self.proc = subprocess.Popen(
-            ["bash", "--noprofile", "--norc"],
-            stdin=subprocess.PIPE,
-            stdout=out_w,
-            stderr=out_w,
-            pass_fds=(mark_w,),
-            cwd=cwd if os.path.isdir(cwd) else self.workdir,
-            env=self.env,
-            start_new_session=True,
-        )
-        os.close(out_w)
-        os.close(mark_w)
+        try:
+            self.proc = spawn(
+                ["bash", "--noprofile", "--norc"],
+                stdin=subprocess.PIPE,
+                stdout=out_w,
+                stderr=out_w,
+                pass_fds=(mark_w,),
+                cwd=cwd if os.path.isdir(cwd) else self.workdir,
+                env=self.env,
+                start_new_session=True,
+            )
+        except OSError:
+            close_fds(out_r, mark_r)
+            raise
+        finally:
+            close_fds(out_w, mark_w)
         self.out_r, self.mark_r, self.mark_w_num = out_r, mark_r, mark_w
         set_nonblocking(out_r)
         set_nonblocking(mark_r)
         self.pidfd = pidfd_or_none(self.proc.pid)
         self.marks = b""
+        if self.runner:
+            self.proc.stdin.write(b"trap %s USR1\n" % ansi_quote(ABORT_TRAP).encode())
+            self.proc.stdin.flush()
 
     def close(self):
         kill_session(self.proc.pid)
-        for fd in (self.out_r, self.mark_r, self.pidfd):
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        close_fds(self.out_r, self.mark_r, self.pidfd)
+        self.out_r = self.mark_r = self.pidfd = None  # safe to close twice; run() sees the shell is gone
         try:
             self.proc.kill()
             self.proc.wait(timeout=2)
@@ -210,7 +265,10 @@ class Shell:
     def restart(self, reason):
         cwd = self.cwd()
         self.close()
-        self.start(cwd)
+        try:
+            self.start(cwd)
+        except OSError as exc:  # the next command tries again
+            return "\n[swefarm: %s; no new shell could be started: %s]\n" % (reason, exc)
         return "\n[swefarm: %s; a new shell was started in %s, earlier variables and functions are gone]\n" % (
             reason,
             self.cwd(),
@@ -227,17 +285,28 @@ class Shell:
             pass
 
     def run(self, req):
+        if self.out_r is None:  # an earlier restart failed
+            note = self.restart("the shell was gone")
+            if self.out_r is None:
+                raise BlockingIOError(note.strip())
+            return self.run_after_restart(req, note)
         nonce = "%x" % req["id"]
         cap = Capture(req["max_output"])
         read_available(self.out_r, cap)  # output left by earlier background jobs
-        quoted = "$'" + "".join(_ansi_c(ch) for ch in req["cmd"]) + "'"
-        script = "eval %s < /dev/null\nprintf '%s %%d\\n' $? >&%d\n" % (quoted, nonce, self.mark_w_num)
+        quoted = ansi_quote(req["cmd"])
+        if self.runner:
+            script = "__swefarm_cmd=%s\n. %s < /dev/null\n" % (quoted, self.runner)
+        else:
+            script = "eval %s < /dev/null\n" % quoted
+        script += "printf '%s %%d\\n' $? >&%d\n" % (nonce, self.mark_w_num)
         self.marks = b""
         try:
             self.proc.stdin.write(script.encode("utf-8", "surrogateescape"))
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             note = self.restart("the shell had exited")
+            if self.out_r is None:
+                raise BlockingIOError(note.strip()) from None
             return self.run_after_restart(req, note)
         result = {}
 
@@ -257,7 +326,13 @@ class Shell:
         kind = collect(self.out_r, cap, done, [self.mark_r, self.pidfd], req["timeout"], req.get("idle_timeout"))
         note = ""
         if kind:
-            # Keep killing whatever the rest of the command starts until the shell reports back.
+            # Stop the shell's command line (ABORT_TRAP), then keep killing whatever the rest of
+            # the command starts until the shell reports back.
+            if self.runner:
+                try:
+                    os.kill(self.proc.pid, signal.SIGUSR1)
+                except OSError:
+                    pass
             deadline = time.monotonic() + 1.0
             while time.monotonic() < deadline and not done():
                 kill_session(self.proc.pid, keep=(self.proc.pid,))
@@ -288,6 +363,11 @@ class Shell:
         return res
 
 
+def ansi_quote(text):
+    """`text` as a bash $'...' string."""
+    return "$'" + "".join(_ansi_c(ch) for ch in text) + "'"
+
+
 def _ansi_c(ch):
     if ch == "\\":
         return "\\\\"
@@ -303,16 +383,21 @@ def run_stateless(req, env, workdir):
     out_r, out_w = os.pipe()
     set_nonblocking(out_r)
     cmd_env = dict(env, **req.get("env", {}))
-    proc = subprocess.Popen(
-        ["bash", "-c", req["cmd"]],
-        stdin=subprocess.DEVNULL,
-        stdout=out_w,
-        stderr=out_w,
-        cwd=req.get("cwd") or workdir,
-        env=cmd_env,
-        start_new_session=True,
-    )
-    os.close(out_w)
+    try:
+        proc = spawn(
+            ["bash", "-c", req["cmd"]],
+            stdin=subprocess.DEVNULL,
+            stdout=out_w,
+            stderr=out_w,
+            cwd=req.get("cwd") or workdir,
+            env=cmd_env,
+            start_new_session=True,
+        )
+    except OSError:
+        close_fds(out_r)
+        raise
+    finally:
+        close_fds(out_w)
     pidfd = pidfd_or_none(proc.pid)
     cap = Capture(req["max_output"])
     kind = collect(out_r, cap, lambda: proc.poll() is not None, [pidfd], req["timeout"], req.get("idle_timeout"))
@@ -320,13 +405,13 @@ def run_stateless(req, env, workdir):
         kill_session(proc.pid)
         proc.wait()
         code = TIMEOUT_EXIT
+    else:
+        code = proc.returncode
+        code = 128 - code if code < 0 else code
     read_available(out_r, cap)
     for fd in (out_r, pidfd):
         if fd is not None:
             os.close(fd)
-    else:
-        code = proc.returncode
-        code = 128 - code if code < 0 else code
     text, truncated = cap.text(req["max_output"])
     return {
         "exit_code": code,
@@ -365,9 +450,11 @@ def op_tar_get(req):
 def op_tar_put(req):
     os.makedirs(req["path"], exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(base64.b64decode(req["data"])), mode="r") as tar:
+        root = os.path.realpath(req["path"])
         for member in tar.getmembers():
-            target = os.path.realpath(os.path.join(req["path"], member.name))
-            if not target.startswith(os.path.realpath(req["path"])):
+            target = os.path.realpath(os.path.join(root, member.name))
+            escapes = os.path.commonpath([root, target]) != root
+            if escapes or member.islnk() or (member.issym() and os.path.isabs(member.linkname)):
                 raise ValueError("archive member escapes the target directory: %s" % member.name)
         tar.extractall(req["path"])
     return {}

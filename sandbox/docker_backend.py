@@ -43,6 +43,7 @@ def container_kwargs(image: str, config: SandboxConfig) -> dict:
         detach=True,
         init=True,
         user="0",  # PID 1 only; every command runs as config.uid, which cannot signal it
+        cgroupns="private",  # the host's cgroup tree stays out of sight
         network_mode="bridge" if config.network else "none",
         cap_drop=["ALL"],
         security_opt=["no-new-privileges"],
@@ -53,8 +54,9 @@ def container_kwargs(image: str, config: SandboxConfig) -> dict:
         ulimits=[docker.types.Ulimit(name="nofile", soft=config.nofile, hard=config.nofile)],
         read_only=config.read_only_root,
         tmpfs={
-            "/tmp": f"{mount_opts},size={config.tmp_size},mode=1777",
-            config.workdir: f"{mount_opts},size={config.workspace_size},uid={config.uid},gid={config.uid},mode=0755",
+            "/tmp": f"{mount_opts},size={config.tmp_size},nr_inodes={config.tmp_inodes},mode=1777",
+            config.workdir: f"{mount_opts},size={config.workspace_size},nr_inodes={config.workspace_inodes},"
+            f"uid={config.uid},gid={config.uid},mode=0755",
         },
         working_dir=config.workdir,
         labels=owner_labels("sandbox"),
@@ -85,9 +87,22 @@ class DockerSandbox:
 
     # -- lifecycle -----------------------------------------------------------------
     def _create(self):
+        # create + start rather than containers.run: run() pulls an image it does not find
+        # (from a registry this machine may not reach) and leaves the container behind when
+        # start fails.
+        kwargs = container_kwargs(self.image, self.config)
+        kwargs.pop("detach")
+        container = None
         try:
-            return self._client.containers.run(**container_kwargs(self.image, self.config))
+            container = self._client.containers.create(**kwargs)
+            container.start()
+            return container
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            if container is not None:
+                try:
+                    container.remove(force=True)
+                except (docker.errors.DockerException, requests.exceptions.RequestException):
+                    pass
             if "executable file not found" in str(exc) or "no such file or directory" in str(exc).lower():
                 raise SandboxError(f"{self.image} cannot host a sandbox: {IMAGE_NEEDS} ({exc})") from None
             raise convert_docker_error(exc, f"starting a sandbox from {self.image}") from None
@@ -145,9 +160,10 @@ class DockerSandbox:
         idle_timeout: float | None = None,
         cwd: str | None = None,
         env: dict[str, str] | None = None,
+        max_output: int | None = None,
     ) -> CommandResult:
         """Run `cmd` in a fresh bash, in its own process session, untouched by the shell's state."""
-        return self._command("run", cmd, timeout, idle_timeout, cwd=cwd, env=env or {})
+        return self._command("run", cmd, timeout, idle_timeout, max_output=max_output, cwd=cwd, env=env or {})
 
     def _command(
         self, op: str, cmd: str, timeout, idle_timeout, max_output: int | None = None, **extra
@@ -190,7 +206,7 @@ class DockerSandbox:
         note = (
             "[swefarm: the command killed the sandbox's command server; it was restarted and the shell state is gone]"
         )
-        return {"ok": True, "exit_code": -9, "output": note, "timed_out": False, "duration": time.monotonic() - start}
+        return {"ok": True, "exit_code": 137, "output": note, "timed_out": False, "duration": time.monotonic() - start}
 
     def _container_running(self) -> bool:
         try:
@@ -255,7 +271,7 @@ class DockerSandbox:
             "git add -A >/dev/null && git -c core.quotepath=false diff --cached --binary HEAD; rc=$?; "
             "rm -f $GIT_INDEX_FILE; exit $rc"
         )
-        res = self._command("run", cmd, 120, None, max_output=256 * 1024 * 1024, cwd=None, env={})
+        res = self.run_stateless(cmd, timeout=120, max_output=256 * 1024 * 1024)
         if res.exit_code != 0 or res.truncated:
             raise SandboxError(f"git diff in {repo} failed: {res.output[-500:]}")
         return res.output

@@ -29,7 +29,9 @@ class SandboxConfig(BaseModel):
     seed_workspace_from: str | None = Field(
         None, description="directory in the image copied into the workspace at start (e.g. the repository)"
     )
+    workspace_inodes: int = Field(1_048_576, description="files the workspace may hold")
     tmp_size: str = Field("512m", description="size of the /tmp tmpfs")
+    tmp_inodes: int = Field(65_536, description="files /tmp may hold")
     memory: str = Field("2g", description="memory limit (swap disabled)")
     cpus: float = Field(1.0, description="CPU limit in cores")
     pids_limit: int = Field(256, description="maximum processes and threads")

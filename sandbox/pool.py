@@ -33,6 +33,7 @@ class SandboxPool:
     ):
         if size < 0:
             raise ValueError("pool size must be >= 0")
+        registry.install_sigterm_handler()  # the filler threads cannot install it themselves
         self.image, self.size, self.config = image, size, config or SandboxConfig()
         self._client = client or connect()
         self._factory = factory or (lambda: DockerSandbox(self._client, self.image, self.config))

@@ -11,7 +11,6 @@ import atexit
 import os
 import signal
 import threading
-import weakref
 from typing import Protocol
 
 from sandbox.errors import SandboxLimitError
@@ -22,10 +21,13 @@ class _Closable(Protocol):
 
 
 _lock = threading.Condition()
-_live: weakref.WeakSet = weakref.WeakSet()
+# Strong references: a sandbox dropped without close() still holds a container, and
+# must still be closed at exit (a WeakSet forgot it and leaked the container).
+_live: set = set()
 _slots = 0  # reserved or live
 _cap = int(os.environ.get("SWEFARM_MAX_SANDBOXES", "64"))
-_handlers_installed = False
+_atexit_installed = False
+_sigterm_installed = False
 
 
 def set_cap(cap: int) -> None:
@@ -85,11 +87,24 @@ def _on_sigterm(signum, frame):
 
 
 def _install_handlers() -> None:
-    global _handlers_installed
-    if _handlers_installed:
+    """Close every sandbox at exit and on SIGTERM.
+
+    A signal handler can only be installed from the main thread; when the first
+    sandbox starts elsewhere (a pool's filler threads), the handler is installed
+    by the next reserve() on the main thread, or by install_sigterm_handler().
+    """
+    global _atexit_installed
+    if not _atexit_installed:
+        _atexit_installed = True
+        atexit.register(close_all)
+    install_sigterm_handler()
+
+
+def install_sigterm_handler() -> None:
+    """Install the SIGTERM cleanup (main thread only; a no-op elsewhere or when a handler exists)."""
+    global _sigterm_installed
+    if _sigterm_installed or threading.current_thread() is not threading.main_thread():
         return
-    _handlers_installed = True
-    atexit.register(close_all)
-    in_main = threading.current_thread() is threading.main_thread()
-    if in_main and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+    _sigterm_installed = True
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, _on_sigterm)

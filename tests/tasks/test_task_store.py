@@ -109,8 +109,10 @@ def _open_and_put(path: str, worker: int) -> int:
 
 
 def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path):
-    # forked workers start within a millisecond of each other: they race to create the file and switch it to WAL
-    ctx = multiprocessing.get_context("fork")
+    # workers forked from a thread-free server start within a millisecond of each other: they race to
+    # create the file and switch it to WAL ("fork" from this process could deadlock on locks other
+    # test threads hold)
+    ctx = multiprocessing.get_context("forkserver")
     for round_ in range(10):
         path = str(tmp_path / f"race{round_}.db")
         with ctx.Pool(8) as pool:

@@ -1,0 +1,128 @@
+"""Shared fixtures: the real Docker engine, the base image, a fresh sandbox per test.
+
+Tests marked `docker` run against the engine itself (no mocks). When no engine
+answers they fail with a message saying so; they never skip (CI always has one).
+
+The session-scoped `docker_client` also checks, at the end of the session, that
+no container this test session created is left behind: every sandbox the
+registry tracks is recorded, subprocess tests add the ids they saw with the
+`record_container_ids` fixture, and any container still carrying this process's owner
+label counts too.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import docker
+import docker.errors
+import pytest
+
+from sandbox import labels, registry
+from sandbox.errors import EngineUnavailableError
+
+BASE_IMAGE = "swefarm/base:py3.11"
+
+_created_ids: set[str] = set()
+
+
+@pytest.fixture
+def record_container_ids(docker_client):
+    """A function that adds container ids made outside this process (subprocess tests) to the leak check.
+
+    Whatever the test leaves of them (it failed before its own cleanup) is removed at
+    teardown, so one failure does not leak containers into later runs.
+    """
+    recorded: list[str] = []
+
+    def record(*ids: str) -> None:
+        recorded.extend(i for i in ids if i)
+        _created_ids.update(i for i in ids if i)
+
+    yield record
+    for cid in recorded:
+        try:
+            docker_client.containers.get(cid).remove(force=True)
+        except docker.errors.NotFound:
+            pass
+
+
+def _leftovers(client: docker.DockerClient) -> list[str]:
+    """Containers this session created that still exist."""
+    left = []
+    for cid in sorted(_created_ids):
+        try:
+            container = client.containers.get(cid)
+        except docker.errors.NotFound:
+            continue
+        if container.labels.get(labels.KIND):
+            left.append(f"{container.short_id} ({container.status})")
+    mine = client.containers.list(
+        all=True,
+        filters={
+            "label": [
+                labels.KIND,
+                f"{labels.OWNER_PID}={os.getpid()}",
+                f"{labels.OWNER_HOST}={socket.gethostname()}",
+            ]
+        },
+    )
+    for container in mine:
+        entry = f"{container.short_id} ({container.status})"
+        if not any(item.startswith(container.short_id) for item in left):
+            left.append(entry)
+    return left
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    """A client for the real engine; fails (never skips) when none answers."""
+    try:
+        from sandbox.engine import connect
+
+        client = connect()
+    except EngineUnavailableError as exc:
+        pytest.fail(
+            f"these tests need a running Docker engine and none answers: {exc}\n"
+            "Start dockerd (`swefarm setup` as root on Debian) or set DOCKER_HOST.",
+            pytrace=False,
+        )
+    original_track = registry.track
+
+    def recording_track(sandbox) -> None:  # passive: records the id, then does what track does
+        container = getattr(sandbox, "container", None)
+        if container is not None:
+            _created_ids.add(container.id)
+        original_track(sandbox)
+
+    registry.track = recording_track
+    try:
+        yield client
+    finally:
+        registry.track = original_track
+        left = _leftovers(client)
+        registry.close_all()  # remove what a test left open, after noting it
+        client.close()
+        assert not left, f"the test session left swefarm containers behind: {', '.join(left)}"
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_client) -> str:
+    try:
+        docker_client.images.get(BASE_IMAGE)
+    except docker.errors.ImageNotFound:
+        pytest.fail(f"the base image {BASE_IMAGE} is missing: run `swefarm setup` to build it", pytrace=False)
+    return BASE_IMAGE
+
+
+@pytest.fixture
+def sandbox(docker_client, base_image):
+    """A fresh sandbox with the default (sealed) configuration, removed after the test."""
+    from sandbox.docker_backend import DockerSandbox
+
+    sb = DockerSandbox(docker_client, base_image)
+    try:
+        yield sb
+    finally:
+        sb.close()
