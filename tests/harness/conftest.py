@@ -1,91 +1,9 @@
-"""Fixture repositories made with real git, and tasks built from them on the real engine."""
+"""Fixtures: the calc repository and tasks built from it on the real engine."""
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 import pytest
-
-from tasks.models import Environment, Task
-
-DATE = {"GIT_AUTHOR_DATE": "2024-03-01T12:00:00Z", "GIT_COMMITTER_DATE": "2024-03-01T12:00:00Z"}
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@x.invalid",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@x.invalid",
-}
-
-PYPROJECT = """[project]
-name = "calc"
-version = "0.1"
-requires-python = ">=3.9"
-[project.optional-dependencies]
-test = ["pytest"]
-[build-system]
-requires = ["setuptools>=61"]
-build-backend = "setuptools.build_meta"
-"""
-CALC_BUGGY = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
-CALC_FIXED = "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n"
-TESTS_OLD = "from calc import mul\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n"
-TESTS_NEW = TESTS_OLD + (
-    "\n\nimport pytest\n\n\n"
-    "@pytest.mark.parametrize('a, b, want', [(1, 2, 3), (2, 2, 4)], ids=['one plus two', 'é[2]'])\n"
-    "def test_add(a, b, want):\n    from calc import add\n    assert add(a, b) == want\n"
-)
-
-
-def git(repo: Path, *args: str) -> str:
-    import os
-
-    return subprocess.run(
-        ["git", *args], cwd=repo, check=True, capture_output=True, text=True, env={**os.environ, **IDENTITY, **DATE}
-    ).stdout
-
-
-def make_repo(root: Path) -> tuple[Path, dict[str, str]]:
-    """A package with a bug (add subtracts), its tests, and a later commit that fixes it with new tests.
-
-    Commit dates are fixed, so the commits (and the images built from them) are the same every run.
-    """
-    repo = root / "calc-repo"
-    (repo / "src/calc").mkdir(parents=True)
-    (repo / "tests").mkdir()
-    (repo / "pyproject.toml").write_text(PYPROJECT)
-    (repo / "src/calc/__init__.py").write_text(CALC_BUGGY)
-    (repo / "tests/test_calc.py").write_text(TESTS_OLD)
-    git(repo, "init", "-q", "--initial-branch=main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "calc with tests")
-    base = git(repo, "rev-parse", "HEAD").strip()
-    (repo / "src/calc/__init__.py").write_text(CALC_FIXED)
-    (repo / "tests/test_calc.py").write_text(TESTS_NEW)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "Fix add (#2)")
-    fix = git(repo, "rev-parse", "HEAD").strip()
-    git(repo, "tag", "v0.2")
-    patch = git(repo, "diff", base, fix, "--", "src")
-    test_patch = git(repo, "diff", base, fix, "--", "tests")
-    return repo, {"base": base, "fix": fix, "patch": patch, "test_patch": test_patch}
-
-
-def make_task(commits: dict[str, str], instance_id: str = "fixture__calc-2") -> Task:
-    return Task(
-        instance_id=instance_id,
-        repo="fixture/calc",
-        base_commit=commits["base"],
-        patch=commits["patch"],
-        test_patch=commits["test_patch"],
-        problem_statement="add() subtracts instead of adding",
-        created_at="2024-03-01T12:00:00Z",
-        version="0.1",
-        environment_setup_commit=commits["base"],
-        environment=Environment(
-            python="3.11", install=["uv pip install -e ."], packages=["pytest"], log_parser="pytest"
-        ),
-    )
+from fixture_calc import make_repo, make_task
 
 
 @pytest.fixture(scope="session")
@@ -102,3 +20,17 @@ def built_calc_task(docker_client, calc_repo):
     task, outcome = build_task(docker_client, make_task(commits), {"fixture/calc": repo}, log=lambda *a: None)
     assert outcome.ok, task.status_reason
     return task
+
+
+@pytest.fixture(scope="session")
+def build_variant(docker_client, calc_repo):
+    """Build a variant of the fixture task (same repository and environment, other tests or recipe)."""
+    from harness.pipeline import build_task
+
+    repo, commits = calc_repo
+
+    def build(instance_id: str, **changes):
+        task = make_task(commits, instance_id).model_copy(update=changes)
+        return build_task(docker_client, task, {"fixture/calc": repo}, log=lambda *a: None)
+
+    return build
