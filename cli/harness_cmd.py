@@ -55,13 +55,14 @@ def _run_parallel(title: str, tasks, fn, workers: int):
 def _report(title: str, outcomes) -> None:
     table = Table(title=title)
     table.add_column("task", no_wrap=True)
-    for col in ("result", "seconds", "task layer MB"):
+    for col in ("result", "seconds", "task layer MB", "task layer s"):
         table.add_column(col, no_wrap=True)
     table.add_column("reason")
     for o in sorted(outcomes, key=lambda o: o.instance_id):
         colour = "green" if o.ok else "red"
         layer = f"{o.layer_mb:.2f}" if o.layer_mb else ""
-        table.add_row(o.instance_id, f"[{colour}]{o.status}[/]", f"{o.seconds:.1f}", layer, o.reason[:120])
+        layer_s = f"{o.layer_seconds:.1f}" if o.layer_seconds else ""
+        table.add_row(o.instance_id, f"[{colour}]{o.status}[/]", f"{o.seconds:.1f}", layer, layer_s, o.reason[:120])
     console.print(table)
     ok = sum(o.ok for o in outcomes)
     console.print(f"{ok} of {len(outcomes)} ok")
@@ -114,6 +115,8 @@ def validate(
     from sandbox.engine import connect
 
     _, tasks = _select(ids or [], repo, {"built"} if not ids else None, force)
+    if not ids:  # never tasks without images: not built yet, or their build failed
+        tasks = [t for t in tasks if t.environment.image and not (t.status_reason or "").startswith("build:")]
     client = connect()
     outcomes = _run_parallel("validate", tasks, lambda t: validate_task(client, t, runs=runs), workers)
     _report("validate", outcomes)

@@ -22,6 +22,7 @@ class StepOutcome(BaseModel):
     reason: str = ""
     seconds: float = 0.0
     layer_mb: float = 0.0
+    layer_seconds: float = 0.0
     cached: bool = False
 
 
@@ -63,6 +64,7 @@ def build_task(
         status="built",
         seconds=round(time.monotonic() - start, 1),
         layer_mb=round(task_build.layer_bytes / 1024**2, 2),
+        layer_seconds=task_build.seconds,
         cached=env_build.cached and task_build.cached,
     )
 
@@ -79,10 +81,18 @@ def _infer(git_dir: Path, task: Task, overrides: dict | None):
 def validate_task(client: docker.DockerClient, task: Task, runs: int = 3) -> tuple[Task, StepOutcome]:
     """Validate a built task; its test lists become ours (the dataset's are kept in `extra`)."""
     start = time.monotonic()
-    report = validate(task, client, runs=runs, image=task.environment.image or task_image_tag(task))
     extra = dict(task.extra)
     if (task.FAIL_TO_PASS or task.PASS_TO_PASS) and "dataset_FAIL_TO_PASS" not in extra:
         extra["dataset_FAIL_TO_PASS"], extra["dataset_PASS_TO_PASS"] = task.FAIL_TO_PASS, task.PASS_TO_PASS
+    # compared with the dataset's own lists, even when an earlier validation replaced them with ours
+    basis = task.model_copy(
+        update={
+            "FAIL_TO_PASS": extra.get("dataset_FAIL_TO_PASS", []),
+            "PASS_TO_PASS": extra.get("dataset_PASS_TO_PASS", []),
+        }
+    )
+    report = validate(basis, client, runs=runs, image=task.environment.image or task_image_tag(task))
+    extra.pop("validation_disagreement", None)
     if report.dataset_disagreement:
         extra["validation_disagreement"] = report.dataset_disagreement
     provenance = task.provenance.model_copy(update={"validation_runs": report.runs, "flaky_tests": report.flaky})

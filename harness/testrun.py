@@ -36,6 +36,16 @@ def diff_paths(diff: str) -> list[str]:
     return paths
 
 
+def files_after(diff: str) -> list[str]:
+    """The paths that exist once `diff` is applied: new names of renames, no deleted files."""
+    out: list[str] = []
+    for section in re.split(r"^(?=diff --git )", diff, flags=re.M):
+        header = _DIFF_PATHS.match(section)
+        if header and not re.search(r"^\+\+\+ /dev/null$|^deleted file mode", section, re.M):
+            out.append(header.group(2))
+    return list(dict.fromkeys(out))
+
+
 def apply_patch(sb: Sandbox, diff: str, name: str) -> tuple[bool, str]:
     """`git apply` a diff in the workspace; returns (applied, git's message)."""
     if not diff.strip():
@@ -65,7 +75,7 @@ def run_tests(sb: Sandbox, task: Task, tests: list[str], timeout: float = 1800) 
     runner = runner_name(task)
     parser = DEFAULT_PARSER[runner]
     sb.run_stateless(f"rm -f {JUNIT_PATH}", timeout=30)
-    files = [p for p in diff_paths(task.test_patch) if p.endswith(".py")]
+    files = [p for p in files_after(task.test_patch) if p.endswith(".py")]
     try:
         cmd = test_command(runner, tests, junit_path=JUNIT_PATH, files=files)
     except ValueError as exc:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from harness.images import sandbox_config, task_image_tag
 from harness.results import TestRun, TestStatus
-from harness.testrun import InfraError, apply_patch, diff_paths, run_tests, runner_name
+from harness.testrun import InfraError, apply_patch, files_after, run_tests, runner_name
 from sandbox.docker_backend import DockerSandbox
 from sandbox.engine import connect
 from sandbox.errors import SandboxError
@@ -38,7 +38,7 @@ class ValidationReport(BaseModel):
 
 def test_targets(task: Task) -> list[str]:
     """What to run during validation: the test patch's test files, in the runner's own terms."""
-    files = [p for p in diff_paths(task.test_patch) if p.endswith(".py")]
+    files = [p for p in files_after(task.test_patch) if p.endswith(".py")]
     if runner_name(task) == "django":
         # tests/<app>/<module>.py -> <app>.<module>
         return [p.removeprefix("tests/").removesuffix(".py").replace("/", ".") for p in files if p.startswith("tests/")]
@@ -115,10 +115,21 @@ def _classify(report: ValidationReport, base: TestRun, gold: list[TestRun]) -> N
 
 
 def _disagreement(task: Task, report: ValidationReport) -> dict[str, list[str]]:
-    out = {
-        "FAIL_TO_PASS only in dataset": sorted(set(task.FAIL_TO_PASS) - set(report.fail_to_pass)),
-        "FAIL_TO_PASS only in ours": sorted(set(report.fail_to_pass) - set(task.FAIL_TO_PASS)),
-        "PASS_TO_PASS only in dataset": sorted(set(task.PASS_TO_PASS) - set(report.pass_to_pass)),
-        "PASS_TO_PASS only in ours": sorted(set(report.pass_to_pass) - set(task.PASS_TO_PASS)),
-    }
+    """Where our lists and the dataset's differ. Ids the dataset cut at a space (SWE-bench's log parser
+    splits lines on whitespace, so `t[a b]` became `t[a`) are matched to ours and listed apart."""
+    out: dict[str, list[str]] = {}
+    for name, theirs, ours in (
+        ("FAIL_TO_PASS", task.FAIL_TO_PASS, report.fail_to_pass),
+        ("PASS_TO_PASS", task.PASS_TO_PASS, report.pass_to_pass),
+    ):
+        only_theirs, only_ours = set(theirs) - set(ours), set(ours) - set(theirs)
+        cut = {t for t in only_theirs if any(_cut_from(o, t) for o in only_ours)}
+        only_ours -= {o for o in only_ours if any(_cut_from(o, t) for t in cut)}
+        out[f"{name} only in dataset"] = sorted(only_theirs - cut)
+        out[f"{name} only in ours"] = sorted(only_ours)
+        out[f"{name} cut at a space in dataset"] = sorted(cut)
     return {k: v for k, v in out.items() if v}
+
+
+def _cut_from(full: str, cut: str) -> bool:
+    return len(full) > len(cut) and full.startswith(cut) and full[len(cut)].isspace()
