@@ -95,7 +95,8 @@ def validate_task(client: docker.DockerClient, task: Task, runs: int = 3) -> tup
     extra.pop("validation_disagreement", None)
     if report.dataset_disagreement:
         extra["validation_disagreement"] = report.dataset_disagreement
-    provenance = task.provenance.model_copy(update={"validation_runs": report.runs, "flaky_tests": report.flaky})
+    excluded = report.flaky + report.order_dependent
+    provenance = task.provenance.model_copy(update={"validation_runs": report.runs, "flaky_tests": excluded})
     update = {
         "status": TaskStatus.VALID if report.valid else TaskStatus.INVALID,
         "status_reason": None if report.valid else f"validation: {report.reason}",

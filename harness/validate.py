@@ -16,7 +16,7 @@ import docker
 from pydantic import BaseModel, Field
 
 from harness.images import sandbox_config, task_image_tag
-from harness.results import TestRun, TestStatus
+from harness.results import TestRun, TestStatus, counts_as_pass
 from harness.testrun import InfraError, apply_patch, files_after, run_tests, runner_name
 from sandbox.docker_backend import DockerSandbox
 from sandbox.engine import connect
@@ -31,6 +31,9 @@ class ValidationReport(BaseModel):
     fail_to_pass: list[str] = Field(default_factory=list)
     pass_to_pass: list[str] = Field(default_factory=list)
     flaky: list[str] = Field(default_factory=list)
+    order_dependent: list[str] = Field(
+        default_factory=list, description="passed with their whole file but not when selected alone: excluded"
+    )
     runs: list[ValidationRun] = Field(default_factory=list)
     seconds: float = 0.0
     dataset_disagreement: dict[str, list[str]] = Field(default_factory=dict)
@@ -47,13 +50,15 @@ def test_targets(task: Task) -> list[str]:
     return files
 
 
-def _run(client, image: str, task: Task, patches: list[tuple[str, str]], label: str, timeout: float) -> TestRun:
+def _run(
+    client, image: str, task: Task, patches: list[tuple[str, str]], timeout: float, targets: list[str] | None = None
+) -> TestRun:
     with DockerSandbox(client, image, sandbox_config()) as sb:
         for name, diff in patches:
             ok, message = apply_patch(sb, diff, name)
             if not ok:
                 raise InfraError(f"the {name} patch does not apply: {message[-500:]}")
-        return run_tests(sb, task, test_targets(task), timeout=timeout)
+        return run_tests(sb, task, targets or test_targets(task), timeout=timeout)
 
 
 def validate(
@@ -72,21 +77,45 @@ def validate(
         report.reason = "the test patch touches no test file this runner can run"
         return report
     try:
-        base = _run(client, image, task, [("tests", task.test_patch)], "base", timeout)
-        gold = [
-            _run(client, image, task, [("gold", task.patch), ("tests", task.test_patch)], f"gold{i}", timeout)
-            for i in range(runs)
-        ]
+        base = _run(client, image, task, [("tests", task.test_patch)], timeout)
+        gold_patches = [("gold", task.patch), ("tests", task.test_patch)]
+        gold = [_run(client, image, task, gold_patches, timeout) for _ in range(runs)]
+        labels = ["base", *[f"gold{i}" for i in range(runs)]]
+        report.runs = [_record(r, label) for r, label in zip([base, *gold], labels, strict=True)]
+        _classify(report, base, gold)
+        if report.valid:
+            _confirm_as_graded(client, image, task, report, timeout)
     except (SandboxError, InfraError) as exc:
         report.reason = f"infrastructure: {exc}"
         return report
-    labels = ["base", *[f"gold{i}" for i in range(runs)]]
-    report.runs = [_record(r, label) for r, label in zip([base, *gold], labels, strict=True)]
-    _classify(report, base, gold)
     report.seconds = round((datetime.now(UTC) - started).total_seconds(), 2)
     if task.FAIL_TO_PASS or task.PASS_TO_PASS:
         report.dataset_disagreement = _disagreement(task, report)
     return report
+
+
+def _confirm_as_graded(client, image: str, task: Task, report: ValidationReport, timeout: float) -> None:
+    """Run the chosen tests the way the grader will (selected by id, not whole files), at base and gold.
+
+    Tests whose outcome depends on what else runs beside them (order or isolation) are dropped like
+    flaky ones, so that grading the gold patch always resolves and the base state never does.
+    """
+    targets = [*report.fail_to_pass, *report.pass_to_pass]
+    base = _run(client, image, task, [("tests", task.test_patch)], timeout, targets)
+    gold = _run(client, image, task, [("gold", task.patch), ("tests", task.test_patch)], timeout, targets)
+    report.runs += [_record(base, "base-selected"), _record(gold, "gold-selected")]
+    unstable = [
+        t for t in report.pass_to_pass if not (counts_as_pass(gold.status_of(t)) and counts_as_pass(base.status_of(t)))
+    ]
+    unstable += [
+        t for t in report.fail_to_pass if gold.status_of(t) != TestStatus.PASSED or counts_as_pass(base.status_of(t))
+    ]
+    report.order_dependent = sorted(unstable)
+    report.fail_to_pass = [t for t in report.fail_to_pass if t not in unstable]
+    report.pass_to_pass = [t for t in report.pass_to_pass if t not in unstable]
+    report.valid = bool(report.fail_to_pass)
+    if not report.valid:
+        report.reason = "the fixed tests pass or fail depending on which tests run beside them"
 
 
 def _record(run: TestRun, label: str) -> ValidationRun:

@@ -51,7 +51,8 @@ def test_validation_derives_fail_to_pass_and_pass_to_pass(valid_task):
     assert "tests/test_calc.py::test_add[one plus two]" in valid_task.FAIL_TO_PASS
     assert valid_task.PASS_TO_PASS == ["tests/test_calc.py::test_mul"]
     assert valid_task.provenance.flaky_tests == []
-    assert [r.label for r in valid_task.provenance.validation_runs] == ["base", "gold0", "gold1"]
+    labels = [r.label for r in valid_task.provenance.validation_runs]
+    assert labels == ["base", "gold0", "gold1", "base-selected", "gold-selected"]
 
 
 def test_the_agent_copy_holds_no_future(docker_client, valid_task, calc_repo):

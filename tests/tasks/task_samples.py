@@ -6,7 +6,8 @@ from pathlib import Path
 
 from tasks.models import Task
 
-LITE_DEV = Path("/work/shared/data/swe-bench-lite-dev.jsonl")
+# shared/ sits beside the checkout (here and in CI)
+LITE_DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "swe-bench-lite-dev.jsonl"
 
 PATCH = """diff --git a/src/calc.py b/src/calc.py
 --- a/src/calc.py
