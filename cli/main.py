@@ -7,6 +7,18 @@ import typer
 from cli import bench_cmd, demo_cmd, harness_cmd, sandbox_cmd, tasks_cmd
 
 app = typer.Typer(help="swefarm: real GitHub PRs as sandboxed Gymnasium environments.", no_args_is_help=True)
+
+
+@app.callback()
+def main() -> None:
+    """swefarm: real GitHub PRs as sandboxed Gymnasium environments."""
+    from sandbox import registry
+
+    # Commands start sandboxes from worker threads, which cannot install it themselves: a SIGTERM
+    # (Ctrl-C is KeyboardInterrupt, handled at exit) must still remove every sandbox this process holds.
+    registry.install_sigterm_handler()
+
+
 sandbox_cmd.register(app)
 demo_cmd.register(app)
 harness_cmd.register(app)

@@ -13,7 +13,7 @@ import signal
 import threading
 from typing import Protocol
 
-from sandbox.errors import SandboxLimitError
+from sandbox.errors import SandboxError, SandboxLimitError
 
 
 class _Closable(Protocol):
@@ -28,6 +28,9 @@ _slots = 0  # reserved or live
 _cap = int(os.environ.get("SWEFARM_MAX_SANDBOXES", "64"))
 _atexit_installed = False
 _sigterm_installed = False
+
+
+_terminating = False
 
 
 def set_cap(cap: int) -> None:
@@ -49,6 +52,8 @@ def reserve(wait_s: float = 0.0) -> None:
     """Take a slot for a new sandbox, waiting up to wait_s for one to free."""
     global _slots
     _install_handlers()
+    if _terminating:
+        raise SandboxError("this process is shutting down (SIGTERM): no new sandboxes")
     with _lock:
         if not _lock.wait_for(lambda: _slots < _cap, timeout=wait_s):
             raise SandboxLimitError(
@@ -82,6 +87,8 @@ def close_all() -> None:
 
 
 def _on_sigterm(signum, frame):
+    global _terminating
+    _terminating = True  # worker threads still running start no new sandbox
     close_all()
     raise SystemExit(128 + signum)
 
