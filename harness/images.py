@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from harness.recipe import recipe_hash
 from harness.repos import export_tree, git, snapshot
-from sandbox.bases import base_for, ensure_base
+from sandbox.bases import base_for, ensure_base, image_exists
 from sandbox.errors import SetupError
 from sandbox.labels import IMAGE_LABELS
 from sandbox.models import SandboxConfig
@@ -69,14 +69,6 @@ def sandbox_config(**overrides) -> SandboxConfig:
     """How a sandbox runs a task image: the snapshot copied into a writable /testbed."""
     fields = dict(workdir=TESTBED, seed_workspace_from=REPO_IN_IMAGE, workspace_size="2g")
     return SandboxConfig(**{**fields, **overrides})
-
-
-def _exists(client: docker.DockerClient, tag: str) -> bool:
-    try:
-        client.images.get(tag)
-        return True
-    except docker.errors.ImageNotFound:
-        return False
 
 
 def _env_dockerfile(env: Environment, base: str, date: str) -> str:
@@ -150,7 +142,7 @@ def build_env_image(
 ) -> BuildResult:
     """The environment image for `task` with recipe `env`, built from the environment-setup commit."""
     tag = env_image_tag(task, env)
-    if not force and _exists(client, tag):
+    if not force and image_exists(client, tag):
         return BuildResult(tag=tag, cached=True, seconds=0.0)
     spec = base_for(env.python or "3.11")
     try:
@@ -183,7 +175,7 @@ def build_task_image(
 ) -> BuildResult:
     """The task image: one small layer with the base-commit snapshot on top of the environment image."""
     tag = task_image_tag(task)
-    if not force and _exists(client, tag):
+    if not force and image_exists(client, tag):
         return BuildResult(tag=tag, cached=True, seconds=0.0, layer_bytes=_layer_bytes(client, tag, env_tag))
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="swefarm-task-") as tmp:

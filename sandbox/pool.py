@@ -109,5 +109,3 @@ class SandboxPool:
     def __exit__(self, *exc) -> None:
         self.close()
 
-
-__all__ = ["SandboxPool", "registry"]
