@@ -214,7 +214,6 @@ class Shell:
     def __init__(self, workdir, env):
         self.workdir = workdir
         self.env = env
-        self.restarted_note = ""
         self.runner = make_runner()
         self.start(workdir)
 

@@ -8,6 +8,7 @@ agent (sandbox/agent.py) over one long-lived exec stream.
 
 from __future__ import annotations
 
+import base64
 import io
 import tarfile
 import threading
@@ -234,20 +235,14 @@ class DockerSandbox:
 
     def read_file(self, path: str) -> bytes:
         """Bytes of a file (relative paths are inside the workspace)."""
-        import base64
-
         return base64.b64decode(self._request("read", 60, path=self._abs(path))["data"])
 
     def write_file(self, path: str, data: bytes | str, mode: int | None = None) -> None:
-        import base64
-
         raw = data.encode() if isinstance(data, str) else data
         self._request("write", 60, path=self._abs(path), data=base64.b64encode(raw).decode(), mode=mode)
 
     def upload(self, local: str | Path, remote: str) -> None:
         """Copy a local file or directory to `remote` (a directory is placed inside `remote`)."""
-        import base64
-
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
             tar.add(str(local), arcname=Path(local).name)
@@ -255,8 +250,6 @@ class DockerSandbox:
 
     def download(self, remote: str, local: str | Path) -> Path:
         """Copy a file or directory from the sandbox into the local directory `local`."""
-        import base64
-
         data = base64.b64decode(self._request("tar_get", 300, path=self._abs(remote))["data"])
         Path(local).mkdir(parents=True, exist_ok=True)
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:

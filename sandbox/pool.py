@@ -108,4 +108,3 @@ class SandboxPool:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
