@@ -40,8 +40,7 @@ def demo(image: str = typer.Option("swefarm/base:py3.11", help="image to run the
         with console.status("starting a warm pool of 2 sandboxes"):
             t0 = time.perf_counter()
             pool = SandboxPool(image, size=2, client=client)
-            while pool.ready < 2 and pool.last_error is None and time.perf_counter() - t0 < 120:
-                time.sleep(0.02)
+            pool.wait_ready()
             warm_s = time.perf_counter() - t0
         with pool:
             t0 = time.perf_counter()

@@ -129,14 +129,20 @@ def _widened(base: str, labels: list[str]) -> str:
     raise CommandTooLongError(f"{len(labels)} test labels do not fit in one command, even as modules")
 
 
+def module_labels(runner: str, files: Sequence[str]) -> list[str]:
+    """Test files as the dotted module labels Django's runtests.py (relative to tests/) or unittest take."""
+    py = [f for f in files if f.endswith(".py")]
+    if runner == "django":
+        return [f.removeprefix("tests/").removesuffix(".py").replace("/", ".") for f in py if f.startswith("tests/")]
+    return [f.removesuffix(".py").replace("/", ".") for f in py]
+
+
 def _django(tests: list[str], files: list[str]) -> str:
-    modules = [f.removeprefix("tests/").removesuffix(".py").replace("/", ".") for f in files if f.endswith(".py")]
-    return _widened(_DJANGO, _labels(tests, modules, "Django"))
+    return _widened(_DJANGO, _labels(tests, module_labels("django", files), "Django"))
 
 
 def _unittest(tests: list[str], files: list[str]) -> str:
-    modules = [f.removesuffix(".py").replace("/", ".") for f in files if f.endswith(".py")]
-    return _widened(_UNITTEST, _labels(tests, modules, "unittest"))
+    return _widened(_UNITTEST, _labels(tests, module_labels("unittest", files), "unittest"))
 
 
 def _sympy(tests: list[str], files: list[str]) -> str:

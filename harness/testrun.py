@@ -7,7 +7,7 @@ import shlex
 
 from harness.parsers import parse
 from harness.results import TestRun
-from harness.runners import DEFAULT_PARSER, test_command
+from harness.runners import DEFAULT_PARSER, runner_of, test_command
 from sandbox import Sandbox
 from tasks.models import Task
 
@@ -22,8 +22,7 @@ class InfraError(RuntimeError):
 
 def runner_name(task: Task) -> str:
     """The runner for a task: django, sympy, unittest or pytest (the default)."""
-    parser = task.environment.log_parser or "pytest"
-    return next((r for r, p in DEFAULT_PARSER.items() if p == parser), "pytest")
+    return runner_of(task.environment.log_parser or "pytest")
 
 
 def diff_paths(diff: str) -> list[str]:

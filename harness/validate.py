@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from harness.images import sandbox_config, task_image_tag
 from harness.results import TestRun, TestStatus, counts_as_pass
+from harness.runners import module_labels
 from harness.testrun import InfraError, apply_patch, files_after, run_tests, runner_name
 from sandbox.docker_backend import DockerSandbox
 from sandbox.engine import connect
@@ -42,12 +43,8 @@ class ValidationReport(BaseModel):
 def test_targets(task: Task) -> list[str]:
     """What to run during validation: the test patch's test files, in the runner's own terms."""
     files = [p for p in files_after(task.test_patch) if p.endswith(".py")]
-    if runner_name(task) == "django":
-        # tests/<app>/<module>.py -> <app>.<module>
-        return [p.removeprefix("tests/").removesuffix(".py").replace("/", ".") for p in files if p.startswith("tests/")]
-    if runner_name(task) == "unittest":
-        return [p.removesuffix(".py").replace("/", ".") for p in files]
-    return files
+    runner = runner_name(task)
+    return module_labels(runner, files) if runner in ("django", "unittest") else files
 
 
 def _run(

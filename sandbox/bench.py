@@ -48,23 +48,13 @@ def acquire_latency(client: docker.DockerClient, image: str, n: int, size: int =
     samples = []
     with SandboxPool(image, size=size, client=client) as pool:
         for _ in range(n):
-            _wait_ready(pool, size)
+            pool.wait_ready()
             start = time.perf_counter()
             sb = pool.acquire()
             sb.run("true")
             samples.append(time.perf_counter() - start)
             sb.close()
     return {"acquire_p50_ms": _p50_ms(samples), "acquire_max_ms": round(max(samples) * 1000, 3)}
-
-
-def _wait_ready(pool: SandboxPool, size: int, limit_s: float = 120) -> None:
-    deadline = time.monotonic() + limit_s
-    while pool.ready < size:
-        if pool.last_error is not None:
-            raise pool.last_error
-        if time.monotonic() > deadline:
-            raise TimeoutError("the pool did not refill in time")
-        time.sleep(0.02)
 
 
 def cold_start(client: docker.DockerClient, image: str, n: int) -> dict:

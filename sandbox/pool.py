@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 import docker
@@ -71,6 +72,17 @@ class SandboxPool:
     @property
     def ready(self) -> int:
         return self._ready.qsize()
+
+    def wait_ready(self, count: int | None = None, timeout: float = 120.0) -> None:
+        """Block until `count` (default: the pool's size) sandboxes are ready; raise the fill error if any."""
+        want = self.size if count is None else count
+        deadline = time.monotonic() + timeout
+        while self.ready < want:
+            if self.last_error is not None:
+                raise self.last_error
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the pool readied {self.ready} of {want} sandboxes in {timeout:.0f}s")
+            time.sleep(0.01)
 
     def acquire(self, timeout: float = 60.0) -> DockerSandbox:
         """A started sandbox: from the pool when one is ready, else started now."""
