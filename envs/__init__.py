@@ -1,1 +1,14 @@
-"""Gymnasium environments (swe/...): SWEEnv, tools and episode logic. Built in issue 4."""
+"""Gymnasium environments for software-engineering tasks.
+
+`import envs` registers `swe/<instance_id>-v0` for every task in the task store,
+`swe/Task-v0` (any task, `task=` an id or a Task) and `swe/Sampler-v0` (a task
+per reset from a dataset), so `gymnasium.make("swe/...")` works; see
+`envs.registration`. The env itself is `envs.swe_env.SWEEnv`; tools live in
+`envs.tools`, tool-call formats in `envs.formats`, the asyncio API in `envs.aio`.
+"""
+
+from envs.registration import VERSION, env_id, register_envs
+
+register_envs()
+
+__all__ = ["VERSION", "env_id", "register_envs"]

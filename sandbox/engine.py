@@ -18,13 +18,15 @@ DOCKERD_LOG = Path("/var/log/swefarm/dockerd.log")
 COMPOSE_PLUGIN_DIR = Path("/usr/local/lib/docker/cli-plugins")
 
 
-def connect(timeout: float = 5.0) -> docker.DockerClient:
+def connect(timeout: float = 5.0, pool_size: int = 10) -> docker.DockerClient:
     """Return a client for the engine at DOCKER_HOST or the default socket.
+
+    `pool_size` bounds the HTTP connections kept open: raise it for many threads.
 
     Raises EngineUnavailableError with what to do when none answers.
     """
     try:
-        client = docker.from_env(timeout=max(timeout, 60))
+        client = docker.from_env(timeout=max(timeout, 60), max_pool_size=pool_size)
         client.ping()
         return client
     except Exception as exc:  # docker raises several unrelated types here

@@ -71,7 +71,9 @@ def release_slot() -> None:
 
 
 def track(sandbox: _Closable) -> None:
-    _live.add(sandbox)
+    with _lock:
+        _live.add(sandbox)
+        _lock.notify_all()
 
 
 def untrack(sandbox: _Closable) -> None:
@@ -86,10 +88,21 @@ def close_all() -> None:
             pass
 
 
-def _on_sigterm(signum, frame):
+def shutdown(wait_s: float = 30.0) -> None:
+    """Refuse new sandboxes, wait for those being started right now (a pool's fillers), close them all.
+
+    Without the wait, a container a background thread was creating when the
+    process ended would outlive it.
+    """
     global _terminating
     _terminating = True  # worker threads still running start no new sandbox
+    with _lock:
+        _lock.wait_for(lambda: _slots <= len(_live), timeout=wait_s)
     close_all()
+
+
+def _on_sigterm(signum, frame):
+    shutdown()
     raise SystemExit(128 + signum)
 
 
@@ -103,7 +116,7 @@ def _install_handlers() -> None:
     global _atexit_installed
     if not _atexit_installed:
         _atexit_installed = True
-        atexit.register(close_all)
+        atexit.register(shutdown)
     install_sigterm_handler()
 
 

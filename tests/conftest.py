@@ -126,3 +126,52 @@ def sandbox(docker_client, base_image):
         yield sb
     finally:
         sb.close()
+
+
+# -- the calc fixture repository and tasks built from it (tests/fixture_calc.py) --------------
+
+
+@pytest.fixture(scope="session")
+def calc_repo(tmp_path_factory):
+    from fixture_calc import make_repo
+
+    return make_repo(tmp_path_factory.mktemp("repos"))
+
+
+@pytest.fixture(scope="session")
+def built_calc_task(docker_client, calc_repo):
+    """The fixture task with its environment and task images built (cached across runs)."""
+    from fixture_calc import make_task
+
+    from harness.pipeline import build_task
+
+    repo, commits = calc_repo
+    task, outcome = build_task(docker_client, make_task(commits), {"fixture/calc": repo}, log=lambda *a: None)
+    assert outcome.ok, task.status_reason
+    return task
+
+
+@pytest.fixture(scope="session")
+def valid_calc_task(docker_client, built_calc_task):
+    """The fixture task validated for real (one gold run): FAIL_TO_PASS and PASS_TO_PASS filled in."""
+    from harness.pipeline import validate_task
+
+    task, outcome = validate_task(docker_client, built_calc_task, runs=1)
+    assert outcome.ok, task.status_reason
+    return task
+
+
+@pytest.fixture(scope="session")
+def build_variant(docker_client, calc_repo):
+    """Build a variant of the fixture task (same repository and environment, other tests or recipe)."""
+    from fixture_calc import make_task
+
+    from harness.pipeline import build_task
+
+    repo, commits = calc_repo
+
+    def build(instance_id: str, **changes):
+        task = make_task(commits, instance_id).model_copy(update=changes)
+        return build_task(docker_client, task, {"fixture/calc": repo}, log=lambda *a: None)
+
+    return build

@@ -1,0 +1,427 @@
+"""SWEEnv: one software-engineering task as a Gymnasium env; SamplerEnv: a task per reset from a dataset.
+
+An episode: `reset()` hands out a fresh sandbox (from a warm pool) with the
+repository at the base commit and returns the system prompt and the issue;
+each `step(action)` runs the agent's tool calls and returns their output; the
+episode ends when the agent submits (terminated), or on max steps or the
+wall-clock budget (truncated). Then the working tree's diff is graded in a
+fresh container and scored by the episode's RewardSpec.
+
+What the agent sees never includes the gold patch, the hidden tests, their
+names or git history after the base commit (the task image holds none of it).
+`info` carries the chat so far, the tool specs, task metadata, timings and, at
+the end, `reward_components`; an infrastructure failure sets
+`info["infra_error"]` and is never scored as a failed attempt.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from copy import deepcopy
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from envs.actions import Turn, decode
+from envs.config import EnvConfig
+from envs.formats import get_format
+from envs.models import ToolCall, ToolResult
+from envs.pools import acquire_pool, close_later, release_pool
+from envs.registration import VERSION  # noqa: F401  (re-exported: the episode behaviour's version)
+from envs.sources import TaskSource, load_source
+from envs.spaces import AnyText
+from envs.tools import make_tools
+from envs.tools.schema import check_arguments
+from rewards.outcome import EpisodeOutcome
+from sandbox.errors import SandboxError
+from tasks.models import Task
+
+MAX_TEXT = 1_000_000
+
+_prefetcher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="swefarm-env-prefetch")
+
+
+class SWEEnv(gym.Env[str, Any]):
+    """One task from the store (or a Task object) as a Gymnasium env."""
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(
+        self,
+        task: Task | str | None = None,
+        *,
+        store: str | Path | None = None,
+        config: EnvConfig | dict | str | None = None,
+        client=None,
+        render_mode: str | None = None,
+        **overrides: Any,
+    ):
+        if task is None:
+            raise ValueError("SWEEnv needs a task: a Task or an instance id in the task store")
+        self._setup(load_source(task=task, store=store), config, client, render_mode, overrides)
+
+    # -- set-up ------------------------------------------------------------------------
+    def _setup(self, source: TaskSource, config, client, render_mode, overrides) -> None:
+        from sandbox.engine import connect
+
+        self.config = EnvConfig.load(config, **overrides)
+        self.source = source
+        self.render_mode = render_mode
+        self.format = get_format(
+            self.config.tool_format,
+            bash_tool=self.config.tool_names.get("bash", "bash"),
+            submit_tool=self.config.tool_names.get("submit", "submit"),
+        )
+        self.observation_space = AnyText(max_length=MAX_TEXT, min_length=0)
+        self.action_space = AnyText(max_length=MAX_TEXT, min_length=0)
+        self._client = client or connect()
+        self._pool = None
+        self._pool_image: str | None = None
+        self._sandbox = None
+        self._task: Task | None = None
+        self._ended = True
+        self._prefetched: tuple[str, Future] | None = None
+        for task in source.preview():
+            self._check_ready(task)
+
+    def _check_ready(self, task: Task) -> None:
+        from harness.images import task_image_tag
+        from sandbox.bases import image_exists
+
+        if not task.FAIL_TO_PASS:
+            raise ValueError(
+                f"task {task.instance_id} has no FAIL_TO_PASS tests, so no episode on it can be graded; "
+                f"validate it first: swefarm harness validate {task.instance_id}"
+            )
+        image = task.environment.image or task_image_tag(task)
+        if not image_exists(self._client, image):
+            raise ValueError(
+                f"task {task.instance_id} has no image {image}; "
+                f"build it first: swefarm harness build {task.instance_id}"
+            )
+
+    @property
+    def task(self) -> Task | None:
+        return self._task
+
+    # -- gymnasium API -------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
+        super().reset(seed=seed)
+        start = time.perf_counter()
+        self._release_sandbox()
+        task = self.source.draw(self.np_random)
+        self._task = task
+        self._sandbox = self._take_sandbox(task)
+        self._prefetch_next()
+        self._tools = make_tools(
+            self.config.tools,
+            self.config.tool_names,
+            workdir=self._sandbox.config.workdir,
+            timeout_s=self.config.command_timeout_s,
+            idle_timeout_s=self.config.idle_timeout_s,
+        )
+        self._specs = [tool.spec for tool in self._tools.values()]
+        self._ended = False
+        self._results: list[dict[str, Any]] = []
+        self._steps = self._tool_calls = self._tokens = 0
+        self._model_s = 0.0
+        self._reset_s = time.perf_counter() - start
+        self._env_s = self._reset_s
+        system, user = self._prompts(task)
+        self._messages: list[dict[str, Any]] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": user},
+        ]
+        info = self._info(step_s=self._reset_s)
+        info["tools"] = deepcopy(self._specs)
+        info["tool_format"] = self.config.tool_format
+        info["task"] = self._metadata(task)
+        return f"{system}\n\n{user}", info
+
+    def step(self, action: Any) -> tuple[str, float, bool, bool, dict]:
+        if self._task is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        if self._ended:
+            return "The episode has ended; call reset() to start a new one.", 0.0, True, False, self._info(0.0)
+        start = time.perf_counter()
+        turn = decode(action, lambda text: self.format.parse(text, self._specs))
+        self._steps += 1
+        self._model_s += turn.model_time_s
+        self._tokens += turn.tokens
+        self._messages.append(self._assistant_message(turn))
+        submitted, infra_error, outputs = False, None, []
+        self._results = []
+        if turn.error is not None:
+            outputs.append(f"Error: {turn.error}")
+            self._results.append({"name": None, "error": True, "exit_code": None, "timed_out": False})
+            self._messages.append({"role": "user", "content": outputs[-1]})
+        for call in turn.calls if turn.error is None else []:
+            try:
+                result = self._run(call)
+            except SandboxError as exc:
+                infra_error = f"{type(exc).__name__}: {exc}"
+                break
+            text = self._clip(result.output)
+            outputs.append(text)
+            self._results.append(
+                {"name": call.name, "error": result.error, "exit_code": result.exit_code, "timed_out": result.timed_out}
+            )
+            self._messages.append({"role": "tool", "tool_call_id": call.id, "name": call.name, "content": text})
+            if result.submitted:
+                submitted = True
+                break
+        step_s = time.perf_counter() - start
+        self._env_s += step_s
+        observation = "\n\n".join(outputs)
+        if infra_error is not None:
+            return self._end(observation, step_s, terminated=False, infra_error=infra_error)
+        if submitted:
+            return self._end(observation, step_s, terminated=True)
+        out_of_steps = self._steps >= self.config.max_steps
+        out_of_time = self._env_s + self._model_s >= self.config.wall_clock_budget_s
+        if out_of_steps or out_of_time:
+            why = "the step limit" if out_of_steps else "the wall-clock budget"
+            return self._end(observation, step_s, terminated=False, truncation=why)
+        return observation, 0.0, False, False, self._info(step_s)
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi" or self._task is None:
+            return None
+        return "\n\n".join(f"[{m['role']}] {m.get('content', '')}" for m in self._messages)
+
+    def close(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
+        if self._prefetched is not None:
+            self._prefetched[1].add_done_callback(_close_result)
+            self._prefetched = None
+        if self._pool is not None:
+            release_pool(self._pool)
+            self._pool = None
+        super().close()
+
+    def report(self, model_time_s: float = 0.0, tokens: int = 0) -> None:
+        """Report policy time and tokens outside `step` (e.g. a final turn that made no call)."""
+        if model_time_s < 0 or tokens < 0:
+            raise ValueError("model_time_s and tokens must be >= 0")
+        self._model_s += model_time_s
+        self._tokens += tokens
+
+    # -- tools -----------------------------------------------------------------------------
+    def _run(self, call: ToolCall) -> ToolResult:
+        tool = self._tools.get(call.name)
+        self._tool_calls += 1
+        if tool is None:
+            return ToolResult(
+                output=f"Error: there is no tool {call.name!r}; the tools are {', '.join(self._tools)}", error=True
+            )
+        problem = check_arguments(tool.spec, call.arguments)
+        if problem is not None:
+            return ToolResult(output=f"Error: {problem}", error=True)
+        return tool(self._sandbox, call.arguments)
+
+    def _clip(self, text: str) -> str:
+        limit = self.config.max_observation_chars
+        if len(text) <= limit:
+            return text
+        half = limit // 2
+        cut = len(text) - 2 * half
+        return f"{text[:half]}\n[... {cut} characters cut ...]\n{text[-half:]}"
+
+    # -- the end of an episode ---------------------------------------------------------------
+    def _end(
+        self,
+        observation: str,
+        step_s: float,
+        terminated: bool,
+        truncation: str | None = None,
+        infra_error: str | None = None,
+    ) -> tuple[str, float, bool, bool, dict]:
+        self._ended = True
+        info = self._info(step_s)
+        info["submitted"] = terminated
+        if truncation:
+            info["truncated_by"] = truncation
+        report = None
+        if infra_error is None and (terminated or self.config.grade_on_truncation):
+            report, infra_error = self._grade()
+            info["timing"]["grade_s"] = report.duration if report else 0.0
+        outcome = EpisodeOutcome(
+            resolved=bool(report and report.resolved),
+            fail_to_pass_passed=report.fail_to_pass_passed if report else 0,
+            fail_to_pass_total=report.fail_to_pass_total if report else len(self._task.FAIL_TO_PASS),
+            pass_to_pass_passed=report.pass_to_pass_passed if report else 0,
+            pass_to_pass_total=report.pass_to_pass_total if report else len(self._task.PASS_TO_PASS),
+            submitted=terminated,
+            env_time_s=self._env_s,
+            model_time_s=self._model_s,
+            tool_calls=self._tool_calls,
+            tokens=self._tokens,
+            steps=self._steps,
+            infra_error=infra_error,
+        )
+        score = self.config.reward.score(outcome)
+        info["reward_components"] = score.components
+        info["reward_values"] = score.values
+        info["outcome"] = outcome.model_dump()
+        if report is not None:
+            info["grade"] = report.model_dump()
+        if infra_error is not None:
+            info["infra_error"] = infra_error
+            return observation, 0.0, False, True, info  # truncated, never a failed attempt
+        return observation, score.total, terminated, not terminated, info
+
+    def _grade(self):
+        from harness.grade import grade
+        from harness.images import task_image_tag
+
+        task = self._task
+        try:
+            diff = self._sandbox.diff()
+        except SandboxError as exc:
+            return None, f"{type(exc).__name__}: reading the agent's diff: {exc}"
+        image = task.environment.image or task_image_tag(task)
+        report = grade(task, diff, self._client, image, timeout=self.config.grade_timeout_s)
+        return report, report.infra_error
+
+    # -- sandboxes ------------------------------------------------------------------------------
+    def _sandbox_config(self, task: Task):
+        from harness.images import sandbox_config
+
+        return sandbox_config(**self.config.sandbox)
+
+    def _take_sandbox(self, task: Task):
+        """A started sandbox for `task`: the prefetched one, else from the warm pool of its image."""
+        from harness.images import task_image_tag
+
+        image = task.environment.image or task_image_tag(task)
+        if self._prefetched is not None:
+            want, future = self._prefetched
+            self._prefetched = None
+            if want == task.instance_id:
+                return future.result()
+            future.add_done_callback(_close_result)
+        if self._pool_image != image:
+            if self._pool is not None:
+                release_pool(self._pool)
+            self._pool = acquire_pool(image, self._sandbox_config(task), self.config.pool_size, self._client)
+            self._pool_image = image
+        return self._pool.acquire()
+
+    def _prefetch_next(self) -> None:
+        """For a sampler: start the sandbox the next reset will most likely want, while this episode runs."""
+        from harness.images import task_image_tag
+        from sandbox.docker_backend import DockerSandbox
+
+        upcoming = self.source.upcoming(deepcopy(self.np_random))
+        if upcoming is None or upcoming.instance_id == self._task.instance_id:
+            return
+        image = upcoming.environment.image or task_image_tag(upcoming)
+        if image == self._pool_image:
+            return
+        config = self._sandbox_config(upcoming)
+        self._prefetched = (upcoming.instance_id, _prefetcher.submit(DockerSandbox, self._client, image, config))
+
+    def _release_sandbox(self) -> None:
+        if self._sandbox is not None:
+            close_later(self._sandbox)
+            self._sandbox = None
+
+    # -- what the agent and the trainer read ---------------------------------------------------------
+    def _prompts(self, task: Task) -> tuple[str, str]:
+        workdir = self._sandbox.config.workdir
+        submit = self.config.tool_names.get("submit", "submit")
+        system = self.config.system_prompt.format(
+            workdir=workdir, submit=submit, tool_instructions=self.format.instructions(self._specs)
+        )
+        user = self.config.instance_prompt.format(
+            repo=task.repo, workdir=workdir, problem_statement=task.problem_statement
+        )
+        return system, user
+
+    def _assistant_message(self, turn: Turn) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": turn.text}
+        if turn.calls and turn.error is None:
+            calls = []
+            for i, call in enumerate(turn.calls):
+                call_id = call.id or f"call_{self._steps}_{i}"
+                calls.append(
+                    {
+                        "id": call_id,
+                        "type": "function",
+                        "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+                    }
+                )
+            message["tool_calls"] = calls
+            turn.calls = [ToolCall(c.name, c.arguments, calls[i]["id"]) for i, c in enumerate(turn.calls)]
+        return message
+
+    def _info(self, step_s: float) -> dict[str, Any]:
+        return {
+            "messages": list(self._messages),
+            "step": self._steps,
+            "tool_calls": self._tool_calls,
+            "tool_results": list(self._results),
+            "reward_components": {},
+            "timing": {
+                "step_s": round(step_s, 6),
+                "reset_s": round(self._reset_s, 6),
+                "env_s": round(self._env_s, 6),
+                "model_s": round(self._model_s, 6),
+                "wall_s": round(self._env_s + self._model_s, 6),
+            },
+        }
+
+    @staticmethod
+    def _metadata(task: Task) -> dict[str, Any]:
+        """What the agent may know of the task: never the patch, the tests or their names."""
+        return {
+            "instance_id": task.instance_id,
+            "repo": task.repo,
+            "base_commit": task.base_commit,
+            "version": task.version,
+            "created_at": task.created_at.isoformat() if task.created_at else None,
+            "fail_to_pass_count": len(task.FAIL_TO_PASS),
+            "pass_to_pass_count": len(task.PASS_TO_PASS),
+        }
+
+
+class SamplerEnv(SWEEnv):
+    """A task per reset, drawn with the env's seeded RNG from a dataset (the task store or a JSONL file).
+
+    `split` is "all" or a stable hash split: "train" / "test" (`test_fraction` of the tasks
+    go to test, the same ones on every machine). Only valid tasks are drawn.
+    """
+
+    def __init__(
+        self,
+        dataset: str | Path | None = None,
+        split: str = "all",
+        seed: int | None = None,
+        *,
+        repo: str | None = None,
+        test_fraction: float = 0.2,
+        config: EnvConfig | dict | str | None = None,
+        client=None,
+        render_mode: str | None = None,
+        **overrides: Any,
+    ):
+        source = load_source(dataset=dataset, split=split, repo=repo, test_fraction=test_fraction)
+        self._setup(source, config, client, render_mode, overrides)
+        self._first_seed = seed
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
+        if seed is None and self._first_seed is not None:
+            seed, self._first_seed = self._first_seed, None
+        return super().reset(seed=seed, options=options)
+
+
+def _close_result(future: Future) -> None:
+    try:
+        close_later(future.result())
+    except Exception:
+        pass  # it never started
