@@ -26,7 +26,9 @@ test: setup
 	$(BIN)/pytest
 
 bench: setup
+	$(BIN)/pip install -q mini-swe-agent  # for the side-by-side env benchmark only
 	$(BIN)/swefarm bench sandbox --json
+	$(BIN)/swefarm bench env --json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

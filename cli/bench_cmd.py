@@ -28,6 +28,34 @@ def sandbox_bench(
     except SandboxError as exc:
         console.print(f"[red]benchmark failed:[/] {exc}")
         raise typer.Exit(1) from None
+    _emit(result, as_json)
+
+
+@app.command("env")
+def env_bench(
+    task_id: str = typer.Option(None, "--task", help="a valid task in the store (default: the demo task)"),
+    as_json: bool = typer.Option(False, "--json", help="print the figures as JSON on stdout"),
+    quick: bool = typer.Option(False, help="fewer samples; concurrency 1 and 8 only"),
+    mini: bool = typer.Option(True, help="measure mini-swe-agent's Docker environment side by side"),
+) -> None:
+    """Env reset and step latency vs mini-swe-agent's, and oracle episodes per minute at concurrency 1, 8, 32."""
+    from cli.demo_task import task_for_demo
+    from envs.bench import run_all
+    from sandbox.engine import connect
+    from sandbox.errors import SandboxError
+
+    try:
+        task = task_for_demo(task_id, console)
+        with console.status("benchmarking") as status:
+            result = run_all(task, connect(pool_size=64), quick=quick, mini=mini,
+                             progress=lambda m: status.update(f"benchmarking: {m}"))  # fmt: skip
+    except (SandboxError, RuntimeError, ValueError, KeyError) as exc:
+        console.print(f"[red]benchmark failed:[/] {exc}")
+        raise typer.Exit(1) from None
+    _emit(result, as_json)
+
+
+def _emit(result: dict, as_json: bool) -> None:
     if as_json:
         print(json.dumps(result, indent=2))
     else:

@@ -1,84 +1,96 @@
 """`swefarm demo`: the main job end to end on embedded defaults.
 
-For now: a warm pool on the base image, a sandbox handed out, a small git
-project created and edited inside it, its diff taken, and the numbers shown.
+A task from the store (or the embedded demo task, built and validated on the
+spot with the same pipeline as every imported or mined task), its image, and
+two episodes through `gymnasium.make`: the oracle (applies the gold patch with
+the editor tool, then submits; reward 1) and the empty policy (submits at once;
+reward 0), with their reward components and timings.
 """
 
 from __future__ import annotations
-
-import statistics
-import time
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
-
-DEMO_STEPS = [
-    ("python and git", "python3 --version && git --version"),
-    ("who am I", "id -un && id -u"),
-    ("a project", "mkdir -p demo && cd demo && git init -q && printf 'def add(a, b):\\n    return a - b\\n' > calc.py"),
-    ("commit", "git add -A && git -c user.name=demo -c user.email=demo@x.invalid commit -qm init && git log --oneline"),
-    ("state persists", "pwd && export ANSWER=42 && echo ANSWER=$ANSWER"),
-    ("the bug", "python3 -c 'import calc; print(calc.add(2, 3))'"),
-    ("fix it", "sed -i 's/a - b/a + b/' calc.py && python3 -c 'import calc; print(calc.add(2, 3))'"),
-    ("no network", "python3 -c 'import socket; socket.create_connection((\"pypi.org\", 443), 2)' 2>&1 | tail -1"),
-    ("read-only root", "touch /usr/x 2>&1 | tail -1"),
-    ("a timeout", "echo started; sleep 30"),
-]
+console = Console(width=None if Console().is_terminal else 120)
 
 
-def demo(image: str = typer.Option("swefarm/base:py3.11", help="image to run the sandbox from")) -> None:
-    """Start a sandbox from a warm pool, run commands in it, and show the numbers."""
-    from sandbox.engine import connect
+def demo(
+    task_id: str = typer.Option(None, "--task", help="a valid task in the store (default: the embedded demo task)"),
+    tool_format: str = typer.Option("hermes", "--format", help="tool-call format: hermes | minimax | bash"),
+) -> None:
+    """Build a task, play an oracle and an empty episode on it, and show rewards and timings."""
+    from cli.demo_task import task_for_demo
     from sandbox.errors import SandboxError
-    from sandbox.pool import SandboxPool
 
     try:
-        client = connect()
-        with console.status("starting a warm pool of 2 sandboxes"):
-            t0 = time.perf_counter()
-            pool = SandboxPool(image, size=2, client=client)
-            pool.wait_ready()
-            warm_s = time.perf_counter() - t0
-        with pool:
-            t0 = time.perf_counter()
-            sb = pool.acquire()
-            sb.run("true")
-            acquire_ms = (time.perf_counter() - t0) * 1000
-            with sb:
-                _run_steps(sb)
-                diff = sb.diff("demo")
-                console.rule("diff of the working tree")
-                console.print(diff, markup=False, highlight=False)
-                lat = []
-                for _ in range(200):
-                    t = time.perf_counter()
-                    sb.run("true")
-                    lat.append(time.perf_counter() - t)
-                t = time.perf_counter()
-                sb.container.exec_run(["true"])
-                docker_exec_ms = (time.perf_counter() - t) * 1000
-    except SandboxError as exc:
+        task = task_for_demo(task_id, console)
+        _play(task, tool_format)
+    except (SandboxError, ValueError, KeyError) as exc:
         console.print(f"[red]demo failed:[/] {exc}")
         raise typer.Exit(1) from None
-    table = Table(title="numbers")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    table.add_row("pool of 2 warm (cold starts)", f"{warm_s:.2f} s")
-    table.add_row("sandbox from the warm pool, first command answered", f"{acquire_ms:.2f} ms")
-    table.add_row("command round trip (p50 of 200 `true`)", f"{statistics.median(lat) * 1000:.2f} ms")
-    table.add_row("one `docker exec` of `true`, for comparison", f"{docker_exec_ms:.1f} ms")
+
+
+def _play(task, tool_format: str) -> None:
+    import gymnasium
+
+    import envs
+    from envs.pools import wait_closed
+    from policy.scripted import EmptyPolicy, OraclePolicy, play
+
+    envs.register_envs()
+    console.rule(f"[bold]{task.instance_id}[/] ({task.repo})")
+    console.print(task.problem_statement.strip()[:600], markup=False, highlight=False)
+    env = gymnasium.make(envs.env_id(task.instance_id), tool_format=tool_format, pool_size=2)
+    try:
+        with console.status("starting a warm pool of 2 sandboxes"):
+            env.unwrapped.warm()
+        episodes = {}
+        for name, policy in (("oracle", OraclePolicy(task.patch)), ("empty", EmptyPolicy())):
+            console.rule(f"{name} policy")
+            episode = play(env, policy)
+            for message in episode.info["messages"][2:]:
+                if message["role"] == "assistant":
+                    for call in message.get("tool_calls", []):
+                        fn = call["function"]
+                        console.print(f"[cyan]> {fn['name']} {_first_line(fn['arguments'])}[/]", highlight=False)
+                else:
+                    console.print(f"  [dim]{_first_line(message['content'])}[/]", highlight=False)
+            episodes[name] = episode
+    finally:
+        env.close()
+        wait_closed()
+    _table(episodes)
+    if episodes["oracle"].reward != 1.0 or episodes["empty"].reward != 0.0:
+        raise ValueError("the oracle should score 1 and the empty policy 0; see the episodes above")
+
+
+def _first_line(text: str, width: int = 110) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def _table(episodes: dict) -> None:
+    table = Table(title="episodes")
+    for column in ("policy", "reward", "components", "steps", "reset", "env time", "grading", "F2P passed"):
+        table.add_column(column, justify="left" if column in ("policy", "components") else "right")
+    for name, episode in episodes.items():
+        info = episode.info
+        timing = info["timing"]
+        grade = info.get("grade", {})
+        components = ", ".join(f"{k}={v:g}" for k, v in info["reward_components"].items())
+        table.add_row(
+            name,
+            f"{episode.reward:g}",
+            components,
+            str(episode.steps),
+            f"{timing['reset_s'] * 1000:.0f} ms",
+            f"{timing['env_s'] * 1000:.0f} ms",
+            f"{timing.get('grade_s', 0):.2f} s",
+            f"{grade.get('fail_to_pass_passed', 0)}/{grade.get('fail_to_pass_total', 0)}",
+        )
     console.print(table)
-
-
-def _run_steps(sb) -> None:
-    for title, cmd in DEMO_STEPS:
-        res = sb.run(cmd, timeout=2)
-        status = "[yellow]timed out[/]" if res.timed_out else f"exit {res.exit_code}"
-        console.print(f"[bold cyan]$ {cmd}[/]  [dim]({title}: {status}, {res.duration * 1000:.1f} ms)[/]")
-        console.print(res.output.rstrip(), markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -44,7 +44,7 @@ class DatasetSampler:
 
     def __init__(self, tasks: list[Task], name: str):
         if not tasks:
-            raise ValueError(f"no valid tasks in {name}; build and validate some first (swefarm harness validate)")
+            raise ValueError(f"no valid tasks in {name}; build and validate some first (swefarm validate)")
         self.tasks = sorted(tasks, key=lambda t: t.instance_id)
 
     def draw(self, rng: np.random.Generator) -> Task:

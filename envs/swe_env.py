@@ -94,13 +94,12 @@ class SWEEnv(gym.Env[str, Any]):
         if not task.FAIL_TO_PASS:
             raise ValueError(
                 f"task {task.instance_id} has no FAIL_TO_PASS tests, so no episode on it can be graded; "
-                f"validate it first: swefarm harness validate {task.instance_id}"
+                f"validate it first: swefarm validate {task.instance_id}"
             )
         image = task.environment.image or task_image_tag(task)
         if not image_exists(self._client, image):
             raise ValueError(
-                f"task {task.instance_id} has no image {image}; "
-                f"build it first: swefarm harness build {task.instance_id}"
+                f"task {task.instance_id} has no image {image}; build it first: swefarm build {task.instance_id}"
             )
 
     @property
@@ -204,6 +203,12 @@ class SWEEnv(gym.Env[str, Any]):
             self._pool = None
         super().close()
 
+    def warm(self, timeout: float = 120.0) -> None:
+        """Start the pool of the next task's image and wait until its sandboxes are ready (a fast first reset)."""
+        task = self.source.upcoming(deepcopy(self.np_random)) or self.source.draw(self.np_random)
+        self._ensure_pool(task)
+        self._pool.wait_ready(timeout=timeout)
+
     def report(self, model_time_s: float = 0.0, tokens: int = 0) -> None:
         """Report policy time and tokens outside `step` (e.g. a final turn that made no call)."""
         if model_time_s < 0 or tokens < 0:
@@ -296,21 +301,24 @@ class SWEEnv(gym.Env[str, Any]):
 
     def _take_sandbox(self, task: Task):
         """A started sandbox for `task`: the prefetched one, else from the warm pool of its image."""
-        from harness.images import task_image_tag
-
-        image = task.environment.image or task_image_tag(task)
         if self._prefetched is not None:
             want, future = self._prefetched
             self._prefetched = None
             if want == task.instance_id:
                 return future.result()
             future.add_done_callback(_close_result)
+        self._ensure_pool(task)
+        return self._pool.acquire()
+
+    def _ensure_pool(self, task: Task) -> None:
+        from harness.images import task_image_tag
+
+        image = task.environment.image or task_image_tag(task)
         if self._pool_image != image:
             if self._pool is not None:
                 release_pool(self._pool)
             self._pool = acquire_pool(image, self._sandbox_config(task), self.config.pool_size, self._client)
             self._pool_image = image
-        return self._pool.acquire()
 
     def _prefetch_next(self) -> None:
         """For a sampler: start the sandbox the next reset will most likely want, while this episode runs."""

@@ -15,11 +15,11 @@ from sandbox.models import SandboxConfig
 from sandbox.pool import SandboxPool
 
 
-def _p50_ms(samples: list[float]) -> float:
+def p50_ms(samples: list[float]) -> float:
     return round(statistics.median(samples) * 1000, 3)
 
 
-def _time(fn: Callable[[], object], n: int) -> list[float]:
+def time_calls(fn: Callable[[], object], n: int) -> list[float]:
     out = []
     for _ in range(n):
         start = time.perf_counter()
@@ -32,13 +32,13 @@ def exec_latency(client: docker.DockerClient, image: str, n: int) -> dict:
     """`true` through the sandbox's agent vs. the SDK's exec_run, on the same container."""
     with DockerSandbox(client, image) as sb:
         sb.run("true")
-        ours = _time(lambda: sb.run("true"), n)
-        stateless = _time(lambda: sb.run_stateless("true"), max(n // 4, 5))
-        theirs = _time(lambda: sb.container.exec_run(["true"], user=str(sb.config.uid)), max(n // 10, 10))
+        ours = time_calls(lambda: sb.run("true"), n)
+        stateless = time_calls(lambda: sb.run_stateless("true"), max(n // 4, 5))
+        theirs = time_calls(lambda: sb.container.exec_run(["true"], user=str(sb.config.uid)), max(n // 10, 10))
     return {
-        "exec_p50_ms": _p50_ms(ours),
-        "exec_stateless_p50_ms": _p50_ms(stateless),
-        "docker_exec_p50_ms": _p50_ms(theirs),
+        "exec_p50_ms": p50_ms(ours),
+        "exec_stateless_p50_ms": p50_ms(stateless),
+        "docker_exec_p50_ms": p50_ms(theirs),
         "exec_speedup": round(statistics.median(theirs) / statistics.median(ours), 1),
     }
 
@@ -54,7 +54,7 @@ def acquire_latency(client: docker.DockerClient, image: str, n: int, size: int =
             sb.run("true")
             samples.append(time.perf_counter() - start)
             sb.close()
-    return {"acquire_p50_ms": _p50_ms(samples), "acquire_max_ms": round(max(samples) * 1000, 3)}
+    return {"acquire_p50_ms": p50_ms(samples), "acquire_max_ms": round(max(samples) * 1000, 3)}
 
 
 def cold_start(client: docker.DockerClient, image: str, n: int) -> dict:
@@ -64,7 +64,7 @@ def cold_start(client: docker.DockerClient, image: str, n: int) -> dict:
         with DockerSandbox(client, image) as sb:
             sb.run("true")
 
-    return {"cold_start_p50_ms": _p50_ms(_time(once, n))}
+    return {"cold_start_p50_ms": p50_ms(time_calls(once, n))}
 
 
 def concurrent(client: docker.DockerClient, image: str, count: int, commands: int) -> dict:

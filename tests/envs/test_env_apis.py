@@ -79,10 +79,10 @@ def test_an_unknown_or_unbuilt_task_is_a_clear_error(docker_client, valid_calc_t
         SWEEnv("nobody__nothing-1", client=docker_client)
     environment = valid_calc_task.environment.model_copy(update={"image": "swefarm/task:never-built"})
     unbuilt = valid_calc_task.model_copy(update={"instance_id": "fixture__calc-unbuilt", "environment": environment})
-    with pytest.raises(ValueError, match="swefarm harness build"):
+    with pytest.raises(ValueError, match="swefarm build"):
         SWEEnv(unbuilt, client=docker_client)
     unvalidated = valid_calc_task.model_copy(update={"FAIL_TO_PASS": []})
-    with pytest.raises(ValueError, match="swefarm harness validate"):
+    with pytest.raises(ValueError, match="swefarm validate"):
         SWEEnv(unvalidated, client=docker_client)
 
 
