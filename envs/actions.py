@@ -94,6 +94,6 @@ def _call(raw: Any) -> ToolCall:
 
 def _number(action: dict, key: str) -> float:
     value = action.get(key, 0) or 0
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
         raise ParseError(f"{key} must be a non-negative number")
     return float(value)
