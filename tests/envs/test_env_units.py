@@ -93,3 +93,23 @@ def test_any_text_space_admits_any_unicode_up_to_its_length():
     assert "é\x00✓" in space and "" in space
     assert "x" * 11 not in space and 5 not in space
     assert space.sample() in space
+
+
+def test_registration_reads_ids_only_and_skips_ids_gymnasium_cannot_spell(tmp_path):
+    import sqlite3
+
+    import gymnasium
+
+    import envs
+
+    path = tmp_path / "tasks.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE tasks (instance_id TEXT PRIMARY KEY)")
+    conn.executemany("INSERT INTO tasks VALUES (?)", [(f"o__r-{i}",) for i in range(500)] + [("has spaces 1",)])
+    conn.commit()
+    conn.close()
+    assert envs.register_envs(path) == 500
+    spec = gymnasium.spec("swe/o__r-7-v0")
+    assert spec.kwargs == {"task": "o__r-7", "store": str(path)} and spec.nondeterministic
+    assert envs.register_envs(tmp_path / "missing.db") == 0  # no store yet: nothing, and none created
+    assert not (tmp_path / "missing.db").exists()
