@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator
 
 from rewards.spec import RewardSpec
 
@@ -66,18 +66,18 @@ class EnvConfig(BaseModel):
             raise ValueError(f"unknown tool format {value!r}; choose one of {', '.join(FORMATS)}")
         return value
 
-    @model_validator(mode="after")
-    def _speed_budget_is_the_episode_budget(self) -> EnvConfig:
-        """Unless the reward spec sets its own, the speed reward runs out with the episode's budget."""
-        if "speed_budget_s" not in self.reward.model_fields_set:
-            self.reward = self.reward.model_copy(update={"speed_budget_s": self.wall_clock_budget_s})
-        return self
+    @property
+    def reward_spec(self) -> RewardSpec:
+        """The spec episodes are scored by: unless it sets its own, the speed budget is the episode's budget."""
+        if "speed_budget_s" in self.reward.model_fields_set:
+            return self.reward
+        return self.reward.model_copy(update={"speed_budget_s": self.wall_clock_budget_s})
 
     @classmethod
     def load(cls, source: EnvConfig | dict | str | None = None, **overrides: Any) -> EnvConfig:
         """From a config, a dict, or a YAML/JSON file path; keyword overrides win."""
         if isinstance(source, EnvConfig):
-            data = source.model_dump()
+            data = {**source.model_dump(), "reward": source.reward}  # the spec itself: keeps what it set
         elif isinstance(source, str):
             import yaml
 

@@ -269,7 +269,7 @@ class SWEEnv(gym.Env[str, Any]):
             steps=self._steps,
             infra_error=infra_error,
         )
-        score = self.config.reward.score(outcome)
+        score = self.config.reward_spec.score(outcome)
         info["reward_components"] = score.components
         info["reward_values"] = score.values
         info["outcome"] = outcome.model_dump()

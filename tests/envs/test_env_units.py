@@ -25,12 +25,13 @@ def test_config_defaults_and_overrides():
     config = EnvConfig.load()
     assert config.tools == ["bash", "editor", "search", "submit"] and config.tool_format == "hermes"
     assert config.reward.weights == {"resolved": 1.0}
-    assert config.reward.speed_budget_s == config.wall_clock_budget_s  # speed runs out with the episode
+    assert config.reward_spec.speed_budget_s == config.wall_clock_budget_s  # speed runs out with the episode
     config = EnvConfig.load({"max_steps": 7}, tool_format="minimax", reward="fast", wall_clock_budget_s=60)
     assert (config.max_steps, config.tool_format, config.reward.weights["speed"]) == (7, "minimax", 0.5)
-    assert config.reward.speed_budget_s == 60
+    assert config.reward_spec.speed_budget_s == 60
+    assert EnvConfig.load(config, wall_clock_budget_s=90).reward_spec.speed_budget_s == 90
     own = EnvConfig.load(reward={"weights": {"speed": 1}, "speed_budget_s": 30}, wall_clock_budget_s=60)
-    assert own.reward.speed_budget_s == 30
+    assert own.reward_spec.speed_budget_s == 30
 
 
 def test_config_from_a_yaml_file(tmp_path):
