@@ -153,10 +153,10 @@ def test_async_vector_env_runs_episodes_in_worker_processes(calc_store, valid_ca
     try:
         obs, info = vec.reset(seed=[1, 2])
         assert len(obs) == 2 and all(valid_calc_task.problem_statement in o for o in obs)
-        bash = '<tool_call>{"name": "bash", "arguments": {"command": "echo $$"}}</tool_call>'
+        bash = '<tool_call>{"name": "bash", "arguments": {"command": "cat /etc/hostname"}}</tool_call>'
         submit = '<tool_call>{"name": "submit", "arguments": {}}</tool_call>'
         obs, reward, terminated, truncated, info = vec.step((bash, bash))
-        assert obs[0] != obs[1]  # two sandboxes
+        assert obs[0].strip() and obs[0] != obs[1]  # two containers
         obs, reward, terminated, truncated, info = vec.step((bash, submit))
         assert list(terminated) == [False, True] and list(reward) == [0.0, 0.0]
     finally:
