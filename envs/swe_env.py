@@ -30,7 +30,6 @@ from envs.config import EnvConfig
 from envs.formats import get_format
 from envs.models import ToolCall, ToolResult
 from envs.pools import acquire_pool, close_later, release_pool
-from envs.registration import VERSION  # noqa: F401  (re-exported: the episode behaviour's version)
 from envs.sources import TaskSource, load_source
 from envs.spaces import AnyText
 from envs.tools import make_tools
@@ -65,6 +64,7 @@ class SWEEnv(gym.Env[str, Any]):
 
     # -- set-up ------------------------------------------------------------------------
     def _setup(self, source: TaskSource, config, client, render_mode, overrides) -> None:
+        from harness.images import sandbox_config
         from sandbox.engine import connect
 
         self.config = EnvConfig.load(config, **overrides)
@@ -78,6 +78,7 @@ class SWEEnv(gym.Env[str, Any]):
         self.observation_space = AnyText(max_length=MAX_TEXT, min_length=0)
         self.action_space = AnyText(max_length=MAX_TEXT, min_length=0)
         self._client = client or connect()
+        self._box_config = sandbox_config(**self.config.sandbox)
         self._pool = None
         self._pool_image: str | None = None
         self._sandbox = None
@@ -111,9 +112,10 @@ class SWEEnv(gym.Env[str, Any]):
         super().reset(seed=seed)
         start = time.perf_counter()
         self._release_sandbox()
+        self._task = None  # until a sandbox is in hand: a reset that fails leaves step() asking for reset()
         task = self.source.draw(self.np_random)
-        self._task = task
         self._sandbox = self._take_sandbox(task)
+        self._task = task
         self._prefetch_next()
         self._tools = make_tools(
             self.config.tools,
@@ -294,11 +296,6 @@ class SWEEnv(gym.Env[str, Any]):
         return report, report.infra_error
 
     # -- sandboxes ------------------------------------------------------------------------------
-    def _sandbox_config(self, task: Task):
-        from harness.images import sandbox_config
-
-        return sandbox_config(**self.config.sandbox)
-
     def _take_sandbox(self, task: Task):
         """A started sandbox for `task`: the prefetched one, else from the warm pool of its image."""
         if self._prefetched is not None:
@@ -317,7 +314,7 @@ class SWEEnv(gym.Env[str, Any]):
         if self._pool_image != image:
             if self._pool is not None:
                 release_pool(self._pool)
-            self._pool = acquire_pool(image, self._sandbox_config(task), self.config.pool_size, self._client)
+            self._pool = acquire_pool(image, self._box_config, self.config.pool_size, self._client)
             self._pool_image = image
 
     def _prefetch_next(self) -> None:
@@ -331,8 +328,8 @@ class SWEEnv(gym.Env[str, Any]):
         image = upcoming.environment.image or task_image_tag(upcoming)
         if image == self._pool_image:
             return
-        config = self._sandbox_config(upcoming)
-        self._prefetched = (upcoming.instance_id, _prefetcher.submit(DockerSandbox, self._client, image, config))
+        future = _prefetcher.submit(DockerSandbox, self._client, image, self._box_config)
+        self._prefetched = (upcoming.instance_id, future)
 
     def _release_sandbox(self) -> None:
         if self._sandbox is not None:

@@ -24,6 +24,8 @@ class CommandResult(BaseModel):
 class SandboxConfig(BaseModel):
     """Limits and layout of a sandbox. Every default is sealed: no network, no caps."""
 
+    model_config = {"extra": "forbid"}  # a misspelt limit must not silently fall back to the default
+
     workdir: str = Field("/workspace", description="writable working directory (a size-limited tmpfs)")
     workspace_size: str = Field("1g", description="size of the workspace tmpfs")
     seed_workspace_from: str | None = Field(

@@ -229,3 +229,29 @@ def test_render_ansi_shows_the_transcript(make_env):
     env.reset()
     env.step(call("bash", command="echo rendered"))
     assert "[tool] rendered" in env.render()
+
+
+def test_a_reset_that_fails_leaves_the_env_asking_for_a_new_reset(make_env, monkeypatch):
+    from sandbox.errors import SandboxError
+
+    env = make_env()
+    env.reset()
+    env.step(call("bash", command="true"))
+
+    def no_sandbox(task):
+        raise SandboxError("the engine went away")
+
+    monkeypatch.setattr(env, "_take_sandbox", no_sandbox)
+    with pytest.raises(SandboxError, match="went away"):
+        env.reset()
+    with pytest.raises(gymnasium.error.ResetNeeded):
+        env.step(call("bash", command="true"))
+    monkeypatch.undo()
+    env.reset()
+    obs, *_ = env.step(call("bash", command="echo recovered"))
+    assert "recovered" in obs
+
+
+def test_a_bad_sandbox_option_is_refused_when_the_env_is_made(make_env):
+    with pytest.raises(ValueError, match="memry"):
+        make_env(sandbox={"memry": "1g"})
