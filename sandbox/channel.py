@@ -48,8 +48,13 @@ class AgentChannel:
         self._next_id = 0
         self._lock = threading.Lock()
         hello = self._read_line(timeout=30)
-        if not json.loads(hello).get("ready"):
-            raise ChannelClosed(f"agent did not start: {hello!r}")
+        try:
+            ready = json.loads(hello).get("ready")
+        except (ValueError, AttributeError):
+            ready = False  # the engine or the shell wrote an error where the greeting belongs
+        if not ready:
+            detail = (hello + bytes(self.stderr)).decode(errors="replace").strip()[-500:]
+            raise ChannelClosed(f"agent did not start: {detail}")
 
     def request(self, op: str, wait_s: float, **fields) -> dict:
         """Send one request and wait up to wait_s seconds for its answer."""
@@ -61,8 +66,12 @@ class AgentChannel:
             except OSError as exc:
                 raise ChannelClosed(f"cannot reach the sandbox agent: {exc}") from None
             while True:
-                answer = json.loads(self._read_line(wait_s))
-                if answer.get("id") == req["id"]:
+                line = self._read_line(wait_s)
+                try:
+                    answer = json.loads(line)
+                except ValueError:
+                    raise ChannelClosed(f"the sandbox agent sent garbage: {line[:200]!r}") from None
+                if isinstance(answer, dict) and answer.get("id") == req["id"]:
                     return answer
 
     def _read_line(self, timeout: float) -> bytes:
