@@ -16,6 +16,7 @@ import json
 import re
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -34,6 +35,10 @@ from tasks.models import Environment, Task
 REPO_IN_IMAGE = "/opt/swefarm/repo"
 TESTBED = "/testbed"
 DEFAULT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+_BUILD_LOCKS: dict[str, threading.Lock] = {}
+_BUILD_LOCKS_GUARD = threading.Lock()
 
 
 class BuildError(RuntimeError):
@@ -55,10 +60,17 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9_.-]+", "-", text.lower()).strip("-.")[:100]
 
 
+#: Bumped when the environment Dockerfile changes, so images built the old way are not reused.
+#: f2: dependencies are installed with their bytecode compiled (UV_COMPILE_BYTECODE), as pip does:
+#: without it a project whose pytest turns warnings into errors fails on a dependency's
+#: compile-time SyntaxWarning before any test runs (flask's filterwarnings = error).
+ENV_FORMAT = "f2"
+
+
 def env_image_tag(task: Task, env: Environment) -> str:
     """Keyed by the recipe and the environment-setup commit, so every task of one repository version shares it."""
     env_commit = (task.environment_setup_commit or task.base_commit)[:10]
-    return f"swefarm/env:{_slug(task.repo.replace('/', '__'))}-{recipe_hash(env)[:10]}-{env_commit}"
+    return f"swefarm/env:{_slug(task.repo.replace('/', '__'))}-{recipe_hash(env)[:10]}-{env_commit}-{ENV_FORMAT}"
 
 
 def task_image_tag(task: Task) -> str:
@@ -81,7 +93,7 @@ def _env_dockerfile(env: Environment, base: str, date: str) -> str:
 COPY ca.crt /etc/swefarm/ca.crt
 ENV SSL_CERT_FILE=/etc/swefarm/ca.crt PIP_CERT=/etc/swefarm/ca.crt REQUESTS_CA_BUNDLE=/etc/swefarm/ca.crt \\
     VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \\
-    PIP_DISABLE_PIP_VERSION_CHECK=1 UV_LINK_MODE=copy UV_NO_CACHE=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 UV_LINK_MODE=copy UV_NO_CACHE=1 UV_COMPILE_BYTECODE=1
 RUN python3 -m venv /opt/venv && pip install -q uv
 {env_lines}COPY repo {TESTBED}
 COPY tracked.txt /opt/swefarm/env-tracked.txt
@@ -140,8 +152,17 @@ def build_env_image(
     force: bool = False,
     log=print,
 ) -> BuildResult:
-    """The environment image for `task` with recipe `env`, built from the environment-setup commit."""
+    """The environment image for `task` with recipe `env`, built from the environment-setup commit.
+
+    Tasks that share the image and are built at once wait for one build instead of each making it."""
     tag = env_image_tag(task, env)
+    with _BUILD_LOCKS_GUARD:
+        lock = _BUILD_LOCKS.setdefault(tag, threading.Lock())
+    with lock:
+        return _build_env_image(client, task, env, git_dir, tag, ca_bundle, force, log)
+
+
+def _build_env_image(client, task, env, git_dir, tag, ca_bundle, force, log) -> BuildResult:
     if not force and image_exists(client, tag):
         return BuildResult(tag=tag, cached=True, seconds=0.0)
     spec = base_for(env.python or "3.11")
@@ -173,16 +194,20 @@ def build_env_image(
 def build_task_image(
     client: docker.DockerClient, task: Task, env_tag: str, git_dir: Path, force: bool = False
 ) -> BuildResult:
-    """The task image: one small layer with the base-commit snapshot on top of the environment image."""
+    """The task image: one small layer with the base-commit snapshot on top of the environment image.
+
+    An existing image is reused only when it sits on this environment image and holds this commit
+    (a task re-mined with a new environment gets a new image)."""
     tag = task_image_tag(task)
-    if not force and image_exists(client, tag):
+    made_from = {"swefarm.env": env_tag, "swefarm.commit": task.base_commit}
+    if not force and _labels(client, tag).items() >= made_from.items():
         return BuildResult(tag=tag, cached=True, seconds=0.0, layer_bytes=_layer_bytes(client, tag, env_tag))
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="swefarm-task-") as tmp:
         ctx = Path(tmp)
         snapshot(git_dir, task.base_commit, ctx / "repo")
         (ctx / "Dockerfile").write_text(_TASK_DOCKERFILE.format(env=env_tag, repo=REPO_IN_IMAGE, testbed=TESTBED))
-        labels = dict(IMAGE_LABELS, **{"swefarm.role": "task", "swefarm.instance": task.instance_id})
+        labels = dict(IMAGE_LABELS, **{"swefarm.role": "task", "swefarm.instance": task.instance_id}, **made_from)
         _build(client, ctx, tag, labels, network=False)
     return BuildResult(
         tag=tag,
@@ -190,6 +215,13 @@ def build_task_image(
         seconds=round(time.monotonic() - start, 2),
         layer_bytes=_layer_bytes(client, tag, env_tag),
     )
+
+
+def _labels(client: docker.DockerClient, tag: str) -> dict[str, str]:
+    try:
+        return client.images.get(tag).labels or {}
+    except docker.errors.ImageNotFound:
+        return {}
 
 
 def _layer_bytes(client: docker.DockerClient, tag: str, parent: str) -> int:

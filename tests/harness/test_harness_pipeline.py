@@ -89,3 +89,23 @@ def test_build_validate_grade_and_images_commands(tmp_path, monkeypatch, calc_re
     docker_client.images.get(task.environment.image)  # still there: only dangling layers go
     missing = runner.invoke(app, ["grade", "nope__nope-1", "--patch", str(gold)])
     assert missing.exit_code == 1 and "nope__nope-1" in missing.output
+
+
+def test_a_task_image_is_reused_only_on_the_environment_it_was_built_on(docker_client, built_calc_task, calc_repo):
+    """Re-mining a task with a new environment (another setup commit, a new image format) must not
+    keep the old task layer, which would still sit on the old environment."""
+    from harness.images import build_task_image
+
+    repo, _ = calc_repo
+    env_tag = docker_client.images.get(built_calc_task.environment.image).labels["swefarm.env"]
+    again = build_task_image(docker_client, built_calc_task, env_tag, repo)
+    assert again.cached
+    other_env = "swefarm/env:test-other-environment"
+    docker_client.images.get(env_tag).tag(other_env)
+    try:
+        moved = build_task_image(docker_client, built_calc_task, other_env, repo)
+        assert not moved.cached
+        assert docker_client.images.get(moved.tag).labels["swefarm.env"] == other_env
+    finally:
+        build_task_image(docker_client, built_calc_task, env_tag, repo)  # back on its own environment
+        docker_client.images.remove(other_env)
