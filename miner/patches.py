@@ -20,8 +20,8 @@ from pathlib import PurePosixPath
 from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
-_TOKEN_SPLIT = re.compile(r"[/_.\-]+")
-_TEST_TOKENS = {"e2e", "conftest", "fixture", "fixtures"}
+_TEST_DIRS = {"test", "tests", "testing", "e2e", "fixture", "fixtures", "__tests__"}
+_TEST_STEMS = {"test", "tests", "conftest", "fixture", "fixtures"}
 _DOC_DIRS = {"doc", "docs", "changelog.d", "changes", "newsfragments"}
 _DOC_EXTENSIONS = {".rst", ".md", ".txt", ".adoc", ".markdown"}
 _DOC_NAMES = {"changes", "changelog", "readme", "authors", "history", "news", "contributing", "contributors"}
@@ -70,13 +70,29 @@ LANGUAGES: dict[str, str] = {
 
 
 def is_test_path(path: str) -> bool:
-    """Whether `path` is a test file: one of its `/ _ - .` separated tokens (lowercased) starts
-    with "test" (tests/, testing/, test_x.py, x_test.go) or is e2e, conftest, fixture(s).
+    """Whether `path` belongs to the tests: it lies under a test directory (test/, tests/, testing/,
+    e2e/, fixtures/, __tests__/, test_x/, x_tests/), or it is a source file named like a test
+    (test_x.py, x_test.go, foo-test.js, test.py, conftest.py, fixture(s).py, testutils.py).
 
+    A library module named testing.py (flask's `src/flask/testing.py`) is code, and files such as
+    requirements/tests.txt or .github/workflows/tests.yaml are configuration: a token rule ("any
+    path part starting with test") would move them into the test patch, which the agent never sees.
     "latest.py", "contest.py" and "attestation/x.py" are not test paths.
     """
-    tokens = _TOKEN_SPLIT.split(path.lower())
-    return any(t.startswith("test") or t in _TEST_TOKENS for t in tokens)
+    parts = PurePosixPath(path.lower()).parts
+    if any(_is_test_dir(d) for d in parts[:-1]):
+        return True
+    stem = parts[-1].split(".")[0] if parts else ""
+    named_like_a_test = (
+        stem in _TEST_STEMS
+        or stem.startswith(("test_", "test-", "testutil"))
+        or stem.endswith(("_test", "-test", "_tests", "-tests"))
+    )
+    return named_like_a_test and language(path) is not None
+
+
+def _is_test_dir(name: str) -> bool:
+    return name in _TEST_DIRS or name.startswith(("test_", "tests_")) or name.endswith(("_test", "_tests"))
 
 
 def language(path: str) -> str | None:

@@ -69,7 +69,19 @@ def test_test_paths(path):
 
 @pytest.mark.parametrize(
     "path",
-    ["latest.py", "contest.py", "attestation/x.py", "pkg/protest.py", "src/m.py", "pytest.ini", "docs/spec.md"],
+    [
+        "latest.py",
+        "contest.py",
+        "attestation/x.py",
+        "pkg/protest.py",
+        "src/m.py",
+        "pytest.ini",
+        "docs/spec.md",
+        "src/flask/testing.py",  # a library module, not a test
+        "requirements/tests.txt",  # configuration
+        ".github/workflows/tests.yaml",
+        "test-requirements.txt",
+    ],
 )
 def test_not_test_paths(path):
     assert not is_test_path(path)
