@@ -2,9 +2,11 @@
 the issue discussion.
 
 Calls are spent in order of need: the pull request list (100 per call) gives every candidate;
-commits (for closing keywords in their messages and the first commit's date) come next; the
-timeline (GitHub's "linked issue" connections) only when no closing keyword was found; the
-issues and their comments last, and only for candidates that passed the cheap filters.
+commits (for closing keywords in their messages and the first commit's date) come next; GitHub's
+own "closed by" link (GraphQL closingIssuesReferences, which includes issues linked in the
+sidebar; the REST timeline's "connected" events where GraphQL cannot be asked) only when no
+closing keyword was found; the issues and their comments last, and only for candidates that
+passed the cheap filters.
 """
 
 from __future__ import annotations
@@ -15,6 +17,16 @@ from datetime import datetime
 from miner.github_api import GitHubAPI, GitHubError
 from miner.linking import linked_issue_numbers
 from miner.models import Comment, CommitInfo, IssueRecord, PullRecord
+
+CLOSING_QUERY = """
+query($owner: String!, $name: String!, $number: Int!) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      closingIssuesReferences(first: 25) { nodes { number repository { nameWithOwner } } }
+    }
+  }
+}
+"""
 
 
 class GitHubSource:
@@ -84,6 +96,9 @@ class GitHubSource:
         for n in linked_issue_numbers([c.message for c in commits], self.repo):
             linked_by.setdefault(n, "commit message")
         if not linked_by:
+            for n in self._closing_references(record.number) or []:
+                linked_by.setdefault(n, "linked on GitHub")
+        if not linked_by:  # no GraphQL (no token, or a server without it): the timeline's connections
             for event in self.api.paginate(f"/repos/{self.repo}/issues/{record.number}/timeline"):
                 if event.get("event") not in ("connected", "cross-referenced") or not event.get("source"):
                     continue
@@ -99,6 +114,28 @@ class GitHubSource:
                 "linked_by": dict(sorted(linked_by.items())),
             }
         )
+
+    def _closing_references(self, number: int) -> list[int] | None:
+        """The issues GitHub itself says this pull request closes (GraphQL closingIssuesReferences:
+        closing keywords and the "linked issues" sidebar); None when GraphQL cannot be asked."""
+        if not self.api.has_token:
+            return None  # GitHub's GraphQL API wants a token
+        owner, name = self.repo.split("/")
+        variables = {"owner": owner, "name": name, "number": number}
+        try:
+            _, data = self.api.call(
+                lambda: self.api.gh.requester.graphql_query(CLOSING_QUERY, variables),
+                f"asking GitHub which issues #{number} closes",
+            )
+        except GitHubError:
+            return None
+        pull = ((data.get("data") or {}).get("repository") or {}).get("pullRequest") or {}
+        nodes = (pull.get("closingIssuesReferences") or {}).get("nodes") or []
+        return [
+            node["number"]
+            for node in nodes
+            if (node.get("repository") or {}).get("nameWithOwner", "").lower() == self.repo.lower()
+        ]
 
     def complete(self, record: PullRecord) -> PullRecord:
         """Read the linked issues and their comments; numbers that turn out to be pull requests are dropped."""

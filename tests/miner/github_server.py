@@ -803,6 +803,26 @@ def _build_app(server: GitHubServer) -> FastAPI:
         headers = {"link": ", ".join(links)} if links else {}
         return JSONResponse(body, headers=headers)
 
+    @app.post("/api/graphql")
+    async def graphql(request: Request):
+        """The one GraphQL query the miner sends: a pull request's closingIssuesReferences (GitHub's
+        "linked issues", here the PR's "connected" timeline events)."""
+        payload = await request.json()
+        variables = payload.get("variables") or {}
+        if "closingIssuesReferences" not in payload.get("query", ""):
+            return JSONResponse({"errors": [{"message": "unsupported query"}]})
+        if f"{variables.get('owner')}/{variables.get('name')}" != server.history.repo:
+            error = {"type": "NOT_FOUND", "message": "Could not resolve to a Repository"}
+            return JSONResponse({"data": {"repository": None}, "errors": [error]})
+        number = variables.get("number")
+        nodes = [
+            {"number": e["source"]["number"], "repository": {"nameWithOwner": e["source"]["repo"]}}
+            for e in server.history.timeline.get(number, [])
+            if e["event"] == "connected" and e.get("source") and not server.history.is_pull(e["source"]["number"])
+        ]
+        pull = {"closingIssuesReferences": {"nodes": nodes}} if server.history.is_pull(number) else None
+        return JSONResponse({"data": {"repository": {"pullRequest": pull}}})
+
     @app.get(PREFIX + "/rate_limit")
     async def rate_limit():
         now = time.time()

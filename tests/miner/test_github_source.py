@@ -69,15 +69,25 @@ def test_window_and_max(api, history):
     assert set(_records(api, history, until=since - timedelta(seconds=1))) == {"pr-2", "pr-3", "pr-5", "pr-6"}
 
 
-def test_links_from_text_commits_and_the_timeline(api, history):
+def test_links_from_text_commits_and_graphql(api, server, history):
     source = GitHubSource(api, history.repo)
     found = {r.key: source.link(r) for r in source.candidates()}
     assert found["pr-2"].linked_issues == [1]  # "Fixes #1."; the "closes #99" in an HTML comment is ignored
     assert found["pr-2"].linked_by == {1: "pull request text"}
     assert found["pr-5"].linked_issues == [4] and found["pr-5"].linked_by == {4: "commit message"}
     assert found["pr-8"].linked_issues == [7] and found["pr-8"].linked_by == {7: "linked on GitHub"}
+    assert not [r for r in server.requests if "/issues/8/timeline" in r.path]  # GraphQL answered
     assert found["pr-11"].linked_issues == []  # other/lib#3 belongs to another repository
     assert len(found["pr-5"].commits) == 2
+
+
+def test_without_graphql_the_timeline_still_links(api, server, history):
+    server.fail("/graphql", 404, times=10)
+    source = GitHubSource(api, history.repo)
+    pr8 = source.link(next(r for r in source.candidates() if r.number == 8))
+    assert pr8.linked_issues == [7]
+    assert any("/graphql" in r.path and r.status == 404 for r in server.requests)
+    assert any("/issues/8/timeline" in r.path for r in server.requests)
 
 
 def test_issue_text_and_hints_from_before_the_first_commit(api, history):
