@@ -84,6 +84,8 @@ class GitSource:
             number = int(match.group(1))
             branch_commits = _commits(self.git_dir, f"{parents[0]}..{parents[1]}")
             title, _, body = rest.strip().partition("\n")
+            if not title.strip() and branch_commits:  # GitHub left the PR title out: use the branch's last commit
+                title, _, body = branch_commits[0].message.strip().partition("\n")
             kind, title, body = "merge", title.strip() or subject, body.strip()
             created = min((c.authored_at for c in branch_commits if c.authored_at), default=merged_at)
         elif (match := SQUASH_RE.match(subject)) and len(parents) == 1:

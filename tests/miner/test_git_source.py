@@ -162,3 +162,21 @@ def test_mining_without_builds_records_the_funnel_and_is_idempotent(history, tmp
     assert [s.reached for s in funnel.stages][:3] == [9, 6, 4]
     assert funnel.stages[1].rejected == {"no_linked_issue": 3}
     assert funnel.stages[2].rejected == {"binary_files": 1, "no_test_change": 1}
+
+
+def test_a_merge_without_the_pr_title_takes_it_from_the_branch(history, tmp_path):
+    repo = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(history.path), str(repo)], check=True)
+
+    def git(*args):
+        ident = ["-c", "user.name=t", "-c", "user.email=t@x.invalid"]
+        subprocess.run(["git", *ident, *args], cwd=repo, check=True, capture_output=True)
+
+    git("checkout", "-q", "-b", "dev/x")
+    (repo / "src/widgets/extra.py").write_text("X = 1\n")
+    git("add", "-A")
+    git("commit", "-qm", "Handle the X case\n\nBecause X matters.")
+    git("checkout", "-q", "main")
+    git("merge", "-q", "--no-ff", "-m", "Merge pull request #99 from dev/x", "dev/x")
+    record = next(r for r in GitSource(repo, history.repo).candidates() if r.number == 99)
+    assert record.kind == "merge" and record.title == "Handle the X case" and record.body == "Because X matters."
