@@ -66,6 +66,10 @@ class GitSource:
             if self.max is not None and count >= self.max:
                 return
 
+    def link(self, record: PullRecord) -> PullRecord:
+        """Links come from the messages, read with the candidate: nothing more to ask."""
+        return record
+
     def complete(self, record: PullRecord) -> PullRecord:
         """Attach issue text from the issues file, when it has the linked issues."""
         issues = [self.issues[n] for n in record.linked_issues if n in self.issues]

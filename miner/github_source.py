@@ -178,11 +178,8 @@ class GitHubSource:
 
 
 def _spdx(gh_repo) -> str | None:
-    try:
-        license = gh_repo.license
-    except Exception:  # PyGithub raises when the repository has no license object
-        return None
-    spdx = getattr(license, "spdx_id", None) if license else None
+    license = gh_repo.license  # None when GitHub recognised no license
+    spdx = license.spdx_id if license else None
     return None if spdx in (None, "NOASSERTION") else spdx
 
 

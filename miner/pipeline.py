@@ -25,7 +25,7 @@ from miner.models import PullRecord, Rejection, Stage
 from miner.state import MinerState
 from miner.taskify import make_task
 from tasks.models import Task, TaskStatus
-from tasks.store import TaskStore
+from tasks.store import TaskNotFoundError, TaskStore
 
 #: Rejections that say nothing about the candidate itself: the next run tries again.
 RETRY_CODES = frozenset({"git_error", "github_error", "infra_error"})
@@ -45,6 +45,8 @@ class Source(Protocol):
     repo: str
 
     def candidates(self): ...
+
+    def link(self, record: PullRecord) -> PullRecord: ...
 
     def complete(self, record: PullRecord) -> PullRecord: ...
 
@@ -98,24 +100,23 @@ class Miner:
         self.summary = MineSummary(repo=self.repo)
         self._bars: dict[str, TaskID] = {}
         self._lock = threading.Lock()
+        self._records: dict[str, PullRecord] = {}  # instance id -> the candidate it came from
 
     # -- the run ---------------------------------------------------------------------------------
 
     def run(self) -> MineSummary:
         start = time.monotonic()
         run_id = self.state.start_run(self.repo, self.source.name, self.options.model_dump())
-        processed = 0
         try:
             tasks = self._make_tasks()
             tasks = self._share_environments(tasks)
-            processed = self._build_and_validate(tasks)
+            self._build_and_validate(tasks)
         finally:
             self.summary.seconds = round(time.monotonic() - start, 1)
             self.state.end_run(run_id, self.summary.seconds, self.summary.candidates - self.summary.known)
             api = getattr(self.source, "api", None)
             if api is not None:
                 self.summary.api_calls, self.summary.api_not_modified = api.calls, api.not_modified
-        del processed
         return self.summary
 
     def git_dir(self) -> Path:
@@ -141,6 +142,7 @@ class Miner:
                     if known.instance_id and known.stage in (Stage.FILTERED, Stage.BUILT) and not known.code:
                         task = self._stored(known.instance_id)
                         if task is not None:
+                            self._records[task.instance_id] = known.record
                             tasks.append(task)
                             continue
                 self.state.save(record, self.source.name, Stage.CANDIDATE)
@@ -155,8 +157,7 @@ class Miner:
     def _to_task(self, record: PullRecord) -> Task | None:
         bar = self._bars.get("tasks")
         try:
-            if hasattr(self.source, "link"):
-                record = self.source.link(record)
+            record = self.source.link(record)
             if rejections := check_record(record, self.filters):
                 return self._reject(record, Stage.CANDIDATE, rejections[0])
             self.state.save(record, self.source.name, Stage.LINKED)
@@ -170,6 +171,7 @@ class Miner:
             self.store.put(task)
             self.state.save(record, self.source.name, Stage.FILTERED, instance_id=task.instance_id)
             with self._lock:
+                self._records[task.instance_id] = record
                 self.summary.tasks += 1
             return task
         except GitHubError as exc:
@@ -199,9 +201,9 @@ class Miner:
             out.append(task)
         return out
 
-    def _build_and_validate(self, tasks: list[Task]) -> int:
+    def _build_and_validate(self, tasks: list[Task]) -> None:
         if not tasks or not self.options.build:
-            return 0
+            return
         from harness.pipeline import build_task, validate_task
 
         client = self.client
@@ -215,7 +217,6 @@ class Miner:
         validate_bar = (
             self._bar("validate", "validate", total=len(to_validate)) if self.options.validate_tasks else None
         )
-        done = 0
         with (
             ThreadPoolExecutor(self.options.build_workers, thread_name_prefix="build") as builders,
             ThreadPoolExecutor(self.options.validate_workers, thread_name_prefix="validate") as validators,
@@ -231,11 +232,10 @@ class Miner:
                     step = futures.pop(future)
                     task, outcome = future.result()
                     self.store.put(task)
-                    record = self._record_of(task)
+                    record = self._records[task.instance_id]
                     if step == "build":
                         self._advance(build_bar, f"{task.instance_id} {outcome.status}")
                         if not outcome.ok:
-                            done += 1
                             self._reject(record, Stage.FILTERED, _build_rejection(outcome.reason), task.instance_id)
                             continue
                         self.state.save(record, self.source.name, Stage.BUILT, instance_id=task.instance_id)
@@ -245,7 +245,6 @@ class Miner:
                             self._grow("validate", validate_bar)
                             futures[validators.submit(validate_task, client, task, self.options.runs)] = "validate"
                     else:
-                        done += 1
                         self._advance(validate_bar, f"{task.instance_id} {outcome.status}")
                         if outcome.ok:
                             self.state.save(record, self.source.name, Stage.VALID, instance_id=task.instance_id)
@@ -254,22 +253,13 @@ class Miner:
                         else:
                             rejection = _validation_rejection(outcome.reason)
                             self._reject(record, Stage.BUILT, rejection, task.instance_id)
-        return done
 
     # -- bookkeeping -----------------------------------------------------------------------------
 
-    def _record_of(self, task: Task) -> PullRecord:
-        for row in self.state.rows(self.repo):
-            if row.instance_id == task.instance_id:
-                return row.record
-        raise KeyError(f"no candidate recorded for {task.instance_id}")
-
     def _stored(self, iid: str) -> Task | None:
-        from tasks.store import TaskNotFoundError
-
         try:
             return self.store.get(iid)
-        except (TaskNotFoundError, KeyError):
+        except TaskNotFoundError:
             return None
 
     def _reject(self, record: PullRecord, reached: Stage, rejection: Rejection, iid: str | None = None) -> None:
