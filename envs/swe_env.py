@@ -149,6 +149,10 @@ class SWEEnv(gym.Env[str, Any]):
             return "The episode has ended; call reset() to start a new one.", 0.0, True, False, self._info(0.0)
         start = time.perf_counter()
         turn = decode(action, lambda text: self.format.parse(text, self._specs))
+        if turn.truncate is not None:  # the policy ends the episode (its context is full, say): not a step
+            self._model_s += turn.model_time_s
+            self._tokens += turn.tokens
+            return self._end("", time.perf_counter() - start, terminated=False, truncation=turn.truncate)
         self._steps += 1
         self._model_s += turn.model_time_s
         self._tokens += turn.tokens

@@ -1,0 +1,131 @@
+"""`swefarm run`: play episodes of a policy on tasks and write trajectories; `swefarm serve-model`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+console = Console(stderr=True)
+
+
+def run(
+    tasks: list[str] = typer.Argument(..., help="instance ids of valid tasks in the store"),
+    policy: str = typer.Option(
+        "transformers", "--policy", help="oracle | empty | transformers[:MODEL] | openai:URL | vllm:MODEL"
+    ),
+    episodes: int = typer.Option(1, "--episodes", min=1, help="episodes per task"),
+    concurrency: int = typer.Option(1, "--concurrency", min=1, help="episodes at once (model calls are batched)"),
+    perturb: str = typer.Option(None, "--perturb", help="perturbation families, e.g. system,tools,layout (or all)"),
+    out: Path = typer.Option(None, "--out", help="output directory (default: runs/<UTC time>)"),
+    parquet: bool = typer.Option(True, help="also write trajectories.parquet (needs pyarrow)"),
+    store: Path = typer.Option(None, "--store", help="task store (default: $SWEFARM_HOME/tasks.db)"),
+    seed: int = typer.Option(0, help="base seed: episode k of task t uses seed + 1000 t + k"),
+    max_steps: int = typer.Option(None, "--max-steps", min=1, help="steps per episode (default: the env's, 50)"),
+    tool_format: str = typer.Option(None, "--tool-format", help="hermes | minimax | bash (default: hermes)"),
+    temperature: float = typer.Option(0.7, min=0.0, help="sampling temperature (0: greedy)"),
+    top_p: float = typer.Option(1.0, min=0.0, max=1.0),
+    max_new_tokens: int = typer.Option(512, "--max-new-tokens", min=1, help="tokens per turn"),
+    stop: list[str] = typer.Option(None, "--stop", help="a stop sequence (repeatable); end-of-turn always stops"),
+    context_limit: int = typer.Option(None, "--context-limit", min=64, help="tokens per episode (default: model's)"),
+    think: bool = typer.Option(True, help="open each turn with <think> (interleaved thinking)"),
+    device: str = typer.Option(None, help="transformers device: cpu, cuda, cuda:1 (default: CUDA if present)"),
+) -> None:
+    """Run episodes concurrently and write per-turn token-exact trajectories (JSONL, and Parquet)."""
+    from policy.factory import load_policy
+    from policy.rollout import RolloutPlan
+    from policy.rollout import run as run_rollouts
+    from policy.trajectory import read_jsonl, write_parquet
+
+    env_config = {k: v for k, v in {"max_steps": max_steps, "tool_format": tool_format}.items() if v is not None}
+    plan = RolloutPlan(
+        tasks=list(tasks), episodes=episodes, concurrency=concurrency, store=store, env_config=env_config,
+        perturb=perturb, seed=seed,
+    )  # fmt: skip
+    options = {
+        "temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens,
+        "context_limit": context_limit, "think": think, "seed": seed, "stop": list(stop or []),
+    }  # fmt: skip
+    if policy.split(":", 1)[0] == "transformers" and device:
+        options["device"] = device
+    _check_tasks(plan)
+    out = out or Path("runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out.mkdir(parents=True, exist_ok=True)
+    jsonl = out / "trajectories.jsonl"
+    try:
+        with console.status(f"loading policy {policy}"):
+            factory = load_policy(policy, **options)
+    except Exception as exc:
+        console.print(f"[red]cannot load policy {escape(policy)}:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    resolved = failed = 0
+    try:
+        with Progress(*columns, console=console) as progress:
+            bar = progress.add_task("episodes", total=len(plan.jobs()))
+
+            def done(trajectory) -> None:
+                nonlocal resolved, failed
+                resolved += trajectory.resolved
+                failed += bool(trajectory.error or trajectory.infra_error)
+                progress.update(bar, advance=1, description=f"episodes ({resolved} resolved, {failed} failed)")
+
+            trajectories = run_rollouts(plan, factory, out=jsonl, on_done=done)
+    finally:
+        factory.close()
+    if parquet:
+        try:
+            write_parquet(read_jsonl(jsonl), out / "trajectories.parquet")
+        except RuntimeError as exc:
+            console.print(f"[yellow]no Parquet:[/] {exc}")
+    _summary(trajectories, jsonl)
+    if failed == len(trajectories):
+        raise typer.Exit(1)
+
+
+def _check_tasks(plan) -> None:
+    from tasks.store import TaskNotFoundError, TaskStore
+
+    store = TaskStore(plan.store)
+    for task_id in plan.tasks:
+        try:
+            store.get(task_id)
+        except TaskNotFoundError:
+            console.print(f"[red]no task {escape(task_id)} in the store[/]; see `swefarm tasks list`")
+            raise typer.Exit(1) from None
+
+
+def _summary(trajectories, jsonl: Path) -> None:
+    table = Table(title=f"{len(trajectories)} episodes -> {jsonl}")
+    for column in ("task", "ep", "reward", "resolved", "steps", "tokens", "model s", "env s", "end"):
+        table.add_column(column)
+    for t in trajectories:
+        end = t.error or t.infra_error or t.truncated_by or ("submitted" if t.terminated else "")
+        table.add_row(
+            t.task, str(t.episode), f"{t.reward:.3f}", "yes" if t.resolved else "no", str(t.steps),
+            str(sum(t.loss_mask)), f"{t.model_time_s:.1f}", f"{t.env_time_s:.1f}", escape(str(end)[:60]),
+        )  # fmt: skip
+    console.print(table)
+
+
+def serve_model(
+    model: str = typer.Option(None, "--model", help="model directory or hub id (default: SmolLM2-135M-Instruct)"),
+    host: str = typer.Option("127.0.0.1", help="address to bind (127.0.0.1: this machine only)"),
+    port: int = typer.Option(8000, min=1, max=65535),
+    device: str = typer.Option(None, help="cpu, cuda, cuda:1 (default: CUDA if present)"),
+) -> None:
+    """Serve a model over an OpenAI-compatible API (token ids and logprobs) with the transformers backend."""
+    from policy.openai_server import serve
+
+    console.print(f"serving on http://{host}:{port}/v1")
+    serve(model, host=host, port=port, device=device)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("serve-model")(serve_model)

@@ -1,0 +1,180 @@
+"""The transformers backend: a local model on CUDA when there is a GPU, else the CPU.
+
+Concurrent episodes call `generate` from their own threads; a batcher thread
+gathers the calls that arrive within a few milliseconds of each other and
+runs them as one left-padded `model.generate`, so eight episodes cost far
+less than eight times one. Logprobs are those of the sampled ids under the
+distribution they were sampled from (temperature and top-p applied), as an
+RL trainer's importance ratio needs.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from policy.chat import end_of_turn_ids
+from policy.device import pick_device, pick_dtype
+from policy.engine import Generation
+from policy.model_policy import ModelFactory, split_options
+from policy.models import resolve_model
+from policy.sampling import SamplingConfig
+
+
+@dataclass
+class _Request:
+    prompt: list[int]
+    sampling: SamplingConfig
+    max_new_tokens: int
+    future: Future
+
+
+class TransformersEngine:
+    name = "transformers"
+
+    def __init__(
+        self,
+        model: str | None = None,
+        device: str | None = None,
+        max_batch: int = 8,
+        batch_wait_s: float = 0.01,
+        log=print,
+    ):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        path = resolve_model(model, log=log)
+        self.model = path  # what a client loads the tokenizer from (our server lists it as the model id)
+        self.device = pick_device(device)
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self._model = AutoModelForCausalLM.from_pretrained(path, dtype=pick_dtype(self.device)).to(self.device)
+        self._model.eval()
+        self._torch = torch
+        self.context_limit = int(getattr(self._model.config, "max_position_embeddings", 0) or 2048)
+        self.end_ids = sorted(end_of_turn_ids(self.tokenizer))
+        pad = self.tokenizer.pad_token_id
+        self.pad_id = pad if pad is not None else self.end_ids[0]
+        self.max_batch, self.batch_wait_s = max_batch, batch_wait_s
+        self.batches: list[int] = []  # sizes of the batches taken from the queue (for benchmarks)
+        self._queue: queue.Queue[_Request | None] = queue.Queue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="swefarm-transformers", daemon=True)
+        self._thread.start()
+
+    # -- the Engine protocol -------------------------------------------------------------------------
+    def generate(self, prompt_ids: list[int], sampling: SamplingConfig, max_new_tokens: int) -> Generation:
+        if self._closed:
+            raise RuntimeError("the transformers engine is closed")
+        if not prompt_ids:
+            raise ValueError("the prompt is empty")
+        request = _Request(list(prompt_ids), sampling, max(1, int(max_new_tokens)), Future())
+        self._queue.put(request)
+        return request.future.result()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+            self._thread.join(timeout=60)
+
+    # -- batching -------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            deadline = time.monotonic() + self.batch_wait_s
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # finish this batch, then stop
+                    break
+                batch.append(item)
+            self.batches.append(len(batch))
+            groups: dict[Any, list[_Request]] = {}
+            for request in batch:
+                s = request.sampling
+                groups.setdefault((s.temperature, s.top_p, tuple(s.stop), s.seed), []).append(request)
+            for group in groups.values():
+                try:
+                    results = self._run(group)
+                except Exception as exc:  # the callers see the model's error, the batcher lives on
+                    for request in group:
+                        request.future.set_exception(exc)
+                    continue
+                for request, result in zip(group, results, strict=True):
+                    request.future.set_result(result)
+
+    def _run(self, group: list[_Request]) -> list[Generation]:
+        from transformers import GenerationConfig
+
+        torch = self._torch
+        sampling = group[0].sampling
+        width = max(len(r.prompt) for r in group)
+        input_ids = torch.full((len(group), width), self.pad_id, dtype=torch.long)
+        attention = torch.zeros((len(group), width), dtype=torch.long)
+        for row, request in enumerate(group):  # left padding: every prompt ends where generation starts
+            input_ids[row, width - len(request.prompt) :] = torch.tensor(request.prompt)
+            attention[row, width - len(request.prompt) :] = 1
+        sample = sampling.temperature > 0
+        config = GenerationConfig(
+            max_new_tokens=max(r.max_new_tokens for r in group),
+            do_sample=sample,
+            temperature=sampling.temperature if sample else None,
+            top_p=sampling.top_p if sample else None,
+            top_k=0,  # no top-k unless asked: logprobs are those of the full distribution
+            eos_token_id=self.end_ids,
+            pad_token_id=self.pad_id,
+            return_dict_in_generate=True,
+            output_scores=True,
+        )
+        if sampling.seed is not None:  # the same context and seed give the same turn
+            torch.manual_seed(sampling.seed + len(group[0].prompt))
+        start = time.perf_counter()
+        with torch.inference_mode():
+            out = self._model.generate(
+                input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device), generation_config=config
+            )
+            scores = self._model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
+        seconds = time.perf_counter() - start
+        generated = out.sequences[:, width:].tolist()
+        logprobs = scores.float().cpu().tolist()
+        return [
+            self._trim(ids, lps, request, seconds) for ids, lps, request in zip(generated, logprobs, group, strict=True)
+        ]
+
+    def _trim(self, ids: list[int], logprobs: list[float], request: _Request, seconds: float) -> Generation:
+        """One row of the batch cut where its own turn ended: an end-of-turn id, a stop sequence, or its limit."""
+        end = set(self.end_ids)
+        reason = "length"
+        cut = min(len(ids), request.max_new_tokens)
+        for i, token in enumerate(ids[:cut]):
+            if token in end:
+                cut, reason = i + 1, "stop"
+                break
+        if request.sampling.stop:
+            for i in range(cut):
+                text = self.tokenizer.decode(ids[: i + 1], skip_special_tokens=False)
+                if any(stop in text for stop in request.sampling.stop):
+                    cut, reason = i + 1, "stop"
+                    break
+        return Generation(
+            ids=ids[:cut], logprobs=logprobs[:cut], finish_reason=reason, seconds=seconds, prompt_ids=request.prompt
+        )
+
+
+class TransformersFactory(ModelFactory):
+    def __init__(self, model: str | None = None, **options: Any):
+        sampling, rest = split_options(dict(options))
+        observation_role = rest.pop("observation_role", "auto")
+        super().__init__(TransformersEngine(model, **rest), sampling, observation_role)
