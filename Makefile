@@ -36,6 +36,8 @@ bench: setup
 	$(BIN)/swefarm bench env --json
 	$(BIN)/swefarm setup --vllm
 	$(BIN)/swefarm bench policy --json
+	$(BIN)/swefarm bench perturb --policy oracle --json
+	$(BIN)/swefarm bench api --json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

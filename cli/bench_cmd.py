@@ -55,9 +55,40 @@ def env_bench(
     _emit(result, as_json)
 
 
+@app.command("policy")
+def policy_bench(
+    task_id: str = typer.Option(None, "--task", help="a valid task in the store (default: the demo task)"),
+    backends: str = typer.Option("transformers,vllm", help="comma-separated backends to compare"),
+    as_json: bool = typer.Option(False, "--json", help="print the figures as JSON on stdout"),
+    quick: bool = typer.Option(False, help="fewer prompts, shorter turns, fewer episodes"),
+) -> None:
+    """Tokens/s and turns/min per backend on the same prompts; episodes per hour at concurrency 1 and 8."""
+    from cli.demo_task import task_for_demo
+    from policy.bench import run_all
+    from sandbox.engine import connect
+    from sandbox.errors import SandboxError
+
+    try:
+        task = task_for_demo(task_id, console)
+        with console.status("benchmarking") as status:
+            result = run_all(task, None, connect(pool_size=64), tuple(b.strip() for b in backends.split(",") if b),
+                             quick=quick, progress=lambda m: status.update(f"benchmarking: {m}"))  # fmt: skip
+    except (SandboxError, RuntimeError, ValueError, KeyError) as exc:
+        console.print(f"[red]benchmark failed:[/] {exc}")
+        raise typer.Exit(1) from None
+    _emit(result, as_json)
+
+
 def _emit(result: dict, as_json: bool) -> None:
     if as_json:
         print(json.dumps(result, indent=2))
     else:
         for key, value in result.items():
             console.print(f"{key:>28}  {value}")
+
+
+# Benchmarks whose commands live in their own modules (the area's code stays with its area).
+from cli import api_bench, perturb_bench  # noqa: E402
+
+app.command("perturb")(perturb_bench.perturb_bench)  # the generalisation gap per perturbation family
+api_bench.register(app)

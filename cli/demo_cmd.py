@@ -4,7 +4,9 @@ A task from the store (or the embedded demo task, built and validated on the
 spot with the same pipeline as every imported or mined task), its image, and
 two episodes through `gymnasium.make`: the oracle (applies the gold patch with
 the editor tool, then submits; reward 1) and the empty policy (submits at once;
-reward 0), with their reward components and timings.
+reward 0), with their reward components and timings. Then, where torch is
+installed, a short episode of the default model (SmolLM2-135M, thinking before
+every call), written as a token-exact trajectory to runs/demo/.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ console = Console(width=None if Console().is_terminal else 120)
 def demo(
     task_id: str = typer.Option(None, "--task", help="a valid task in the store (default: the embedded demo task)"),
     tool_format: str = typer.Option("hermes", "--format", help="tool-call format: hermes | minimax | bash"),
+    model: bool = typer.Option(True, help="also play a short episode of the default model (needs torch)"),
 ) -> None:
     """Build a task, play an oracle and an empty episode on it, and show rewards and timings."""
     from cli.demo_task import task_for_demo
@@ -27,6 +30,8 @@ def demo(
     try:
         task = task_for_demo(task_id, console)
         _play(task, tool_format)
+        if model:
+            _play_model(task, tool_format)
     except (SandboxError, ValueError, KeyError) as exc:
         console.print(f"[red]demo failed:[/] {exc}")
         raise typer.Exit(1) from None
@@ -64,6 +69,42 @@ def _play(task, tool_format: str) -> None:
     _table(episodes)
     if episodes["oracle"].reward != 1.0 or episodes["empty"].reward != 0.0:
         raise ValueError("the oracle should score 1 and the empty policy 0; see the episodes above")
+
+
+def _play_model(task, tool_format: str) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    from policy.factory import load_policy
+    from policy.rollout import RolloutPlan, run
+
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
+        console.print("[yellow]no model episode:[/] torch and transformers are not installed (make installs them)")
+        return
+    console.rule("model policy: SmolLM2-135M-Instruct (transformers), 3 steps")
+    out = Path("runs/demo/trajectories.jsonl")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with console.status("loading the model"):
+        factory = load_policy("transformers", temperature=0.7, max_new_tokens=96, seed=0)
+    try:
+        plan = RolloutPlan(tasks=[task.instance_id], env_config={"max_steps": 3, "tool_format": tool_format})
+        with console.status("playing (a 135M model on this device; it rarely calls a tool well)"):
+            (t,) = run(plan, factory, out=out)
+    finally:
+        factory.close()
+    if t.error:
+        raise ValueError(f"the model episode failed: {t.error}")
+    for turn in t.turns:
+        console.print(f"[magenta]think[/] {_first_line(turn.thinking, 100)}", highlight=False)
+        if turn.tool_calls:
+            for call in turn.tool_calls:
+                console.print(f"[cyan]> {call['name']} {_first_line(call['arguments'])}[/]", highlight=False)
+        console.print(f"  [dim]{_first_line(turn.observation)}[/]", highlight=False)
+    console.print(
+        f"reward {t.reward:g} ({t.truncated_by or 'submitted'}); {len(t.turns)} turns, "
+        f"{sum(t.loss_mask)} model tokens of {len(t.token_ids)} in context, {t.model_time_s:.1f} s model, "
+        f"{t.env_time_s:.1f} s env; trajectory in {out}"
+    )
 
 
 def _first_line(text: str, width: int = 110) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import bench_cmd, demo_cmd, harness_cmd, mine_cmd, run_cmd, sandbox_cmd, tasks_cmd
+from cli import api_cmd, bench_cmd, demo_cmd, harness_cmd, mine_cmd, optimize_cmd, run_cmd, sandbox_cmd, tasks_cmd
 
 app = typer.Typer(help="swefarm: real GitHub PRs as sandboxed Gymnasium environments.", no_args_is_help=True)
 
@@ -23,6 +23,8 @@ sandbox_cmd.register(app)
 demo_cmd.register(app)
 harness_cmd.register(app)
 run_cmd.register(app)
+api_cmd.register(app)
+optimize_cmd.register(app)
 app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(mine_cmd.app, name="mine")

@@ -38,8 +38,15 @@ class EnvConfig(BaseModel):
     tool_names: dict[str, str] = Field(
         default_factory=lambda: {"editor": "str_replace_editor"}, description="kind -> the name the agent calls"
     )
+    tool_arguments: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="kind -> {argument: the name the agent uses}; the arguments are listed in this order, others after",
+    )
+    tool_descriptions: dict[str, str] = Field(default_factory=dict, description="kind -> the tool's description")
     tool_format: str = Field("hermes", description="how calls are written: hermes | minimax | bash")
-    system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, description="template: {workdir} {submit} {tool_instructions}")
+    system_prompt: str = Field(
+        DEFAULT_SYSTEM_PROMPT, description="template: {workdir} {submit} {tool_instructions} {tool_list}"
+    )
     instance_prompt: str = Field(DEFAULT_INSTANCE_PROMPT, description="template: {repo} {workdir} {problem_statement}")
     max_steps: int = Field(50, ge=1, description="steps before the episode is truncated")
     wall_clock_budget_s: float = Field(1800.0, gt=0, description="env time + reported model time before truncation")

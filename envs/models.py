@@ -24,6 +24,7 @@ class ToolResult:
     submitted: bool = False  # the agent asked to end the episode (the submit tool)
     exit_code: int | None = None
     timed_out: bool = False
+    transient: bool = False  # the call was not run (a passing failure of the tool server); the same call may succeed
 
 
 class ParseError(ValueError):

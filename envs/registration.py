@@ -7,12 +7,17 @@ imported: `import envs` then `gymnasium.make("swe/<id>-v0")`, or with no import
 at all, `gymnasium.make("envs:swe/<id>-v0")`. Registering reads only the ids
 (one indexed query, no task is parsed) and imports nothing heavy: the env
 module loads at `make`.
+
+Every id takes `perturb=` (a spec for `perturb.wrap`: "all", "system,tools",
+a dict or a YAML path) and `seed=`: `make("swe/Sampler-v0", perturb="all",
+seed=7)` returns the env inside the perturbation layer's wrappers.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import gymnasium
 from gymnasium.envs.registration import EnvSpec
@@ -34,19 +39,43 @@ def register_envs(store: str | Path | None = None) -> int:
     """
     from tasks.store import default_store_path
 
-    _register(env_id(SAMPLER), "envs.swe_env:SamplerEnv", {})
-    _register(env_id("Task"), "envs.swe_env:SWEEnv", {})
+    _register(env_id(SAMPLER), "envs.registration:make_sampler", {})
+    _register(env_id("Task"), "envs.registration:make_task", {})
     path = Path(store) if store else default_store_path()
     ids = _instance_ids(path)
     kwargs = {} if store is None else {"store": str(path)}
     registered = 0
     for instance_id in ids:
         try:
-            _register(env_id(instance_id), "envs.swe_env:SWEEnv", {"task": instance_id, **kwargs})
+            _register(env_id(instance_id), "envs.registration:make_task", {"task": instance_id, **kwargs})
             registered += 1
         except gymnasium.error.Error:
             pass  # an id Gymnasium cannot spell: reachable with make("swe/Task-v0", task=...)
     return registered
+
+
+def make_task(perturb: Any = None, seed: int | None = None, **kwargs: Any) -> gymnasium.Env:
+    """The entry point of `swe/Task-v0` and `swe/<id>-v0`: an SWEEnv, perturbed when `perturb` says so."""
+    from envs.swe_env import SWEEnv
+
+    return _perturbed(SWEEnv(**kwargs), perturb, seed)
+
+
+def make_sampler(perturb: Any = None, seed: int | None = None, **kwargs: Any) -> gymnasium.Env:
+    """The entry point of `swe/Sampler-v0`: a SamplerEnv (`seed` seeds its first reset), perturbed if asked."""
+    from envs.swe_env import SamplerEnv
+
+    return _perturbed(SamplerEnv(seed=seed, **kwargs), perturb, seed)
+
+
+def _perturbed(env: gymnasium.Env, spec: Any, seed: int | None) -> gymnasium.Env:
+    if spec is None or spec is False or spec == "none":
+        return env
+    # The perturbation layer sits on top of envs (perturb -> envs): it is imported only when asked for,
+    # by name, the way Gymnasium loads an entry point.
+    from perturb import wrap
+
+    return wrap(env, spec, seed=seed)
 
 
 def _register(id_: str, entry_point: str, kwargs: dict) -> None:

@@ -12,6 +12,10 @@ names or git history after the base commit (the task image holds none of it).
 `info` carries the chat so far, the tool specs, task metadata, timings and, at
 the end, `reward_components`; an infrastructure failure sets
 `info["infra_error"]` and is never scored as a failed attempt.
+
+`reset(options=...)` may vary one episode (its tools, prompts, issue text,
+sandbox set-up and tool responses; see `envs.episode`): the perturbation layer
+does so, and `info["perturbation"]` records what it varied.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import json
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from copy import deepcopy
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +32,13 @@ import gymnasium as gym
 
 from envs.actions import Turn, decode
 from envs.config import EnvConfig
+from envs.episode import EpisodeOptions
 from envs.formats import get_format
 from envs.models import ToolCall, ToolResult
 from envs.pools import acquire_pool, close_later, release_pool
 from envs.sources import TaskSource, load_source
 from envs.spaces import AnyText
-from envs.tools import make_tools
+from envs.tools import make_tools, tool_interface
 from envs.tools.schema import check_arguments
 from rewards.outcome import EpisodeOutcome
 from sandbox.errors import SandboxError
@@ -70,11 +76,9 @@ class SWEEnv(gym.Env[str, Any]):
         self.config = EnvConfig.load(config, **overrides)
         self.source = source
         self.render_mode = render_mode
-        self.format = get_format(
-            self.config.tool_format,
-            bash_tool=self.config.tool_names.get("bash", "bash"),
-            submit_tool=self.config.tool_names.get("submit", "submit"),
-        )
+        self._episode = EpisodeOptions(config=self.config)
+        self._cfg = self.config  # this episode's config: the env's, with what reset(options=...) changes
+        self.format = _format_of(self.config)
         self.observation_space = AnyText(max_length=MAX_TEXT, min_length=0)
         self.action_space = AnyText(max_length=MAX_TEXT, min_length=0)
         self._client = client or connect()
@@ -109,21 +113,30 @@ class SWEEnv(gym.Env[str, Any]):
 
     # -- gymnasium API -------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
+        """A fresh sandbox and the first observation. `options` may vary this episode (see `envs.episode`)."""
         super().reset(seed=seed)
         start = time.perf_counter()
         self._release_sandbox()
         self._task = None  # until a sandbox is in hand: a reset that fails leaves step() asking for reset()
+        episode = EpisodeOptions.parse(options, self.config)
+        cfg = episode.config
+        tools = make_tools(  # before a sandbox is taken: a bad interface costs nothing
+            cfg.tools,
+            cfg.tool_names,
+            arguments=cfg.tool_arguments,
+            descriptions=cfg.tool_descriptions,
+            workdir=self._box_config.workdir,
+            timeout_s=cfg.command_timeout_s,
+            idle_timeout_s=cfg.idle_timeout_s,
+        )
         task = self.source.draw(self.np_random)
         self._sandbox = self._take_sandbox(task)
+        for setup in episode.setup:
+            setup(self._sandbox)
+        self._episode, self._cfg, self._tools = episode, cfg, tools
+        self.format = _format_of(cfg)
         self._task = task
         self._prefetch_next()
-        self._tools = make_tools(
-            self.config.tools,
-            self.config.tool_names,
-            workdir=self._sandbox.config.workdir,
-            timeout_s=self.config.command_timeout_s,
-            idle_timeout_s=self.config.idle_timeout_s,
-        )
         self._specs = [tool.spec for tool in self._tools.values()]
         self._ended = False
         self._results: list[dict[str, Any]] = []
@@ -138,7 +151,9 @@ class SWEEnv(gym.Env[str, Any]):
         ]
         info = self._info(step_s=self._reset_s)
         info["tools"] = deepcopy(self._specs)
-        info["tool_format"] = self.config.tool_format
+        info["tool_format"] = cfg.tool_format
+        info["tool_interface"] = tool_interface(self._tools)
+        info["workdir"] = self._sandbox.config.workdir
         info["task"] = self._metadata(task)
         return f"{system}\n\n{user}", info
 
@@ -172,7 +187,13 @@ class SWEEnv(gym.Env[str, Any]):
             text = self._clip(result.output)
             outputs.append(text)
             self._results.append(
-                {"name": call.name, "error": result.error, "exit_code": result.exit_code, "timed_out": result.timed_out}
+                {
+                    "name": call.name,
+                    "error": result.error,
+                    "exit_code": result.exit_code,
+                    "timed_out": result.timed_out,
+                    "transient": result.transient,
+                }
             )
             self._messages.append({"role": "tool", "tool_call_id": call.id, "name": call.name, "content": text})
             if result.submitted:
@@ -185,8 +206,8 @@ class SWEEnv(gym.Env[str, Any]):
             return self._end(observation, step_s, terminated=False, infra_error=infra_error)
         if submitted:
             return self._end(observation, step_s, terminated=True)
-        out_of_steps = self._steps >= self.config.max_steps
-        out_of_time = self._env_s + self._model_s >= self.config.wall_clock_budget_s
+        out_of_steps = self._steps >= self._cfg.max_steps
+        out_of_time = self._env_s + self._model_s >= self._cfg.wall_clock_budget_s
         if out_of_steps or out_of_time:
             why = "the step limit" if out_of_steps else "the wall-clock budget"
             return self._end(observation, step_s, terminated=False, truncation=why)
@@ -224,8 +245,11 @@ class SWEEnv(gym.Env[str, Any]):
 
     # -- tools -----------------------------------------------------------------------------
     def _run(self, call: ToolCall) -> ToolResult:
-        tool = self._tools.get(call.name)
         self._tool_calls += 1
+        return self._episode.call(call, partial(self._call_tool, call))
+
+    def _call_tool(self, call: ToolCall) -> ToolResult:
+        tool = self._tools.get(call.name)
         if tool is None:
             return ToolResult(
                 output=f"Error: there is no tool {call.name!r}; the tools are {', '.join(self._tools)}", error=True
@@ -236,7 +260,7 @@ class SWEEnv(gym.Env[str, Any]):
         return tool(self._sandbox, call.arguments)
 
     def _clip(self, text: str) -> str:
-        limit = self.config.max_observation_chars
+        limit = self._cfg.max_observation_chars
         if len(text) <= limit:
             return text
         half = limit // 2
@@ -258,7 +282,7 @@ class SWEEnv(gym.Env[str, Any]):
         if truncation:
             info["truncated_by"] = truncation
         report = None
-        if infra_error is None and (terminated or self.config.grade_on_truncation):
+        if infra_error is None and (terminated or self._cfg.grade_on_truncation):
             report, infra_error = self._grade()
             info["timing"]["grade_s"] = report.duration if report else 0.0
         outcome = EpisodeOutcome(
@@ -275,7 +299,7 @@ class SWEEnv(gym.Env[str, Any]):
             steps=self._steps,
             infra_error=infra_error,
         )
-        score = self.config.reward_spec.score(outcome)
+        score = self._cfg.reward_spec.score(outcome)
         info["reward_components"] = score.components
         info["reward_values"] = score.values
         info["outcome"] = outcome.model_dump()
@@ -296,7 +320,7 @@ class SWEEnv(gym.Env[str, Any]):
         except SandboxError as exc:
             return None, f"{type(exc).__name__}: reading the agent's diff: {exc}"
         image = task.environment.image or task_image_tag(task)
-        report = grade(task, diff, self._client, image, timeout=self.config.grade_timeout_s)
+        report = grade(task, diff, self._client, image, timeout=self._cfg.grade_timeout_s)
         return report, report.infra_error
 
     # -- sandboxes ------------------------------------------------------------------------------
@@ -342,14 +366,16 @@ class SWEEnv(gym.Env[str, Any]):
 
     # -- what the agent and the trainer read ---------------------------------------------------------
     def _prompts(self, task: Task) -> tuple[str, str]:
-        workdir = self._sandbox.config.workdir
-        submit = self.config.tool_names.get("submit", "submit")
-        system = self.config.system_prompt.format(
-            workdir=workdir, submit=submit, tool_instructions=self.format.instructions(self._specs)
+        workdir, cfg = self._sandbox.config.workdir, self._cfg
+        submit = cfg.tool_names.get("submit", "submit")
+        system = cfg.system_prompt.format(
+            workdir=workdir,
+            submit=submit,
+            tool_instructions=self.format.instructions(self._specs),
+            tool_list=", ".join(self._tools),
         )
-        user = self.config.instance_prompt.format(
-            repo=task.repo, workdir=workdir, problem_statement=task.problem_statement
-        )
+        issue = self._episode.problem_statement(task.problem_statement)
+        user = cfg.instance_prompt.format(repo=task.repo, workdir=workdir, problem_statement=issue)
         return system, user
 
     def _assistant_message(self, turn: Turn) -> dict[str, Any]:
@@ -375,6 +401,7 @@ class SWEEnv(gym.Env[str, Any]):
             "step": self._steps,
             "tool_calls": self._tool_calls,
             "tool_results": list(self._results),
+            "perturbation": deepcopy(self._episode.perturbation),
             "reward_components": {},
             "timing": {
                 "step_s": round(step_s, 6),
@@ -427,6 +454,16 @@ class SamplerEnv(SWEEnv):
         if seed is None and self._first_seed is not None:
             seed, self._first_seed = self._first_seed, None
         return super().reset(seed=seed, options=options)
+
+
+def _format_of(config: EnvConfig):
+    """The tool-call format an episode with `config` speaks, told its bash and submit tools' names."""
+    return get_format(
+        config.tool_format,
+        bash_tool=config.tool_names.get("bash", "bash"),
+        submit_tool=config.tool_names.get("submit", "submit"),
+        command_argument=config.tool_arguments.get("bash", {}).get("command", "command"),
+    )
 
 
 def _close_result(future: Future) -> None:

@@ -44,7 +44,7 @@ class ModelPolicy:
         self._seen = 0  # messages of info["messages"] already in the context
         self._tools, self._format = info.get("tools", []), None
         try:
-            self._format = get_format(info.get("tool_format", "hermes"), **_tool_names(self._tools))
+            self._format = get_format(info.get("tool_format", "hermes"), **_format_options(info))
         except ValueError:
             pass
 
@@ -147,12 +147,22 @@ def _thinking(text: str) -> str:
     return ""
 
 
-def _tool_names(tools: list[dict]) -> dict[str, str]:
-    names = [spec["function"]["name"] for spec in tools]
-    return {
-        "bash_tool": next((n for n in names if "bash" in n), "bash"),
-        "submit_tool": next((n for n in names if "submit" in n), "submit"),
-    }
+def _format_options(info: dict[str, Any]) -> dict[str, str]:
+    """The options the env built its tool-call format with: its bash and submit tools' names and the command
+    argument, from `info["tool_interface"]` (a perturbed episode renames them), else guessed from the specs."""
+    interface = info.get("tool_interface") or {}
+    options = {}
+    for name, entry in interface.items():
+        if entry.get("kind") == "bash":
+            options["bash_tool"] = name
+            options["command_argument"] = entry.get("arguments", {}).get("command", "command")
+        elif entry.get("kind") == "submit":
+            options["submit_tool"] = name
+    if not interface:
+        names = [spec["function"]["name"] for spec in info.get("tools", [])]
+        options["bash_tool"] = next((n for n in names if "bash" in n), "bash")
+        options["submit_tool"] = next((n for n in names if "submit" in n), "submit")
+    return options
 
 
 class ModelFactory:

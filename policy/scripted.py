@@ -7,13 +7,16 @@ format, so an oracle episode also exercises the parser, the tools and the grader
 
 The oracle edits with the file editor where the episode has one: one
 `str_replace` per hunk (old text = context and removed lines, new text =
-context and added lines), `create` for new files. When a hunk's text is not
-unique in its file, or the episode has no editor, it falls back to `git apply`
-of that file's part of the patch through bash.
+context and added lines), `create` for new files; else with the whole patch
+through apply_patch where there is one. When a hunk's text is not unique in its
+file, or the episode has neither tool, it falls back to `git apply` of that
+file's part of the patch through bash. Both policies find the tools under the
+names a perturbed episode gives them (`info["tool_interface"]`).
 """
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,56 +34,78 @@ class EmptyPolicy:
     """Submits at once: the floor every reward must put at 0."""
 
     def __init__(self) -> None:
-        self._format = None
+        self._tools: _Tools | None = None
 
     def begin(self, observation: str, info: dict[str, Any]) -> None:
-        self._format = get_format(info["tool_format"], **_tool_names(info))
-        self._submit = _tool_names(info)["submit_tool"]
+        self._tools = _Tools(info)
+        self._last: str | None = None
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
-        return self._format.render([ToolCall(self._submit, {})], thinking="Nothing to change; submitting.")
+        if self._last is not None and _transient(info):
+            return self._last  # the call never ran: send it again
+        self._last = self._tools.render(self._tools.call("submit"), "Nothing to change; submitting.")
+        return self._last
 
 
 class OraclePolicy:
-    """Applies the task's gold patch with the episode's tools, then submits."""
+    """Applies the task's gold patch with the episode's tools, then submits.
+
+    It finds the tools by kind, under whatever names the episode gives them and
+    their arguments (`info["tool_interface"]`), edits with the editor or
+    apply_patch where the episode has one, else with `git apply` through bash
+    from the repository root, and sends a call again when it failed transiently.
+    """
 
     def __init__(self, gold_patch: str):
+        self.patch = gold_patch
         self.files = {patched.path: patched for patched in PatchSet(gold_patch)}
 
     def begin(self, observation: str, info: dict[str, Any]) -> None:
-        names = _tool_names(info)
-        self._format = get_format(info["tool_format"], **names)
-        self._bash, self._submit, self._editor = names["bash_tool"], names["submit_tool"], _editor_name(info)
-        self._fallbacks: list[str] = []  # files whose hunks the editor could not place: git apply them
-        self._last_path: str | None = None
+        self._tools = _Tools(info)
+        self._fallbacks: list[str] = []  # files the editor (or apply_patch) could not change: git apply them
+        self._last_paths: list[str] = []
+        self._last: str | None = None
         self._plan = self._calls()
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
+        if self._last is not None and _transient(info):
+            return self._last  # the call never ran: send it again
         failed = any(result["error"] for result in info.get("tool_results", []))
-        if failed and self._last_path is not None and self._last_path not in self._fallbacks:
-            self._fallbacks.append(self._last_path)
-        call, self._last_path = next(self._plan)
-        return self._format.render([call], thinking=f"Next: {call.name} on {self._last_path or 'the task'}.")
+        if failed:
+            self._fallbacks.extend(p for p in self._last_paths if p not in self._fallbacks)
+        call, self._last_paths = next(self._plan)
+        what = ", ".join(self._last_paths) or "the task"
+        self._last = self._tools.render(call, f"Next: {call.name} on {what}.")
+        return self._last
 
-    def _calls(self) -> Iterator[tuple[ToolCall, str | None]]:
+    def _calls(self) -> Iterator[tuple[ToolCall, list[str]]]:
+        tools = self._tools
+        if tools.has("editor"):
+            yield from self._edits()
+        elif tools.has("apply_patch"):
+            yield tools.call("apply_patch", patch=self.patch), list(self.files)
+        else:
+            self._fallbacks.extend(self.files)
+        while self._fallbacks:
+            path = self._fallbacks.pop(0)
+            yield tools.call("bash", command=tools.at_root(_git_apply(self.files[path]))), []
+        yield tools.call("submit"), []
+
+    def _edits(self) -> Iterator[tuple[ToolCall, list[str]]]:
+        tools = self._tools
         for path, patched in self.files.items():
-            if self._editor is None or patched.is_rename or patched.is_binary_file or patched.is_removed_file:
+            if patched.is_rename or patched.is_binary_file or patched.is_removed_file:
                 self._fallbacks.append(path)
             elif patched.is_added_file:
                 text = "".join(line.value for hunk in patched for line in hunk.target_lines())
-                yield ToolCall(self._editor, {"command": "create", "path": path, "file_text": text}), path
+                yield tools.call("editor", command="create", path=path, file_text=text), [path]
             else:
                 for hunk in patched:
                     if path in self._fallbacks:
                         break
                     old = "".join(line.value for line in hunk.source_lines())
                     new = "".join(line.value for line in hunk.target_lines())
-                    args = {"command": "str_replace", "path": path, "old_str": old, "new_str": new}
-                    yield ToolCall(self._editor, args), path
-        while self._fallbacks:
-            path = self._fallbacks.pop(0)
-            yield ToolCall(self._bash, {"command": _git_apply(self.files[path])}), None
-        yield ToolCall(self._submit, {}), None
+                    yield tools.call("editor", command="str_replace", path=path, old_str=old, new_str=new), [path]
 
 
 def _git_apply(patched: PatchedFile) -> str:
@@ -90,21 +115,54 @@ def _git_apply(patched: PatchedFile) -> str:
     return f"{restore}git apply --whitespace=nowarn - <<'{_HEREDOC}'\n{patched}{_HEREDOC}"
 
 
-def _tool_names(info: dict[str, Any]) -> dict[str, str]:
-    names = [spec["function"]["name"] for spec in info["tools"]]
-    bash = next((n for n in names if "bash" in n), "bash")
-    submit = next((n for n in names if "submit" in n), "submit")
-    return {"bash_tool": bash, "submit_tool": submit}
+def _transient(info: dict[str, Any]) -> bool:
+    return any(result.get("transient") for result in info.get("tool_results", []))
 
 
-def _editor_name(info: dict[str, Any]) -> str | None:
-    if info["tool_format"] == "bash":
-        return None
+class _Tools:
+    """The episode's tools by kind: their names, their arguments' names, and the format calls are written in."""
+
+    def __init__(self, info: dict[str, Any]):
+        interface = info.get("tool_interface") or _guess_interface(info)
+        self.names = {entry["kind"]: name for name, entry in interface.items()}
+        self.arguments = {entry["kind"]: entry["arguments"] for entry in interface.values()}
+        self.workdir = info.get("workdir")
+        bash_args = self.arguments.get("bash", {})
+        self.format = get_format(
+            info["tool_format"],
+            bash_tool=self.names.get("bash", "bash"),
+            submit_tool=self.names.get("submit", "submit"),
+            command_argument=bash_args.get("command", "command"),
+        )
+        self._text_only = info["tool_format"] == "bash"  # the bash format carries only bash and submit
+
+    def has(self, kind: str) -> bool:
+        return kind in self.names and not (self._text_only and kind not in ("bash", "submit"))
+
+    def call(self, kind: str, **arguments: Any) -> ToolCall:
+        names = self.arguments.get(kind, {})
+        return ToolCall(self.names[kind], {names.get(k, k): v for k, v in arguments.items()})
+
+    def render(self, call: ToolCall, thinking: str) -> str:
+        return self.format.render([call], thinking=thinking)
+
+    def at_root(self, command: str) -> str:
+        """`command` run from the repository root, wherever the shell is."""
+        return f"cd {shlex.quote(self.workdir)}; {command}" if self.workdir else command
+
+
+def _guess_interface(info: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """For an env that does not say (`tool_interface`): the default names, found by what they look like."""
+    out = {}
     for spec in info["tools"]:
-        props = spec["function"]["parameters"].get("properties", {})
-        if {"command", "path", "old_str", "new_str"} <= set(props):
-            return spec["function"]["name"]
-    return None
+        name = spec["function"]["name"]
+        props = set(spec["function"]["parameters"].get("properties", {}))
+        if {"command", "path", "old_str", "new_str"} <= props:
+            kind = "editor"
+        else:
+            kind = next((k for k in ("bash", "submit", "search", "apply_patch") if k in name), name)
+        out[name] = {"kind": kind, "arguments": {p: p for p in props}}
+    return out
 
 
 @dataclass

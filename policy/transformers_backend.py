@@ -6,6 +6,12 @@ runs them as one left-padded `model.generate`, so eight episodes cost far
 less than eight times one. Logprobs are those of the sampled ids under the
 distribution they were sampled from (temperature and top-p applied), as an
 RL trainer's importance ratio needs.
+
+Contexts are append-only, so a turn that runs alone reuses the key/value cache
+of its episode's previous turn (prefix caching, as vLLM does): only the new
+observation is prefilled, not the whole context again. Caches of the most
+recent sequences are kept (`cache_entries`); batched turns are prefilled in
+full.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -42,10 +49,14 @@ class TransformersEngine:
         device: str | None = None,
         max_batch: int = 8,
         batch_wait_s: float = 0.01,
+        cache_entries: int = 4,
         log=print,
     ):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a per-tensor bar on every load; ours say what is happening
 
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
@@ -62,6 +73,9 @@ class TransformersEngine:
         self.pad_id = pad if pad is not None else self.end_ids[0]
         self.max_batch, self.batch_wait_s = max_batch, batch_wait_s
         self.batches: list[int] = []  # sizes of the batches taken from the queue (for benchmarks)
+        self.cache_entries = cache_entries
+        self.cache_hits = 0
+        self._caches: OrderedDict[tuple[int, ...], Any] = OrderedDict()  # sequence -> its key/value cache
         self._queue: queue.Queue[_Request | None] = queue.Queue()
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="swefarm-transformers", daemon=True)
@@ -107,7 +121,7 @@ class TransformersEngine:
                 groups.setdefault((s.temperature, s.top_p, tuple(s.stop), s.seed), []).append(request)
             for group in groups.values():
                 try:
-                    results = self._run(group)
+                    results = self._run(group, cached=len(group) == 1 and self.cache_entries > 0)
                 except Exception as exc:  # the callers see the model's error, the batcher lives on
                     for request in group:
                         request.future.set_exception(exc)
@@ -115,8 +129,30 @@ class TransformersEngine:
                 for request, result in zip(group, results, strict=True):
                     request.future.set_result(result)
 
-    def _run(self, group: list[_Request]) -> list[Generation]:
-        from transformers import GenerationConfig
+    def _take_cache(self, prompt: list[int]):
+        """The cache of the longest kept sequence that `prompt` extends (removed: the caller extends it)."""
+        best = None
+        for key in self._caches:
+            if len(key) < len(prompt) and (best is None or len(key) > len(best)) and tuple(prompt[: len(key)]) == key:
+                best = key
+        if best is None:
+            return None
+        self.cache_hits += 1
+        return self._caches.pop(best)
+
+    def _keep_cache(self, ids: list[int], cache) -> None:
+        length = min(cache.get_seq_length(), len(ids))
+        extra = cache.get_seq_length() - length
+        if extra > 0:  # what was generated past the cut is not part of the sequence
+            cache.crop(-extra)  # a negative count removes that many (in every transformers version)
+        if cache.get_seq_length() != length:
+            return  # not a cache we can trust: the next turn prefills in full
+        self._caches[tuple(ids[:length])] = cache
+        while len(self._caches) > self.cache_entries:
+            self._caches.popitem(last=False)
+
+    def _run(self, group: list[_Request], cached: bool = False) -> list[Generation]:
+        from transformers import DynamicCache, GenerationConfig
 
         torch = self._torch
         sampling = group[0].sampling
@@ -132,7 +168,7 @@ class TransformersEngine:
             do_sample=sample,
             temperature=sampling.temperature if sample else None,
             top_p=sampling.top_p if sample else None,
-            top_k=0,  # no top-k unless asked: logprobs are those of the full distribution
+            top_k=0 if sample else None,  # no top-k: logprobs are those of the full distribution
             eos_token_id=self.end_ids,
             pad_token_id=self.pad_id,
             return_dict_in_generate=True,
@@ -141,17 +177,26 @@ class TransformersEngine:
         if sampling.seed is not None:  # the same context and seed give the same turn
             torch.manual_seed(sampling.seed + len(group[0].prompt))
         start = time.perf_counter()
+        extra = {}
+        if cached:
+            extra["past_key_values"] = self._take_cache(group[0].prompt) or DynamicCache(config=self._model.config)
         with torch.inference_mode():
             out = self._model.generate(
-                input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device), generation_config=config
+                input_ids=input_ids.to(self.device),
+                attention_mask=attention.to(self.device),
+                generation_config=config,
+                **extra,
             )
             scores = self._model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
         seconds = time.perf_counter() - start
         generated = out.sequences[:, width:].tolist()
         logprobs = scores.float().cpu().tolist()
-        return [
+        results = [
             self._trim(ids, lps, request, seconds) for ids, lps, request in zip(generated, logprobs, group, strict=True)
         ]
+        if cached:
+            self._keep_cache(group[0].prompt + results[0].ids, extra["past_key_values"])
+        return results
 
     def _trim(self, ids: list[int], logprobs: list[float], request: _Request, seconds: float) -> Generation:
         """One row of the batch cut where its own turn ended: an end-of-turn id, a stop sequence, or its limit."""

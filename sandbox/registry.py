@@ -25,7 +25,23 @@ _lock = threading.Condition()
 # must still be closed at exit (a WeakSet forgot it and leaked the container).
 _live: set = set()
 _slots = 0  # reserved or live
-_cap = int(os.environ.get("SWEFARM_MAX_SANDBOXES", "64"))
+
+
+def _cap_from_env() -> int:
+    """SWEFARM_MAX_SANDBOXES, where set to a positive number (compose passes unset variables as "")."""
+    raw = os.environ.get("SWEFARM_MAX_SANDBOXES", "").strip()
+    if not raw:
+        return 64
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"SWEFARM_MAX_SANDBOXES must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"SWEFARM_MAX_SANDBOXES must be at least 1, not {value}")
+    return value
+
+
+_cap = _cap_from_env()
 _atexit_installed = False
 _sigterm_installed = False
 

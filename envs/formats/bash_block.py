@@ -22,8 +22,8 @@ _SUBMIT = "submit"
 class BashBlockFormat:
     name = "bash"
 
-    def __init__(self, bash_tool: str = "bash", submit_tool: str = "submit"):
-        self.bash_tool, self.submit_tool = bash_tool, submit_tool
+    def __init__(self, bash_tool: str = "bash", submit_tool: str = "submit", command_argument: str = "command"):
+        self.bash_tool, self.submit_tool, self.command_argument = bash_tool, submit_tool, command_argument
 
     def instructions(self, tools: list[dict]) -> str:
         text = (
@@ -63,7 +63,7 @@ class BashBlockFormat:
         if command.strip() == _SUBMIT:
             call = ToolCall(name=self.submit_tool, arguments={})
         else:
-            call = ToolCall(name=self.bash_tool, arguments={"command": command})
+            call = ToolCall(name=self.bash_tool, arguments={self.command_argument: command})
         find_spec(tools, call.name)
         return [call]
 
@@ -73,13 +73,14 @@ class BashBlockFormat:
         call = calls[0]
         if call.name == self.submit_tool:
             command = _SUBMIT
-        elif call.name == self.bash_tool and set(call.arguments) == {"command"}:
-            command = call.arguments["command"]
+        elif call.name == self.bash_tool and set(call.arguments) == {self.command_argument}:
+            command = call.arguments[self.command_argument]
             if not isinstance(command, str) or not _renderable(command):
                 raise ValueError(f"the bash format cannot carry the command {command!r}")
         else:
             raise ValueError(
-                f"the bash format carries only {self.bash_tool}(command) and {self.submit_tool}(), not {call}"
+                f"the bash format carries only {self.bash_tool}({self.command_argument}) and {self.submit_tool}(), "
+                f"not {call}"
             )
         return render_thinking(thinking) + f"```bash\n{command}\n```"
 

@@ -25,24 +25,42 @@ class Tool(Protocol):
 
 def tool_kinds() -> dict[str, type]:
     """Every tool kind by its configuration name."""
+    from envs.tools.apply_patch import ApplyPatchTool
     from envs.tools.bash import BashTool
     from envs.tools.editor import EditorTool
     from envs.tools.search import SearchTool
     from envs.tools.submit import SubmitTool
 
-    return {"bash": BashTool, "editor": EditorTool, "search": SearchTool, "submit": SubmitTool}
+    return {
+        "bash": BashTool,
+        "editor": EditorTool,
+        "search": SearchTool,
+        "apply_patch": ApplyPatchTool,
+        "submit": SubmitTool,
+    }
 
 
-def make_tools(kinds: list[str], names: dict[str, str] | None = None, **options: Any) -> dict[str, Tool]:
+def make_tools(
+    kinds: list[str],
+    names: dict[str, str] | None = None,
+    arguments: dict[str, dict[str, str]] | None = None,
+    descriptions: dict[str, str] | None = None,
+    **options: Any,
+) -> dict[str, Tool]:
     """Fresh tool instances for one episode, by the name the agent calls them.
 
-    `names` renames kinds (e.g. {"editor": "str_replace_editor"}); `options`
+    `names` renames kinds (e.g. {"editor": "str_replace_editor"}); `arguments`
+    renames and orders a kind's arguments ({"bash": {"command": "cmd"}}) and
+    `descriptions` replaces a kind's description (see `RenamedTool`); `options`
     go to every tool whose constructor takes them (e.g. `workdir`, `timeout_s`).
+    Each tool carries its `kind`.
     """
     import inspect
 
+    from envs.tools.renamed import RenamedTool
+
     known = tool_kinds()
-    unknown = [k for k in kinds if k not in known]
+    unknown = [k for k in [*kinds, *(arguments or {}), *(descriptions or {})] if k not in known]
     if unknown:
         raise ValueError(f"unknown tool kind(s) {', '.join(unknown)}; known: {', '.join(known)}")
     tools: dict[str, Tool] = {}
@@ -53,7 +71,25 @@ def make_tools(kinds: list[str], names: dict[str, str] | None = None, **options:
         if names and kind in names:
             kwargs["name"] = names[kind]
         tool = cls(**kwargs)
+        if (arguments and kind in arguments) or (descriptions and kind in descriptions):
+            tool = RenamedTool(tool, (arguments or {}).get(kind), (descriptions or {}).get(kind))
+        tool.kind = kind
         if tool.name in tools:
             raise ValueError(f"two tools are called {tool.name!r}")
         tools[tool.name] = tool
     return tools
+
+
+def tool_interface(tools: dict[str, Tool]) -> dict[str, dict[str, Any]]:
+    """What each tool is under the name the agent calls it: {name: {"kind", "arguments": {argument: name}}}.
+
+    Scripted policies read this to find a renamed editor's `old_str`; it is not shown to the agent.
+    """
+    from envs.tools.renamed import RenamedTool
+
+    out = {}
+    for name, tool in tools.items():
+        props = tool.spec["function"]["parameters"].get("properties", {})
+        names = tool.arguments if isinstance(tool, RenamedTool) else {p: p for p in props}
+        out[name] = {"kind": getattr(tool, "kind", name), "arguments": dict(names)}
+    return out
