@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from envs.formats import get_format
 from envs.models import ParseError
 from policy.chat import THINK_OPEN, ChatRenderer
 from policy.engine import Engine, Generation
+from policy.interface import episode_format
 from policy.sampling import SamplingConfig
 from policy.trajectory import Trajectory, TurnRecord, assemble
 
@@ -44,9 +44,9 @@ class ModelPolicy:
         self._seen = 0  # messages of info["messages"] already in the context
         self._tools, self._format = info.get("tools", []), None
         try:
-            self._format = get_format(info.get("tool_format", "hermes"), **_format_options(info))
-        except ValueError:
-            pass
+            self._format = episode_format(info)
+        except (KeyError, ValueError):
+            pass  # an env that does not say its format: turns are recorded without their parsed calls
 
     def act(self, observation: str, info: dict[str, Any]) -> dict[str, Any]:
         messages = info["messages"]
@@ -145,24 +145,6 @@ def _thinking(text: str) -> str:
     if "<think>" in text:  # never closed: the whole rest was thinking
         return text.split("<think>", 1)[1].strip()
     return ""
-
-
-def _format_options(info: dict[str, Any]) -> dict[str, str]:
-    """The options the env built its tool-call format with: its bash and submit tools' names and the command
-    argument, from `info["tool_interface"]` (a perturbed episode renames them), else guessed from the specs."""
-    interface = info.get("tool_interface") or {}
-    options = {}
-    for name, entry in interface.items():
-        if entry.get("kind") == "bash":
-            options["bash_tool"] = name
-            options["command_argument"] = entry.get("arguments", {}).get("command", "command")
-        elif entry.get("kind") == "submit":
-            options["submit_tool"] = name
-    if not interface:
-        names = [spec["function"]["name"] for spec in info.get("tools", [])]
-        options["bash_tool"] = next((n for n in names if "bash" in n), "bash")
-        options["submit_tool"] = next((n for n in names if "submit" in n), "submit")
-    return options
 
 
 class ModelFactory:

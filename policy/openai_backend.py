@@ -99,23 +99,26 @@ class OpenAIEngine:
             raise ServerError(f"{self.url}/models answered {response.status_code}: {response.text[:300]}")
         return list(response.json().get("data", []))
 
+    def _sampling(self, sampling: SamplingConfig, max_tokens: int, salt: int) -> dict[str, Any]:
+        """The request fields every call shares; the seed moves with the context (`salt`) so turns differ."""
+        body = {"model": self.model, "max_tokens": int(max_tokens), "temperature": sampling.temperature,
+                "top_p": sampling.top_p}  # fmt: skip
+        if sampling.stop:
+            body["stop"] = list(sampling.stop)
+        if sampling.seed is not None:
+            body["seed"] = sampling.seed + salt
+        return body
+
     # -- the Engine protocol -----------------------------------------------------------------------
     def generate(self, prompt_ids: list[int], sampling: SamplingConfig, max_new_tokens: int) -> Generation:
         body = {
-            "model": self.model,
+            **self._sampling(sampling, max_new_tokens, len(prompt_ids)),
             "prompt": list(prompt_ids),
-            "max_tokens": int(max_new_tokens),
-            "temperature": sampling.temperature,
-            "top_p": sampling.top_p,
             "logprobs": 1,
             "return_token_ids": True,
             "skip_special_tokens": False,
             "include_stop_str_in_output": True,
         }
-        if sampling.stop:
-            body["stop"] = list(sampling.stop)
-        if sampling.seed is not None:
-            body["seed"] = sampling.seed + len(prompt_ids)
         start = time.perf_counter()
         answer = self._post("/completions", body)
         seconds = time.perf_counter() - start
@@ -144,17 +147,7 @@ class OpenAIEngine:
         )
 
     def chat(self, messages: list[dict[str, Any]], sampling: SamplingConfig) -> tuple[str, float, str]:
-        body = {
-            "model": self.model,
-            "messages": messages,
-            "max_tokens": sampling.max_new_tokens,
-            "temperature": sampling.temperature,
-            "top_p": sampling.top_p,
-        }
-        if sampling.stop:
-            body["stop"] = list(sampling.stop)
-        if sampling.seed is not None:
-            body["seed"] = sampling.seed + len(messages)
+        body = {**self._sampling(sampling, sampling.max_new_tokens, len(messages)), "messages": messages}
         start = time.perf_counter()
         answer = self._post("/chat/completions", body)
         choice = answer["choices"][0]

@@ -99,7 +99,7 @@ def play_episode(plan: RolloutPlan, factory: PolicyFactory, job: tuple[str, int,
     try:
         task = TaskStore(plan.store).get(task_id)
         base["repo"] = task.repo
-        env = SWEEnv(task, store=plan.store, config=plan.env_config or None, client=client)
+        env = SWEEnv(task, config=plan.env_config or None, client=client)
         if plan.perturb:
             import perturb
 

@@ -24,8 +24,8 @@ from typing import Any
 
 from unidiff import PatchedFile, PatchSet
 
-from envs.formats import get_format
 from envs.models import ToolCall
+from policy.interface import episode_format, tool_interface
 
 _HEREDOC = "SWEFARM_ORACLE_PATCH"
 
@@ -123,17 +123,11 @@ class _Tools:
     """The episode's tools by kind: their names, their arguments' names, and the format calls are written in."""
 
     def __init__(self, info: dict[str, Any]):
-        interface = info.get("tool_interface") or _guess_interface(info)
+        interface = tool_interface(info)
         self.names = {entry["kind"]: name for name, entry in interface.items()}
         self.arguments = {entry["kind"]: entry["arguments"] for entry in interface.values()}
         self.workdir = info.get("workdir")
-        bash_args = self.arguments.get("bash", {})
-        self.format = get_format(
-            info["tool_format"],
-            bash_tool=self.names.get("bash", "bash"),
-            submit_tool=self.names.get("submit", "submit"),
-            command_argument=bash_args.get("command", "command"),
-        )
+        self.format = episode_format(info, interface)
         self._text_only = info["tool_format"] == "bash"  # the bash format carries only bash and submit
 
     def has(self, kind: str) -> bool:
@@ -149,20 +143,6 @@ class _Tools:
     def at_root(self, command: str) -> str:
         """`command` run from the repository root, wherever the shell is."""
         return f"cd {shlex.quote(self.workdir)}; {command}" if self.workdir else command
-
-
-def _guess_interface(info: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """For an env that does not say (`tool_interface`): the default names, found by what they look like."""
-    out = {}
-    for spec in info["tools"]:
-        name = spec["function"]["name"]
-        props = set(spec["function"]["parameters"].get("properties", {}))
-        if {"command", "path", "old_str", "new_str"} <= props:
-            kind = "editor"
-        else:
-            kind = next((k for k in ("bash", "submit", "search", "apply_patch") if k in name), name)
-        out[name] = {"kind": kind, "arguments": {p: p for p in props}}
-    return out
 
 
 @dataclass

@@ -71,9 +71,6 @@ class Trajectory(BaseModel):
     logprobs: list[float] = Field(default_factory=list)
     turns: list[TurnRecord] = Field(default_factory=list)
 
-    def prompt_ids(self, k: int) -> list[int]:
-        return self.turns[k].prompt_ids
-
 
 def assemble(turns: list[TurnRecord]) -> tuple[list[int], list[int], list[float]]:
     """The episode's single sequence, its loss mask and aligned logprobs, from append-only turns.

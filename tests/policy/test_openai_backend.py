@@ -36,11 +36,11 @@ def test_the_server_speaks_the_token_level_api(server, tokenizer):
     assert bad.status_code == 400 and "outside the vocabulary" in bad.text
 
 
-def test_token_mode_episode_is_token_exact(server, tokenizer, policy_store, valid_calc_task, docker_client):
+def test_token_mode_episode_is_token_exact(server, tokenizer, calc_store, valid_calc_task, docker_client):
     factory = load_policy(f"openai:{server.url}", temperature=1.0, max_new_tokens=32, seed=3)
     try:
         assert factory.engine.mode == "tokens"
-        plan = RolloutPlan(tasks=[valid_calc_task.instance_id], store=policy_store, env_config={"max_steps": 2})
+        plan = RolloutPlan(tasks=[valid_calc_task.instance_id], store=calc_store, env_config={"max_steps": 2})
         (t,) = run(plan, factory, client=docker_client)
     finally:
         factory.close()
@@ -48,10 +48,10 @@ def test_token_mode_episode_is_token_exact(server, tokenizer, policy_store, vali
     assert_well_formed(t, tokenizer)
 
 
-def test_chat_mode_plays_and_says_it_has_no_token_ids(server, policy_store, valid_calc_task, docker_client):
+def test_chat_mode_plays_and_says_it_has_no_token_ids(server, calc_store, valid_calc_task, docker_client):
     factory = load_policy(f"openai:{server.url}", mode="chat", max_new_tokens=24)
     try:
-        plan = RolloutPlan(tasks=[valid_calc_task.instance_id], store=policy_store, env_config={"max_steps": 2})
+        plan = RolloutPlan(tasks=[valid_calc_task.instance_id], store=calc_store, env_config={"max_steps": 2})
         (t,) = run(plan, factory, client=docker_client)
     finally:
         factory.close()
@@ -66,12 +66,12 @@ def test_a_server_that_is_down_is_named_in_the_error():
 
 
 def test_a_server_that_dies_mid_run_is_recorded_not_lost(
-    transformers_factory, policy_store, valid_calc_task, docker_client
+    transformers_factory, calc_store, valid_calc_task, docker_client
 ):
     with BackgroundServer(transformers_factory.engine) as doomed:
         factory = load_policy(f"openai:{doomed.url}", max_new_tokens=8)
     try:  # the server is gone: the first model call fails
-        plan = RolloutPlan(tasks=[valid_calc_task.instance_id], store=policy_store, env_config={"max_steps": 2})
+        plan = RolloutPlan(tasks=[valid_calc_task.instance_id], store=calc_store, env_config={"max_steps": 2})
         (t,) = run(plan, factory, client=docker_client)
     finally:
         factory.close()

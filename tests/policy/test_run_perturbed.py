@@ -10,7 +10,7 @@ import pytest
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
-def test_run_with_perturbations_records_them_per_episode(policy_store, valid_calc_task, tmp_path):
+def test_run_with_perturbations_records_them_per_episode(calc_store, valid_calc_task, tmp_path):
     from typer.testing import CliRunner
 
     from cli.main import app
@@ -18,7 +18,7 @@ def test_run_with_perturbations_records_them_per_episode(policy_store, valid_cal
     out = tmp_path / "run"
     result = CliRunner().invoke(app, [
         "run", valid_calc_task.instance_id, "--policy", "oracle", "--perturb", "system,tools,layout",
-        "--episodes", "3", "--concurrency", "2", "--store", str(policy_store), "--out", str(out), "--seed", "11",
+        "--episodes", "3", "--concurrency", "2", "--store", str(calc_store), "--out", str(out), "--seed", "11",
     ])  # fmt: skip
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in (out / "trajectories.jsonl").read_text().splitlines()]

@@ -17,8 +17,8 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def trajectories(transformers_factory, policy_store, valid_calc_task, docker_client):
-    plan = RolloutPlan(tasks=[valid_calc_task.instance_id], episodes=2, concurrency=2, store=policy_store,
+def trajectories(transformers_factory, calc_store, valid_calc_task, docker_client):
+    plan = RolloutPlan(tasks=[valid_calc_task.instance_id], episodes=2, concurrency=2, store=calc_store,
                        env_config={"max_steps": 3})  # fmt: skip
     return run(plan, transformers_factory, client=docker_client)
 
@@ -48,14 +48,14 @@ def test_recorded_logprobs_are_what_a_forward_pass_gives(trajectories, transform
             assert abs(logp[i - 1, token].item() - recorded) < 5e-3, i
 
 
-def test_swefarm_run_writes_jsonl_and_parquet(policy_store, valid_calc_task, tmp_path, model_dir):
+def test_swefarm_run_writes_jsonl_and_parquet(calc_store, valid_calc_task, tmp_path, model_dir):
     from typer.testing import CliRunner
 
     from cli.main import app
 
     out = tmp_path / "run"
     result = CliRunner().invoke(app, [
-        "run", valid_calc_task.instance_id, "--policy", "transformers", "--store", str(policy_store),
+        "run", valid_calc_task.instance_id, "--policy", "transformers", "--store", str(calc_store),
         "--episodes", "1", "--max-steps", "2", "--max-new-tokens", "24", "--out", str(out),
     ])  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -68,12 +68,12 @@ def test_swefarm_run_writes_jsonl_and_parquet(policy_store, valid_calc_task, tmp
     assert table[0]["token_ids"] == record["token_ids"]
 
 
-def test_swefarm_run_says_which_task_is_missing(policy_store):
+def test_swefarm_run_says_which_task_is_missing(calc_store):
     from typer.testing import CliRunner
 
     from cli.main import app
 
-    result = CliRunner().invoke(app, ["run", "nobody__nothing-1", "--policy", "empty", "--store", str(policy_store)])
+    result = CliRunner().invoke(app, ["run", "nobody__nothing-1", "--policy", "empty", "--store", str(calc_store)])
     assert result.exit_code == 1
     assert "no task nobody__nothing-1" in result.output
 
@@ -99,3 +99,19 @@ def test_the_documented_training_step_runs_on_the_trajectories(trajectories, tra
     loss.backward()
     torch.optim.SGD(model.parameters(), lr=1e-3).step()
     assert not torch.equal(before, next(model.parameters()).detach())
+
+
+def test_a_stop_sequence_ends_the_turn_where_it_appears(transformers_factory, tokenizer):
+    from policy.sampling import SamplingConfig
+
+    engine = transformers_factory.engine
+    prompt = tokenizer.encode("<|im_start|>user\nList three fruits.<|im_end|>\n<|im_start|>assistant\n")
+    free = engine.generate(prompt, SamplingConfig(temperature=0.0), 24)
+    text = tokenizer.decode(free.ids)
+    words = text.split()
+    assert len(words) >= 4, text
+    stop = words[len(words) // 2]
+    cut = engine.generate(prompt, SamplingConfig(temperature=0.0, stop=[stop]), 24)
+    assert cut.finish_reason == "stop"
+    assert stop in tokenizer.decode(cut.ids) and stop not in tokenizer.decode(cut.ids[:-1])
+    assert cut.ids == free.ids[: len(cut.ids)] and len(cut.ids) < len(free.ids)

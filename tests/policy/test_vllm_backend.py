@@ -26,9 +26,9 @@ def vllm_factory(model_dir):
 
 @pytest.mark.timeout(900)
 def test_vllm_episode_is_token_exact_and_the_server_stops(
-    vllm_factory, tokenizer, policy_store, valid_calc_task, docker_client
+    vllm_factory, tokenizer, calc_store, valid_calc_task, docker_client
 ):
-    plan = RolloutPlan(tasks=[valid_calc_task.instance_id], episodes=2, concurrency=2, store=policy_store,
+    plan = RolloutPlan(tasks=[valid_calc_task.instance_id], episodes=2, concurrency=2, store=calc_store,
                        env_config={"max_steps": 2})  # fmt: skip
     trajectories = run(plan, vllm_factory, client=docker_client)
     for t in trajectories:
