@@ -13,17 +13,16 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-
-from api import handlers
-from api.auth import Authenticator
-from api.db import Database
-from api.deps import AppState
-from api.metrics import Metrics
-from api.middleware import AuthMiddleware, BodyLimitMiddleware, MetricsMiddleware
-from api.routes import evaluations, health, scaffolds, sessions, tasks
-from api.settings import Settings
-from api.tasks import TaskCatalog
-from api.workers import WorkerDirectory
+from swefarm.api import handlers
+from swefarm.api.auth import Authenticator
+from swefarm.api.db import Database
+from swefarm.api.deps import AppState
+from swefarm.api.metrics import Metrics
+from swefarm.api.middleware import AuthMiddleware, BodyLimitMiddleware, MetricsMiddleware
+from swefarm.api.routes import evaluations, health, scaffolds, sessions, tasks
+from swefarm.api.settings import Settings
+from swefarm.api.tasks import TaskCatalog
+from swefarm.api.workers import WorkerDirectory
 
 log = logging.getLogger("swefarm.api")
 

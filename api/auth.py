@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from api.errors import UnauthorizedError
+from swefarm.api.errors import UnauthorizedError
 
 
 def owner_id(token: str) -> str:

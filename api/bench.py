@@ -50,8 +50,8 @@ def _parallel(n: int, work: Callable[[int], None]) -> list[str]:
 
 
 def in_process(task, client, concurrency: int, steps: int) -> dict:
-    from envs.pools import wait_closed
-    from envs.swe_env import SWEEnv
+    from swefarm.envs.pools import wait_closed
+    from swefarm.envs.swe_env import SWEEnv
 
     samples: list[float] = []
     envs = [SWEEnv(task, client=client, pool_size=2, max_steps=10**6) for _ in range(concurrency)]
@@ -74,7 +74,7 @@ def in_process(task, client, concurrency: int, steps: int) -> dict:
 
 
 def over_rest(farm_url: str, token: str, task_id: str, concurrency: int, steps: int) -> dict:
-    from api.client import SwefarmClient
+    from swefarm.api.client import SwefarmClient
 
     step_s: list[float] = []
     start_s: list[float] = []

@@ -1,6 +1,6 @@
 """The Python client of the swefarm REST API, and a Gymnasium env that plays over it.
 
-    from api.client import SwefarmClient
+    from swefarm.api.client import SwefarmClient
 
     with SwefarmClient("http://127.0.0.1:8600", token) as farm:
         env = farm.make_env("owner__repo-123", scaffold="mine@2")
@@ -27,9 +27,8 @@ from typing import Any
 
 import gymnasium as gym
 import httpx
-
-from api.errors import UnavailableError, error_for
-from api.schemas import (
+from swefarm.api.errors import UnavailableError, error_for
+from swefarm.api.schemas import (
     EvaluationPublic,
     ItemPublic,
     ScaffoldConfig,
@@ -224,8 +223,8 @@ class RemoteEnv(gym.Env[str, Any]):
     metadata = {"render_modes": []}
 
     def __init__(self, client: SwefarmClient, task_id: str, **options: Any):
-        from envs.spaces import AnyText
-        from envs.swe_env import MAX_TEXT
+        from swefarm.envs.spaces import AnyText
+        from swefarm.envs.swe_env import MAX_TEXT
 
         self.client, self.task_id, self.options = client, task_id, options
         self.observation_space = AnyText(max_length=MAX_TEXT, min_length=0)

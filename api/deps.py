@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-
-from api.auth import Authenticator
-from api.db import Database
-from api.metrics import Metrics
-from api.settings import Settings
-from api.tasks import TaskCatalog
-from api.workers import WorkerDirectory
+from swefarm.api.auth import Authenticator
+from swefarm.api.db import Database
+from swefarm.api.metrics import Metrics
+from swefarm.api.settings import Settings
+from swefarm.api.tasks import TaskCatalog
+from swefarm.api.workers import WorkerDirectory
 
 
 @dataclass

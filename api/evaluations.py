@@ -16,10 +16,9 @@ from datetime import UTC, datetime
 from statistics import mean
 
 from sqlalchemy import func, insert, select, update
-
-from api import db
-from api.errors import ConflictError, NotFoundError
-from api.schemas import EvaluationPublic, EvaluationSummary, ItemPublic
+from swefarm.api import db
+from swefarm.api.errors import ConflictError, NotFoundError
+from swefarm.api.schemas import EvaluationPublic, EvaluationSummary, ItemPublic
 
 ACTIVE = ("queued", "running")
 FINAL = ("done", "failed", "cancelled")

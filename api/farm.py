@@ -17,14 +17,21 @@ from pathlib import Path
 
 import docker
 
-PACKAGES = ("api", "cli", "envs", "harness", "miner", "perturb", "policy", "rewards", "sandbox", "tasks")
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 REPOSITORY = "swefarm/farm"
 
 
+def _package_folders() -> list[str]:
+    """The folders pyproject.toml installs as swefarm.<folder> (and `swefarm` itself)."""
+    import tomllib
+
+    mapping = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    return sorted(set(mapping.values()))
+
+
 def _context(target: Path) -> None:
-    for name in PACKAGES:
+    for name in _package_folders():
         shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, target / name)
@@ -47,7 +54,7 @@ def build_image(
     client: docker.DockerClient, base: str = "swefarm/base:py3.11", log: Callable[[str], None] = lambda m: None
 ) -> str:
     """Build (or find) the farm image for this checkout; returns its tag, also tagged `swefarm/farm:latest`."""
-    from sandbox.bases import image_exists
+    from swefarm.sandbox.bases import image_exists
 
     if not (ROOT / "pyproject.toml").exists():
         raise FarmBuildError(f"no swefarm checkout at {ROOT} to build the farm image from")
@@ -83,7 +90,7 @@ class FarmBuildError(RuntimeError):
 
 
 def _build(client: docker.DockerClient, context: Path, tag: str, base: str) -> None:
-    from sandbox.labels import IMAGE_LABELS
+    from swefarm.sandbox.labels import IMAGE_LABELS
 
     log: list[str] = []
     try:

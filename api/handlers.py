@@ -14,8 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-
-from api.errors import ApiError
+from swefarm.api.errors import ApiError
 
 log = logging.getLogger("swefarm.api")
 

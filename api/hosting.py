@@ -11,15 +11,15 @@ import json
 import math
 from typing import Any
 
-from api import perturbation
+from swefarm.api import perturbation
 
 HIDDEN_GRADE_FIELDS = ("tests", "log_tail", "reverted")
 
 
 def build_env(task, config: dict[str, Any], perturbation_spec: Any, seed: int | None, client, pool_size: int):
     """A (possibly perturbed) SWEEnv on `task` with the scaffold's `config`; the farm sets the pool size."""
-    from envs.config import EnvConfig
-    from envs.swe_env import SWEEnv
+    from swefarm.envs.config import EnvConfig
+    from swefarm.envs.swe_env import SWEEnv
 
     env = SWEEnv(task, config=EnvConfig.load(config, pool_size=pool_size), client=client)
     try:

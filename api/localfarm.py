@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from api.client import SwefarmClient
-from api.settings import Settings
+from swefarm.api.client import SwefarmClient
+from swefarm.api.settings import Settings
 
 
 class LocalFarm:
@@ -45,7 +45,7 @@ class LocalFarm:
         env.pop("SWEFARM_API_TOKENS_FILE", None)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "cli.main", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "swefarm.cli.main", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + timeout

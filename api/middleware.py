@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 
-from api.errors import ApiError, PayloadTooLargeError
+from swefarm.api.errors import ApiError, PayloadTooLargeError
 
 PUBLIC_PATHS = ("/v1/health", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.errors import InvalidRequestError
+from swefarm.api.errors import InvalidRequestError
 
 
 def available() -> bool:
     try:
-        import perturb
+        from swefarm import perturb
     except ImportError:
         return False
     return callable(getattr(perturb, "wrap", None))
@@ -23,7 +23,7 @@ def require(spec: Any) -> None:
         raise InvalidRequestError(
             "the perturbation layer is not available on this farm (perturb.wrap is missing); send no perturbation"
         )
-    import perturb
+    from swefarm import perturb
 
     config = getattr(perturb, "PerturbConfig", None)
     if config is not None:
@@ -38,6 +38,6 @@ def wrap(env, spec: Any, seed: int | None = None):
     if spec is None:
         return env
     require(spec)
-    from perturb import wrap as perturb_wrap
+    from swefarm.perturb import wrap as perturb_wrap
 
     return perturb_wrap(env, spec, seed=seed)

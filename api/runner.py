@@ -15,9 +15,8 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select, update
-
-from api import db, evaluations
-from api.hosting import build_env, public_action, public_info
+from swefarm.api import db, evaluations
+from swefarm.api.hosting import build_env, public_action, public_info
 
 log = logging.getLogger("swefarm.worker")
 
@@ -119,7 +118,7 @@ class EvaluationRunner:
                 log.exception("finalising evaluation %s", job.id)
 
     def _play(self, item, job, factory) -> dict[str, Any]:
-        from envs.config import EnvConfig
+        from swefarm.envs.config import EnvConfig
 
         perturbation = json.loads(job.perturbation) if job.perturbation and item.variant == "perturbed" else None
         seed = job.seed + item.repeat
@@ -200,7 +199,7 @@ class EvaluationRunner:
             )
 
     def _factory(self, spec: str, options: dict):
-        from policy.factory import load_policy
+        from swefarm.policy.factory import load_policy
 
         key = json.dumps([spec, options], sort_keys=True)
         with self._factory_lock:

@@ -13,8 +13,7 @@ import string
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from envs.config import DEFAULT_INSTANCE_PROMPT, DEFAULT_SYSTEM_PROMPT, EnvConfig
+from swefarm.envs.config import DEFAULT_INSTANCE_PROMPT, DEFAULT_SYSTEM_PROMPT, EnvConfig
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 TOOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
@@ -80,7 +79,7 @@ class ScaffoldConfig(Strict):
     @field_validator("tools")
     @classmethod
     def _known_tools(cls, value: list[str]) -> list[str]:
-        from envs.tools import tool_kinds
+        from swefarm.envs.tools import tool_kinds
 
         unknown = sorted(set(value) - set(tool_kinds()))
         if unknown:
@@ -115,7 +114,7 @@ class ScaffoldConfig(Strict):
     @field_validator("reward")
     @classmethod
     def _reward(cls, value: str | dict) -> str | dict:
-        from rewards.spec import PRESETS, RewardSpec
+        from swefarm.rewards.spec import PRESETS, RewardSpec
 
         if isinstance(value, str) and value not in PRESETS:
             raise ValueError(f"unknown reward preset {value!r}; presets: {', '.join(PRESETS)} (or an object)")
@@ -130,8 +129,8 @@ class ScaffoldConfig(Strict):
     @model_validator(mode="after")
     def _builds(self) -> ScaffoldConfig:
         """The episode config and its tools must build, so a bad scaffold fails here and not mid-session."""
-        from envs.formats import get_format
-        from envs.tools import make_tools
+        from swefarm.envs.formats import get_format
+        from swefarm.envs.tools import make_tools
 
         config = self.env_config()
         tools = make_tools(

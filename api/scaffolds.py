@@ -11,11 +11,10 @@ import json
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-
-from api import db
-from api.errors import InvalidRequestError, NotFoundError
-from api.schemas import ScaffoldChoice, ScaffoldConfig, ScaffoldCreate, ScaffoldPublic, ScaffoldUpdate
-from api.settings import Settings
+from swefarm.api import db
+from swefarm.api.errors import InvalidRequestError, NotFoundError
+from swefarm.api.schemas import ScaffoldChoice, ScaffoldConfig, ScaffoldCreate, ScaffoldPublic, ScaffoldUpdate
+from swefarm.api.settings import Settings
 
 MAX_METADATA = 16 * 1024
 

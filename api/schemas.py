@@ -11,8 +11,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
-
-from api.scaffold_config import MAX_ACTION, NAME, Perturbation, ScaffoldConfig, Strict, check_perturbation
+from swefarm.api.scaffold_config import MAX_ACTION, NAME, Perturbation, ScaffoldConfig, Strict, check_perturbation
 
 # -- tasks ------------------------------------------------------------------------------------
 

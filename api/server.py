@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 
-from api.settings import Settings
+from swefarm.api.settings import Settings
 
 log = logging.getLogger("swefarm.api")
 
@@ -44,7 +44,10 @@ class LocalWorkers:
         for name in (*own, "SWEFARM_API_TOKENS_FILE"):
             env.pop(name, None)  # each worker has its own port and URL; workers need no client token
         return subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "worker"], env=env, preexec_fn=_die_with_parent, stdin=subprocess.DEVNULL
+            [sys.executable, "-m", "swefarm.cli.main", "worker"],
+            env=env,
+            preexec_fn=_die_with_parent,
+            stdin=subprocess.DEVNULL,
         )
 
     def start(self) -> None:
@@ -76,9 +79,8 @@ class LocalWorkers:
 def serve(settings: Settings) -> None:
     """Run the API (blocking) until SIGTERM or Ctrl-C, with `settings.local_workers` workers beside it."""
     import uvicorn
-
-    from api.app import create_app
-    from api.worker import bind_socket
+    from swefarm.api.app import create_app
+    from swefarm.api.worker import bind_socket
 
     settings.tokens()  # fail now, with what to do, rather than on the first request
     sock = bind_socket(settings.host, settings.port)

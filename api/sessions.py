@@ -18,11 +18,10 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select, update
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
-
-from api import db, perturbation, scaffolds
-from api.errors import ApiError, ConflictError, NotFoundError, TooManyRequestsError, UnavailableError
-from api.schemas import ResetRequest, SessionCreate, SessionPublic, SessionStarted, StepRequest, StepResult
-from api.workers import LIVE_SESSION, WorkerLost
+from swefarm.api import db, perturbation, scaffolds
+from swefarm.api.errors import ApiError, ConflictError, NotFoundError, TooManyRequestsError, UnavailableError
+from swefarm.api.schemas import ResetRequest, SessionCreate, SessionPublic, SessionStarted, StepRequest, StepResult
+from swefarm.api.workers import LIVE_SESSION, WorkerLost
 
 
 def _time(value: float | None) -> datetime | None:

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from api.errors import InvalidRequestError, NotFoundError
-from api.schemas import TaskPage, TaskPublic
+from swefarm.api.errors import InvalidRequestError, NotFoundError
+from swefarm.api.schemas import TaskPage, TaskPublic
 
 
 class TaskCatalog:
     def __init__(self, path: str | None):
-        from tasks.store import TaskStore
+        from swefarm.tasks.store import TaskStore
 
         self.store = TaskStore(path)
 
     def get(self, instance_id: str):
         """The full task (for the farm's own use); NotFoundError if the store has none with this id."""
-        from tasks.store import TaskNotFoundError
+        from swefarm.tasks.store import TaskNotFoundError
 
         try:
             return self.store.get(instance_id)
@@ -32,7 +32,7 @@ class TaskCatalog:
         offset: int,
         limit: int,
     ) -> TaskPage:
-        from tasks.models import TaskStatus
+        from swefarm.tasks.models import TaskStatus
 
         if status is not None and status not in {s.value for s in TaskStatus}:
             raise InvalidRequestError(f"unknown status {status!r}; one of {', '.join(s.value for s in TaskStatus)}")
@@ -43,8 +43,8 @@ class TaskCatalog:
 
     def select(self, ids: list[str] | None, split: str, repo: str | None, limit: int | None, test_fraction: float):
         """Ids of the valid tasks an evaluation runs: the given ones (each must be valid), or a stable split."""
-        from envs.sources import in_split
-        from tasks.models import TaskStatus
+        from swefarm.envs.sources import in_split
+        from swefarm.tasks.models import TaskStatus
 
         if ids is not None:
             missing, invalid = [], []

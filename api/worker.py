@@ -20,10 +20,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import insert, update
-
-from api import db
-from api.hosting import build_env, public_info
-from api.settings import Settings
+from swefarm.api import db
+from swefarm.api.hosting import build_env, public_info
+from swefarm.api.settings import Settings
 
 log = logging.getLogger("swefarm.worker")
 
@@ -43,10 +42,10 @@ class Worker:
     """The state of one worker process (see the module docstring)."""
 
     def __init__(self, settings: Settings, url: str | None = None):
-        from sandbox import registry
-        from sandbox.engine import connect
-        from sandbox.labels import process_start_time
-        from tasks.store import TaskStore
+        from swefarm.sandbox import registry
+        from swefarm.sandbox.engine import connect
+        from swefarm.sandbox.labels import process_start_time
+        from swefarm.tasks.store import TaskStore
 
         self.settings = settings
         self.database = db.Database(settings.database_url)
@@ -65,7 +64,7 @@ class Worker:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        from api.runner import EvaluationRunner
+        from swefarm.api.runner import EvaluationRunner
 
         self.runner = EvaluationRunner(self)
 
@@ -89,8 +88,8 @@ class Worker:
 
     def stop(self, reason: str = "the worker shut down") -> None:
         """Hand running episodes back, fail live sessions, remove every sandbox, deregister."""
-        from envs.pools import wait_closed
-        from sandbox import registry
+        from swefarm.envs.pools import wait_closed
+        from swefarm.sandbox import registry
 
         if self._stop.is_set():
             return
@@ -129,7 +128,7 @@ class Worker:
                 log.exception("heartbeat failed")
 
     def heartbeat(self) -> None:
-        from sandbox import registry
+        from swefarm.sandbox import registry
 
         t = db.now()
         with self.database.write() as conn:
@@ -155,7 +154,7 @@ class Worker:
 
     # -- sessions (called from the executor) ----------------------------------------------------
     def open(self, session_id: str, task_id: str, config: dict, perturbation, seed, idle_timeout_s: float):
-        from api.errors import TooManyRequestsError
+        from swefarm.api.errors import TooManyRequestsError
 
         with self._lock:
             if session_id in self.sessions:
@@ -219,7 +218,7 @@ class Worker:
         return True
 
     def _take(self, session_id: str) -> HostedSession:
-        from api.errors import NotFoundError
+        from swefarm.api.errors import NotFoundError
 
         with self._lock:
             session = self.sessions.get(session_id)
@@ -246,7 +245,7 @@ class Worker:
 
 
 def _conflict(message: str):
-    from api.errors import ConflictError
+    from swefarm.api.errors import ConflictError
 
     return ConflictError(message)
 
@@ -265,8 +264,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
 def run_worker(settings: Settings) -> None:
     """Serve a worker until SIGTERM or Ctrl-C (blocking)."""
     import uvicorn
-
-    from api.worker_app import create_worker_app
+    from swefarm.api.worker_app import create_worker_app
 
     sock = bind_socket(settings.worker_host, settings.worker_port)
     host, port = sock.getsockname()[:2]

@@ -15,10 +15,16 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from pydantic import BaseModel
-
-from api import handlers
-from api.errors import ApiError, ConflictError, InvalidRequestError, NotFoundError, UnauthorizedError, UnavailableError
-from api.worker import Worker
+from swefarm.api import handlers
+from swefarm.api.errors import (
+    ApiError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    UnauthorizedError,
+    UnavailableError,
+)
+from swefarm.api.worker import Worker
 
 log = logging.getLogger("swefarm.worker")
 
@@ -45,9 +51,8 @@ class ResetRequest(BaseModel):
 
 def _convert(exc: BaseException) -> ApiError:
     import gymnasium
-
-    from sandbox.errors import SandboxError
-    from tasks.store import TaskNotFoundError
+    from swefarm.sandbox.errors import SandboxError
+    from swefarm.tasks.store import TaskNotFoundError
 
     if isinstance(exc, ApiError):
         return exc
@@ -101,7 +106,7 @@ def create_worker_app(worker: Worker, url: str) -> FastAPI:
         observation, info = await call(
             worker.open, body.session_id, body.task_id, body.config, body.perturbation, body.seed, body.idle_timeout_s
         )
-        from api.hosting import public_info
+        from swefarm.api.hosting import public_info
 
         return {"observation": observation, "info": public_info(info, body.messages_from)}
 

@@ -16,12 +16,11 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select, update
-
-from api import db, evaluations
-from api.client import NODELAY
-from api.errors import UnavailableError, error_for
-from api.schemas import WorkerPublic
-from api.settings import Settings
+from swefarm.api import db, evaluations
+from swefarm.api.client import NODELAY
+from swefarm.api.errors import UnavailableError, error_for
+from swefarm.api.schemas import WorkerPublic
+from swefarm.api.settings import Settings
 
 log = logging.getLogger("swefarm.api")
 
@@ -115,7 +114,7 @@ class WorkerDirectory:
 
     # -- lost workers ---------------------------------------------------------------------------------
     def why_lost(self, worker) -> str | None:
-        from sandbox.labels import OWNER_HOST, OWNER_PID, OWNER_START, owner_alive
+        from swefarm.sandbox.labels import OWNER_HOST, OWNER_PID, OWNER_START, owner_alive
 
         if worker.host == socket.gethostname():
             labels = {OWNER_HOST: worker.host, OWNER_PID: str(worker.pid), OWNER_START: worker.pid_start}
@@ -178,8 +177,7 @@ class WorkerDirectory:
     def reap(self, worker) -> int:
         """Remove the containers a dead worker on this host left; 0 when it ran elsewhere or no engine answers."""
         import docker.errors
-
-        from sandbox.labels import KIND, OWNER_HOST, OWNER_PID, OWNER_START, owner_alive
+        from swefarm.sandbox.labels import KIND, OWNER_HOST, OWNER_PID, OWNER_START, owner_alive
 
         if worker.host != socket.gethostname():
             return 0
@@ -207,7 +205,7 @@ class WorkerDirectory:
 
     def _docker_client(self):
         if self._docker is None:
-            from sandbox.engine import connect
+            from swefarm.sandbox.engine import connect
 
             self._docker = connect()
         return self._docker

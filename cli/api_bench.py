@@ -21,10 +21,10 @@ def bench_api(
     import os
     import tempfile
 
-    from api.bench import run_all
-    from api.localfarm import LocalFarm
-    from cli.demo_task import task_for_demo
-    from sandbox.engine import connect
+    from swefarm.api.bench import run_all
+    from swefarm.api.localfarm import LocalFarm
+    from swefarm.cli.demo_task import task_for_demo
+    from swefarm.sandbox.engine import connect
 
     task = task_for_demo(task_id, console)
     docker_client = connect(pool_size=2 * sessions + 8)

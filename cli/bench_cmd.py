@@ -18,9 +18,9 @@ def sandbox_bench(
     quick: bool = typer.Option(False, help="fewer samples and 8 concurrent sandboxes instead of 32"),
 ) -> None:
     """Exec round trip vs docker exec, warm-pool acquire, cold start, 32 concurrent sandboxes, idle memory."""
-    from sandbox.bench import run_all
-    from sandbox.engine import connect
-    from sandbox.errors import SandboxError
+    from swefarm.sandbox.bench import run_all
+    from swefarm.sandbox.engine import connect
+    from swefarm.sandbox.errors import SandboxError
 
     try:
         with console.status("benchmarking") as status:
@@ -39,10 +39,10 @@ def env_bench(
     mini: bool = typer.Option(True, help="measure mini-swe-agent's Docker environment side by side"),
 ) -> None:
     """Env reset and step latency vs mini-swe-agent's, and oracle episodes per minute at concurrency 1, 8, 32."""
-    from cli.demo_task import task_for_demo
-    from envs.bench import run_all
-    from sandbox.engine import connect
-    from sandbox.errors import SandboxError
+    from swefarm.cli.demo_task import task_for_demo
+    from swefarm.envs.bench import run_all
+    from swefarm.sandbox.engine import connect
+    from swefarm.sandbox.errors import SandboxError
 
     try:
         task = task_for_demo(task_id, console)
@@ -63,10 +63,10 @@ def policy_bench(
     quick: bool = typer.Option(False, help="fewer prompts, shorter turns, fewer episodes"),
 ) -> None:
     """Tokens/s and turns/min per backend on the same prompts; episodes per hour at concurrency 1 and 8."""
-    from cli.demo_task import task_for_demo
-    from policy.bench import run_all
-    from sandbox.engine import connect
-    from sandbox.errors import SandboxError
+    from swefarm.cli.demo_task import task_for_demo
+    from swefarm.policy.bench import run_all
+    from swefarm.sandbox.engine import connect
+    from swefarm.sandbox.errors import SandboxError
 
     try:
         task = task_for_demo(task_id, console)
@@ -88,7 +88,7 @@ def _emit(result: dict, as_json: bool) -> None:
 
 
 # Benchmarks whose commands live in their own modules (the area's code stays with its area).
-from cli import api_bench, perturb_bench  # noqa: E402
+from swefarm.cli import api_bench, perturb_bench  # noqa: E402
 
 app.command("perturb")(perturb_bench.perturb_bench)  # the generalisation gap per perturbation family
 api_bench.register(app)

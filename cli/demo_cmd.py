@@ -24,8 +24,8 @@ def demo(
     model: bool = typer.Option(True, help="also play a short episode of the default model (needs torch)"),
 ) -> None:
     """Build a task, play an oracle and an empty episode on it, and show rewards and timings."""
-    from cli.demo_task import task_for_demo
-    from sandbox.errors import SandboxError
+    from swefarm.cli.demo_task import task_for_demo
+    from swefarm.sandbox.errors import SandboxError
 
     try:
         task = task_for_demo(task_id, console)
@@ -39,10 +39,10 @@ def demo(
 
 def _play(task, tool_format: str) -> None:
     import gymnasium
+    from swefarm.envs.pools import wait_closed
+    from swefarm.policy.scripted import EmptyPolicy, OraclePolicy, play
 
-    import envs
-    from envs.pools import wait_closed
-    from policy.scripted import EmptyPolicy, OraclePolicy, play
+    from swefarm import envs
 
     envs.register_envs()
     console.rule(f"[bold]{task.instance_id}[/] ({task.repo})")
@@ -75,8 +75,8 @@ def _play_model(task, tool_format: str) -> None:
     import importlib.util
     from pathlib import Path
 
-    from policy.factory import load_policy
-    from policy.rollout import RolloutPlan, run
+    from swefarm.policy.factory import load_policy
+    from swefarm.policy.rollout import RolloutPlan, run
 
     if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
         console.print("[yellow]no model episode:[/] torch and transformers are not installed (make installs them)")

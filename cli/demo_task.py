@@ -13,7 +13,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tasks.models import Environment, Task
+from swefarm.tasks.models import Environment, Task
 
 INSTANCE_ID = "swefarm-demo__slugify-7"
 REPO = "swefarm-demo/slugify"
@@ -158,8 +158,8 @@ def _git(repo: Path, *args: str) -> str:
 
 def task_for_demo(task_id: str | None, console):
     """The valid task `task_id` from the store, or the embedded demo task (built and validated if need be)."""
-    from tasks.models import TaskStatus
-    from tasks.store import TaskStore
+    from swefarm.tasks.models import TaskStatus
+    from swefarm.tasks.store import TaskStore
 
     store = TaskStore()
     if task_id is not None:
@@ -173,10 +173,10 @@ def task_for_demo(task_id: str | None, console):
 
 
 def _demo_task(store, console):
-    from harness.pipeline import build_task, validate_task
-    from sandbox.engine import connect
-    from sandbox.paths import swefarm_home
-    from tasks.store import TaskNotFoundError
+    from swefarm.harness.pipeline import build_task, validate_task
+    from swefarm.sandbox.engine import connect
+    from swefarm.sandbox.paths import swefarm_home
+    from swefarm.tasks.store import TaskNotFoundError
 
     try:
         stored = store.get(INSTANCE_ID)
@@ -205,8 +205,8 @@ def _demo_task(store, console):
 
 
 def _image_exists(task) -> bool:
-    from harness.images import task_image_tag
-    from sandbox.bases import image_exists
-    from sandbox.engine import connect
+    from swefarm.harness.images import task_image_tag
+    from swefarm.sandbox.bases import image_exists
+    from swefarm.sandbox.engine import connect
 
     return image_exists(connect(), task.environment.image or task_image_tag(task))

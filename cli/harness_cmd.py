@@ -16,7 +16,7 @@ images_app = typer.Typer(help="Show and free the disk swefarm's images use.", no
 
 
 def _store():
-    from tasks.store import TaskStore
+    from swefarm.tasks.store import TaskStore
 
     return TaskStore()
 
@@ -77,9 +77,9 @@ def build(
     force: bool = typer.Option(False, help="rebuild images that exist"),
 ) -> None:
     """Build environment and task images for tasks in the store."""
-    from harness.pipeline import build_task
-    from harness.repos import parse_repo_paths
-    from sandbox.engine import connect
+    from swefarm.harness.pipeline import build_task
+    from swefarm.harness.repos import parse_repo_paths
+    from swefarm.sandbox.engine import connect
 
     try:
         paths = parse_repo_paths(repo_path)
@@ -98,7 +98,7 @@ def build(
 def _load_overrides(path: Path | None) -> dict | None:
     if path is None:
         return None
-    from harness.overrides import load_overrides
+    from swefarm.harness.overrides import load_overrides
 
     return load_overrides(path)
 
@@ -111,8 +111,8 @@ def validate(
     force: bool = typer.Option(False, help="validate again tasks that already have a verdict"),
 ) -> None:
     """Validate built tasks: FAIL_TO_PASS, PASS_TO_PASS and flaky tests from real runs."""
-    from harness.pipeline import validate_task
-    from sandbox.engine import connect
+    from swefarm.harness.pipeline import validate_task
+    from swefarm.sandbox.engine import connect
 
     _, tasks = _select(ids or [], repo, {"built"} if not ids else None, force)
     if not ids:  # never tasks without images: not built yet, or their build failed
@@ -128,7 +128,7 @@ def grade(
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ) -> None:
     """Grade a patch against a task in a fresh sealed container."""
-    from harness.grade import grade as run_grade
+    from swefarm.harness.grade import grade as run_grade
 
     _, (task,) = _select([instance_id], None, None, True)
     report = run_grade(task, patch.read_text())
@@ -153,7 +153,7 @@ def grade(
 @images_app.command("list")
 def images_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """Every swefarm image with its role and size."""
-    from sandbox.engine import connect
+    from swefarm.sandbox.engine import connect
 
     rows = []
     for image in connect().images.list(filters={"label": "swefarm.managed=true"}):
@@ -183,7 +183,7 @@ def images_gc(
     envs: bool = typer.Option(False, "--envs", help="also remove environment images"),
 ) -> None:
     """Remove dangling swefarm build layers, and task / environment images when asked."""
-    from sandbox.engine import connect
+    from swefarm.sandbox.engine import connect
 
     client = connect()
     roles = {"task"} if tasks_too else set()

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import typer
-
-from cli import api_cmd, bench_cmd, demo_cmd, harness_cmd, mine_cmd, optimize_cmd, run_cmd, sandbox_cmd, tasks_cmd
+from swefarm.cli import (
+    api_cmd,
+    bench_cmd,
+    demo_cmd,
+    harness_cmd,
+    mine_cmd,
+    optimize_cmd,
+    run_cmd,
+    sandbox_cmd,
+    tasks_cmd,
+)
 
 app = typer.Typer(help="swefarm: real GitHub PRs as sandboxed Gymnasium environments.", no_args_is_help=True)
 
@@ -12,7 +21,7 @@ app = typer.Typer(help="swefarm: real GitHub PRs as sandboxed Gymnasium environm
 @app.callback()
 def main() -> None:
     """swefarm: real GitHub PRs as sandboxed Gymnasium environments."""
-    from sandbox import registry
+    from swefarm.sandbox import registry
 
     # Commands start sandboxes from worker threads, which cannot install it themselves: a SIGTERM
     # (Ctrl-C is KeyboardInterrupt, handled at exit) must still remove every sandbox this process holds.

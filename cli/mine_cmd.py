@@ -40,7 +40,7 @@ def _date(value: str | None, name: str) -> datetime | None:
 
 
 def _filters(require_issue: bool, cutoff: str | None, max_files: int, max_lines: int, allow_unknown_license: bool):
-    from miner.filters import FilterConfig
+    from swefarm.miner.filters import FilterConfig
 
     return FilterConfig(
         require_issue=require_issue,
@@ -52,10 +52,10 @@ def _filters(require_issue: bool, cutoff: str | None, max_files: int, max_lines:
 
 
 def _run(source, git_dir, filters, workers: int, build_workers: int, runs: int, build: bool, force: bool, state):
-    from miner.pipeline import MineOptions, Miner
-    from miner.report import funnel_table
-    from miner.state import MinerState
-    from tasks.store import TaskStore
+    from swefarm.miner.pipeline import MineOptions, Miner
+    from swefarm.miner.report import funnel_table
+    from swefarm.miner.state import MinerState
+    from swefarm.tasks.store import TaskStore
 
     options = MineOptions(
         workers=workers,
@@ -109,9 +109,9 @@ def github(
     state: Path = _STATE,
 ) -> None:
     """Mine merged pull requests of a GitHub repository (token from GITHUB_TOKEN)."""
-    from harness.repos import resolve_repo
-    from miner.github_api import GitHubAPI, GitHubError
-    from miner.github_source import GitHubSource
+    from swefarm.harness.repos import resolve_repo
+    from swefarm.miner.github_api import GitHubAPI, GitHubError
+    from swefarm.miner.github_source import GitHubSource
 
     if repo.count("/") != 1 or not all(repo.split("/")):
         console.print(f"[red]want OWNER/NAME, got {repo!r}[/]")
@@ -168,9 +168,9 @@ def git(
     state: Path = _STATE,
 ) -> None:
     """Mine the local git history of a repository (offline)."""
-    from harness.repos import RepoError
-    from miner.git_source import GitSource, default_branch
-    from miner.license import license_at
+    from swefarm.harness.repos import RepoError
+    from swefarm.miner.git_source import GitSource, default_branch
+    from swefarm.miner.license import license_at
 
     if repo.count("/") != 1 or not all(repo.split("/")):
         console.print(f"[red]--repo wants OWNER/NAME, got {repo!r}[/]")
@@ -206,9 +206,9 @@ def report(
     state: Path = _STATE,
 ) -> None:
     """The funnel: candidates, linked, with tests, built, valid, and why the rest were dropped."""
-    from miner.report import funnel_json, funnel_table, write_html
-    from miner.state import MinerState
-    from tasks.store import TaskStore
+    from swefarm.miner.report import funnel_json, funnel_table, write_html
+    from swefarm.miner.state import MinerState
+    from swefarm.tasks.store import TaskStore
 
     miner_state = MinerState(state)
     try:

@@ -24,7 +24,7 @@ def _load_config(path: Path) -> dict:
 
 
 def _tasks(spec: str, repo: str | None, limit: int | None):
-    from api.optimize import Tasks
+    from swefarm.api.optimize import Tasks
 
     if spec in ("all", "train", "test") or spec.startswith("split:"):
         return Tasks(split=spec.removeprefix("split:"), repo=repo, limit=limit)
@@ -32,8 +32,8 @@ def _tasks(spec: str, repo: str | None, limit: int | None):
 
 
 def _show(directory: Path) -> None:
-    from api.optimize import Memory
-    from api.optimize.chart import bars, svg, table
+    from swefarm.api.optimize import Memory
+    from swefarm.api.optimize.chart import bars, svg, table
 
     memory = Memory(directory)
     if not memory.entries:
@@ -68,10 +68,10 @@ def optimize(
     """Evaluate a scaffold, then each round propose a change, evaluate it, keep or revert; remember why.
 
     The token comes from SWEFARM_API_TOKEN (with --local, a fresh one)."""
-    from api.client import SwefarmClient
-    from api.errors import ApiError
-    from api.optimize import Memory, ModelProposer, MutationProposer
-    from api.optimize import optimize as run_loop
+    from swefarm.api.client import SwefarmClient
+    from swefarm.api.errors import ApiError
+    from swefarm.api.optimize import Memory, ModelProposer, MutationProposer
+    from swefarm.api.optimize import optimize as run_loop
 
     if show is not None:
         return _show(show)
@@ -94,8 +94,8 @@ def optimize(
         raise typer.BadParameter("--proposer is mutate or openai:URL[#model]")
     farm = None
     if local:
-        from api.localfarm import LocalFarm
-        from api.settings import DEFAULT_POLICIES
+        from swefarm.api.localfarm import LocalFarm
+        from swefarm.api.settings import DEFAULT_POLICIES
 
         allowed = list(dict.fromkeys([*DEFAULT_POLICIES, policy]))
         farm = LocalFarm(out / "farm", allowed_policies=allowed).start()

@@ -43,8 +43,8 @@ def perturb_bench(
     chart: Path = typer.Option(None, "--chart", help="write the chart here (.svg, or .html for a page)"),
 ) -> None:
     """Success rate, steps and wall-clock per perturbation family, and the gap to unperturbed."""
-    from perturb import PerturbationError
-    from perturb.report import summarize, table, to_json, write_chart
+    from swefarm.perturb import PerturbationError
+    from swefarm.perturb.report import summarize, table, to_json, write_chart
 
     try:
         plan = _families(families)
@@ -68,7 +68,7 @@ def perturb_bench(
 
 def _families(text: str) -> list[tuple[str, str | None]]:
     """(label, spec) per family to run, the unperturbed baseline first; each spec is checked now."""
-    from perturb import PerturbConfig
+    from swefarm.perturb import PerturbConfig
 
     plan: list[tuple[str, str | None]] = [("none", None)]
     for label in (part.strip() for part in text.split(",")):
@@ -80,9 +80,9 @@ def _families(text: str) -> list[tuple[str, str | None]]:
 
 
 def _tasks(ids: list[str] | None, store: Path | None):
-    from cli.demo_task import task_for_demo
-    from tasks.models import TaskStatus
-    from tasks.store import TaskStore
+    from swefarm.cli.demo_task import task_for_demo
+    from swefarm.tasks.models import TaskStatus
+    from swefarm.tasks.store import TaskStore
 
     wanted = [i.strip() for part in ids or [] for i in part.split(",") if i.strip()]
     if not wanted and store is None:
@@ -97,14 +97,14 @@ def _tasks(ids: list[str] | None, store: Path | None):
 
 def _play(policy: str, options: dict, tasks: list, plan, episodes: int, seed: int, max_steps: int | None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from swefarm.envs.pools import wait_closed
+    from swefarm.envs.swe_env import SWEEnv
+    from swefarm.perturb.report import EpisodeRow
+    from swefarm.policy.factory import load_policy
+    from swefarm.policy.scripted import play
+    from swefarm.sandbox.engine import connect
 
-    import perturb
-    from envs.pools import wait_closed
-    from envs.swe_env import SWEEnv
-    from perturb.report import EpisodeRow
-    from policy.factory import load_policy
-    from policy.scripted import play
-    from sandbox.engine import connect
+    from swefarm import perturb
 
     client = connect()
     overrides = {"max_steps": max_steps} if max_steps else {}
@@ -137,7 +137,7 @@ def _play(policy: str, options: dict, tasks: list, plan, episodes: int, seed: in
 
 
 def _episode(env, factory, task, label: str, k: int, seed: int, limit: int, play):
-    from perturb.report import EpisodeRow, count_calls
+    from swefarm.perturb.report import EpisodeRow, count_calls
 
     row = EpisodeRow(family=label, task=task.instance_id, episode=k, seed=seed, resolved=False, reward=0.0,
                      steps=0, wall_s=0.0)  # fmt: skip

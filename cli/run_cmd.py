@@ -37,10 +37,10 @@ def run(
     device: str = typer.Option(None, help="transformers device: cpu, cuda, cuda:1 (default: CUDA if present)"),
 ) -> None:
     """Run episodes concurrently and write per-turn token-exact trajectories (JSONL, and Parquet)."""
-    from policy.factory import load_policy
-    from policy.rollout import RolloutPlan
-    from policy.rollout import run as run_rollouts
-    from policy.trajectory import read_jsonl, write_parquet
+    from swefarm.policy.factory import load_policy
+    from swefarm.policy.rollout import RolloutPlan
+    from swefarm.policy.rollout import run as run_rollouts
+    from swefarm.policy.trajectory import read_jsonl, write_parquet
 
     env_config = {k: v for k, v in {"max_steps": max_steps, "tool_format": tool_format}.items() if v is not None}
     plan = RolloutPlan(
@@ -89,7 +89,7 @@ def run(
 
 
 def _check_tasks(plan) -> None:
-    from tasks.store import TaskNotFoundError, TaskStore
+    from swefarm.tasks.store import TaskNotFoundError, TaskStore
 
     store = TaskStore(plan.store)
     for task_id in plan.tasks:
@@ -120,7 +120,7 @@ def serve_model(
     device: str = typer.Option(None, help="cpu, cuda, cuda:1 (default: CUDA if present)"),
 ) -> None:
     """Serve a model over an OpenAI-compatible API (token ids and logprobs) with the transformers backend."""
-    from policy.openai_server import serve
+    from swefarm.policy.openai_server import serve
 
     console.print(f"serving on http://{host}:{port}/v1")
     serve(model, host=host, port=port, device=device)

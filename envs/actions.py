@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from envs.models import ParseError, ToolCall
+from swefarm.envs.models import ParseError, ToolCall
 
 
 @dataclass

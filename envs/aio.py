@@ -20,8 +20,8 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
-from envs.swe_env import SamplerEnv, SWEEnv
-from sandbox import registry
+from swefarm.envs.swe_env import SamplerEnv, SWEEnv
+from swefarm.sandbox import registry
 
 
 class AsyncSWEEnv:
@@ -54,7 +54,7 @@ class EpisodeRunner:
     def __init__(self, max_concurrency: int = 32, client=None):
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
-        from sandbox.engine import connect
+        from swefarm.sandbox.engine import connect
 
         self.max_concurrency = max_concurrency
         self._client = client or connect(pool_size=max_concurrency * 2)

@@ -19,12 +19,12 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from envs.aio import EpisodeRunner
-from envs.pools import wait_closed
-from envs.swe_env import SWEEnv
-from policy.scripted import OraclePolicy
-from sandbox.bench import p50_ms, time_calls
-from tasks.models import Task
+from swefarm.envs.aio import EpisodeRunner
+from swefarm.envs.pools import wait_closed
+from swefarm.envs.swe_env import SWEEnv
+from swefarm.policy.scripted import OraclePolicy
+from swefarm.sandbox.bench import p50_ms, time_calls
+from swefarm.tasks.models import Task
 
 TRUE_CALL = {"name": "bash", "arguments": {"command": "true"}}
 TRUE_TEXT = '<tool_call>\n{"name": "bash", "arguments": {"command": "true"}}\n</tool_call>'
@@ -102,13 +102,13 @@ def oracle_throughput(task: Task, client, concurrency: int, episodes: int) -> di
 def run_all(
     task: Task, client, quick: bool = False, mini: bool = True, progress: Callable[[str], None] = lambda m: None
 ) -> dict:
-    from harness.images import REPO_IN_IMAGE, task_image_tag
+    from swefarm.harness.images import REPO_IN_IMAGE, task_image_tag
 
     resets, steps = (10, 50) if quick else (30, 300)
     progress("our env: reset and step")
     result: dict = {"task": task.instance_id, **reset_and_step(task, client, resets, steps)}
     if mini:
-        from envs.bench_mini import measure_mini_swe_agent
+        from swefarm.envs.bench_mini import measure_mini_swe_agent
 
         progress("mini-swe-agent's Docker environment on the same image")
         image = task.environment.image or task_image_tag(task)

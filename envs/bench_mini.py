@@ -26,7 +26,7 @@ import subprocess
 import time
 import uuid
 
-from sandbox.labels import PREFIX, owner_labels
+from swefarm.sandbox.labels import PREFIX, owner_labels
 
 INSTALL_HINT = (
     "mini-swe-agent is not installed; the benchmark needs it (it is not a swefarm dependency). "

@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
-
-from rewards.spec import RewardSpec
+from swefarm.rewards.spec import RewardSpec
 
 DEFAULT_SYSTEM_PROMPT = """You are a software engineer working in a repository checked out at {workdir}. \
 You fix the issue you are given by running commands and editing files with the tools below, one step at a time: \
@@ -67,7 +66,7 @@ class EnvConfig(BaseModel):
     @field_validator("tool_format")
     @classmethod
     def _known_format(cls, value: str) -> str:
-        from envs.formats import FORMATS
+        from swefarm.envs.formats import FORMATS
 
         if value not in FORMATS:
             raise ValueError(f"unknown tool format {value!r}; choose one of {', '.join(FORMATS)}")

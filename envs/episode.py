@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from envs.config import EnvConfig
-from envs.models import ToolCall, ToolResult
+from swefarm.envs.config import EnvConfig
+from swefarm.envs.models import ToolCall, ToolResult
 
 #: Fixed for the env's life: its sandboxes come from one warm pool made with them.
 _PER_ENV = ("sandbox", "pool_size")

@@ -11,9 +11,8 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 import docker
-
-from sandbox.models import SandboxConfig
-from sandbox.pool import SandboxPool
+from swefarm.sandbox.models import SandboxConfig
+from swefarm.sandbox.pool import SandboxPool
 
 _lock = threading.Lock()
 _pools: dict[tuple[str, str], tuple[SandboxPool, int]] = {}

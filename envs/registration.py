@@ -3,8 +3,8 @@ and `swe/Task-v0` (any task: `make("swe/Task-v0", task=<id or Task>)`).
 
 Gymnasium 1.x dropped its plugin entry points (ALE now asks for
 `gymnasium.make("ale_py:Pong-v5")`), so ids are registered when `envs` is
-imported: `import envs` then `gymnasium.make("swe/<id>-v0")`, or with no import
-at all, `gymnasium.make("envs:swe/<id>-v0")`. Registering reads only the ids
+imported: `import swefarm` then `gymnasium.make("swe/<id>-v0")`, or with no import
+at all, `gymnasium.make("swefarm.envs:swe/<id>-v0")`. Registering reads only the ids
 (one indexed query, no task is parsed) and imports nothing heavy: the env
 module loads at `make`.
 
@@ -37,17 +37,17 @@ def register_envs(store: str | Path | None = None) -> int:
 
     Safe to call again (after mining or importing more tasks): known ids are kept.
     """
-    from tasks.store import default_store_path
+    from swefarm.tasks.store import default_store_path
 
-    _register(env_id(SAMPLER), "envs.registration:make_sampler", {})
-    _register(env_id("Task"), "envs.registration:make_task", {})
+    _register(env_id(SAMPLER), "swefarm.envs.registration:make_sampler", {})
+    _register(env_id("Task"), "swefarm.envs.registration:make_task", {})
     path = Path(store) if store else default_store_path()
     ids = _instance_ids(path)
     kwargs = {} if store is None else {"store": str(path)}
     registered = 0
     for instance_id in ids:
         try:
-            _register(env_id(instance_id), "envs.registration:make_task", {"task": instance_id, **kwargs})
+            _register(env_id(instance_id), "swefarm.envs.registration:make_task", {"task": instance_id, **kwargs})
             registered += 1
         except gymnasium.error.Error:
             pass  # an id Gymnasium cannot spell: reachable with make("swe/Task-v0", task=...)
@@ -56,14 +56,14 @@ def register_envs(store: str | Path | None = None) -> int:
 
 def make_task(perturb: Any = None, seed: int | None = None, **kwargs: Any) -> gymnasium.Env:
     """The entry point of `swe/Task-v0` and `swe/<id>-v0`: an SWEEnv, perturbed when `perturb` says so."""
-    from envs.swe_env import SWEEnv
+    from swefarm.envs.swe_env import SWEEnv
 
     return _perturbed(SWEEnv(**kwargs), perturb, seed)
 
 
 def make_sampler(perturb: Any = None, seed: int | None = None, **kwargs: Any) -> gymnasium.Env:
     """The entry point of `swe/Sampler-v0`: a SamplerEnv (`seed` seeds its first reset), perturbed if asked."""
-    from envs.swe_env import SamplerEnv
+    from swefarm.envs.swe_env import SamplerEnv
 
     return _perturbed(SamplerEnv(seed=seed, **kwargs), perturb, seed)
 
@@ -73,7 +73,7 @@ def _perturbed(env: gymnasium.Env, spec: Any, seed: int | None) -> gymnasium.Env
         return env
     # The perturbation layer sits on top of envs (perturb -> envs): it is imported only when asked for,
     # by name, the way Gymnasium loads an entry point.
-    from perturb import wrap
+    from swefarm.perturb import wrap
 
     return wrap(env, spec, seed=seed)
 

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-
-from tasks.models import Task, TaskStatus
-from tasks.store import TaskStore
+from swefarm.tasks.models import Task, TaskStatus
+from swefarm.tasks.store import TaskStore
 
 SPLITS = ("all", "train", "test")
 
@@ -88,7 +87,7 @@ def load_source(
     if path is not None and not path.exists():
         raise FileNotFoundError(f"dataset {path} does not exist")
     if path is not None and path.suffix in (".jsonl", ".json"):
-        from tasks.importers import read_tasks
+        from swefarm.tasks.importers import read_tasks
 
         candidates = [t for t in read_tasks(path) if t.status == TaskStatus.VALID and (repo is None or t.repo == repo)]
     else:

@@ -29,20 +29,19 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-
-from envs.actions import Turn, decode
-from envs.config import EnvConfig
-from envs.episode import EpisodeOptions
-from envs.formats import get_format
-from envs.models import ToolCall, ToolResult
-from envs.pools import acquire_pool, close_later, release_pool
-from envs.sources import TaskSource, load_source
-from envs.spaces import AnyText
-from envs.tools import make_tools, tool_interface
-from envs.tools.schema import check_arguments
-from rewards.outcome import EpisodeOutcome
-from sandbox.errors import SandboxError
-from tasks.models import Task
+from swefarm.envs.actions import Turn, decode
+from swefarm.envs.config import EnvConfig
+from swefarm.envs.episode import EpisodeOptions
+from swefarm.envs.formats import get_format
+from swefarm.envs.models import ToolCall, ToolResult
+from swefarm.envs.pools import acquire_pool, close_later, release_pool
+from swefarm.envs.sources import TaskSource, load_source
+from swefarm.envs.spaces import AnyText
+from swefarm.envs.tools import make_tools, tool_interface
+from swefarm.envs.tools.schema import check_arguments
+from swefarm.rewards.outcome import EpisodeOutcome
+from swefarm.sandbox.errors import SandboxError
+from swefarm.tasks.models import Task
 
 MAX_TEXT = 1_000_000
 
@@ -70,8 +69,8 @@ class SWEEnv(gym.Env[str, Any]):
 
     # -- set-up ------------------------------------------------------------------------
     def _setup(self, source: TaskSource, config, client, render_mode, overrides) -> None:
-        from harness.images import sandbox_config
-        from sandbox.engine import connect
+        from swefarm.harness.images import sandbox_config
+        from swefarm.sandbox.engine import connect
 
         self.config = EnvConfig.load(config, **overrides)
         self.source = source
@@ -93,8 +92,8 @@ class SWEEnv(gym.Env[str, Any]):
             self._check_ready(task)
 
     def _check_ready(self, task: Task) -> None:
-        from harness.images import task_image_tag
-        from sandbox.bases import image_exists
+        from swefarm.harness.images import task_image_tag
+        from swefarm.sandbox.bases import image_exists
 
         if not task.FAIL_TO_PASS:
             raise ValueError(
@@ -311,8 +310,8 @@ class SWEEnv(gym.Env[str, Any]):
         return observation, score.total, terminated, not terminated, info
 
     def _grade(self):
-        from harness.grade import grade
-        from harness.images import task_image_tag
+        from swefarm.harness.grade import grade
+        from swefarm.harness.images import task_image_tag
 
         task = self._task
         try:
@@ -336,7 +335,7 @@ class SWEEnv(gym.Env[str, Any]):
         return self._pool.acquire()
 
     def _ensure_pool(self, task: Task) -> None:
-        from harness.images import task_image_tag
+        from swefarm.harness.images import task_image_tag
 
         image = task.environment.image or task_image_tag(task)
         if self._pool_image != image:
@@ -347,8 +346,8 @@ class SWEEnv(gym.Env[str, Any]):
 
     def _prefetch_next(self) -> None:
         """For a sampler: start the sandbox the next reset will most likely want, while this episode runs."""
-        from harness.images import task_image_tag
-        from sandbox.docker_backend import DockerSandbox
+        from swefarm.harness.images import task_image_tag
+        from swefarm.sandbox.docker_backend import DockerSandbox
 
         upcoming = self.source.upcoming(deepcopy(self.np_random))
         if upcoming is None or upcoming.instance_id == self._task.instance_id:

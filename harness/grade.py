@@ -17,14 +17,13 @@ import time
 
 import docker
 from pydantic import BaseModel, Field
-
-from harness.images import sandbox_config, task_image_tag
-from harness.results import TestStatus
-from harness.testrun import InfraError, apply_patch, diff_paths, restore_paths, run_tests
-from sandbox.docker_backend import DockerSandbox
-from sandbox.engine import connect
-from sandbox.errors import SandboxError
-from tasks.models import Task
+from swefarm.harness.images import sandbox_config, task_image_tag
+from swefarm.harness.results import TestStatus
+from swefarm.harness.testrun import InfraError, apply_patch, diff_paths, restore_paths, run_tests
+from swefarm.sandbox.docker_backend import DockerSandbox
+from swefarm.sandbox.engine import connect
+from swefarm.sandbox.errors import SandboxError
+from swefarm.tasks.models import Task
 
 #: Paths the agent may not change for grading: they decide how tests are found, run and reported.
 PROTECTED = (

@@ -23,14 +23,13 @@ from pathlib import Path
 import docker
 import docker.errors
 from pydantic import BaseModel
-
-from harness.recipe import recipe_hash
-from harness.repos import export_tree, git, snapshot
-from sandbox.bases import base_for, ensure_base, image_exists
-from sandbox.errors import SetupError
-from sandbox.labels import IMAGE_LABELS
-from sandbox.models import SandboxConfig
-from tasks.models import Environment, Task
+from swefarm.harness.recipe import recipe_hash
+from swefarm.harness.repos import export_tree, git, snapshot
+from swefarm.sandbox.bases import base_for, ensure_base, image_exists
+from swefarm.sandbox.errors import SetupError
+from swefarm.sandbox.labels import IMAGE_LABELS
+from swefarm.sandbox.models import SandboxConfig
+from swefarm.tasks.models import Environment, Task
 
 REPO_IN_IMAGE = "/opt/swefarm/repo"
 TESTBED = "/testbed"

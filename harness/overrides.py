@@ -19,8 +19,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
-
-from tasks.models import Environment
+from swefarm.tasks.models import Environment
 
 #: The overrides that ship with swefarm.
 BUILTIN_OVERRIDES = Path(__file__).with_name("overrides.yaml")

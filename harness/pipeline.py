@@ -7,12 +7,11 @@ from pathlib import Path
 
 import docker
 from pydantic import BaseModel
-
-from harness.images import BuildError, build_env_image, build_task_image, task_image_tag
-from harness.recipe import infer_recipe
-from harness.repos import RepoError, export_tree, resolve_repo
-from harness.validate import validate
-from tasks.models import Task, TaskStatus
+from swefarm.harness.images import BuildError, build_env_image, build_task_image, task_image_tag
+from swefarm.harness.recipe import infer_recipe
+from swefarm.harness.repos import RepoError, export_tree, resolve_repo
+from swefarm.harness.validate import validate
+from swefarm.tasks.models import Task, TaskStatus
 
 
 class StepOutcome(BaseModel):

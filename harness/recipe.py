@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
-
-from harness.overrides import apply_overrides, load_overrides, override_for
-from harness.recipe_install import infer_install, pin_build_tools
-from harness.recipe_python import base_for, infer_python
-from harness.recipe_runner import BASE_COMMANDS, infer_runner
-from tasks.models import Environment, Task
+from swefarm.harness.overrides import apply_overrides, load_overrides, override_for
+from swefarm.harness.recipe_install import infer_install, pin_build_tools
+from swefarm.harness.recipe_python import base_for, infer_python
+from swefarm.harness.recipe_runner import BASE_COMMANDS, infer_runner
+from swefarm.tasks.models import Environment, Task
 
 #: Environment fields that change what the environment image contains (test files do not).
 HASHED_FIELDS = ("python", "pre_install", "install", "packages", "env_vars")

@@ -18,7 +18,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from harness.recipe import ProjectFiles
+    from swefarm.harness.recipe import ProjectFiles
 
 TEST_WORDS = ("test", "tests", "testing")
 DEV_WORDS = ("dev", "develop", "development")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 if TYPE_CHECKING:
-    from harness.recipe import ProjectFiles
+    from swefarm.harness.recipe import ProjectFiles
 
 Version = tuple[int, int]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from harness.recipe import ProjectFiles
+    from swefarm.harness.recipe import ProjectFiles
 
 #: Runner name -> the base command it is run with (from the repository root).
 BASE_COMMANDS = {

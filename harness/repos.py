@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from sandbox.paths import swefarm_home
+from swefarm.sandbox.paths import swefarm_home
 
 URL_TEMPLATE = os.environ.get("SWEFARM_GIT_URL", "https://github.com/{repo}.git")
 SNAPSHOT_IDENTITY = {

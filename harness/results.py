@@ -62,7 +62,7 @@ class TestRun(BaseModel):
         cls, parser: str, log: str, junit_xml: str | None = None, *, exit_code: int | None = None, duration: float = 0.0
     ) -> TestRun:
         """Parse a run's output (raises harness.parsers.ParseError on unreadable JUnit XML)."""
-        from harness.parsers import parse
+        from swefarm.harness.parsers import parse
 
         statuses = parse(parser, log, junit_xml)
         source = "junit" if junit_xml is not None and parser == "pytest" else "log"
@@ -78,7 +78,7 @@ class TestRun(BaseModel):
         method repeated in the parentheses (Python 3.11+), sympy names with or without their file,
         pytest ids that SWE-bench's parser cut at the first space.
         """
-        from harness.parsers import lookup
+        from swefarm.harness.parsers import lookup
 
         return lookup(self.parser, self.statuses, test_id)
 

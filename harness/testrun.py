@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 import shlex
 
-from harness.parsers import parse
-from harness.results import TestRun
-from harness.runners import DEFAULT_PARSER, runner_of, test_command
-from sandbox import Sandbox
-from tasks.models import Task
+from swefarm.harness.parsers import parse
+from swefarm.harness.results import TestRun
+from swefarm.harness.runners import DEFAULT_PARSER, runner_of, test_command
+from swefarm.sandbox import Sandbox
+from swefarm.tasks.models import Task
 
 JUNIT_PATH = "/tmp/swefarm-junit.xml"
 LOG_CAP = 20 * 1024 * 1024

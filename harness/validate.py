@@ -14,15 +14,14 @@ from datetime import UTC, datetime
 
 import docker
 from pydantic import BaseModel, Field
-
-from harness.images import sandbox_config, task_image_tag
-from harness.results import TestRun, TestStatus, counts_as_pass
-from harness.runners import module_labels
-from harness.testrun import InfraError, apply_patch, files_after, run_tests, runner_name
-from sandbox.docker_backend import DockerSandbox
-from sandbox.engine import connect
-from sandbox.errors import SandboxError
-from tasks.models import Task, ValidationRun
+from swefarm.harness.images import sandbox_config, task_image_tag
+from swefarm.harness.results import TestRun, TestStatus, counts_as_pass
+from swefarm.harness.runners import module_labels
+from swefarm.harness.testrun import InfraError, apply_patch, files_after, run_tests, runner_name
+from swefarm.sandbox.docker_backend import DockerSandbox
+from swefarm.sandbox.engine import connect
+from swefarm.sandbox.errors import SandboxError
+from swefarm.tasks.models import Task, ValidationRun
 
 
 class ValidationReport(BaseModel):

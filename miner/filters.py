@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from miner.license import PERMISSIVE, is_permissive
-from miner.models import PullRecord, Rejection, Stage
-from miner.patches import PatchSplit
+from swefarm.miner.license import PERMISSIVE, is_permissive
+from swefarm.miner.models import PullRecord, Rejection, Stage
+from swefarm.miner.patches import PatchSplit
 
 
 class FilterConfig(BaseModel):

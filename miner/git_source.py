@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from harness.repos import git
-from miner.linking import linked_issue_numbers
-from miner.models import Comment, CommitInfo, IssueRecord, PullRecord
-from miner.patches import classify
+from swefarm.harness.repos import git
+from swefarm.miner.linking import linked_issue_numbers
+from swefarm.miner.models import Comment, CommitInfo, IssueRecord, PullRecord
+from swefarm.miner.patches import classify
 
 MERGE_RE = re.compile(r"^Merge pull request #(\d+) from (\S+)")
 SQUASH_RE = re.compile(r"^(.+?) \(#(\d+)\)\s*$")

@@ -21,8 +21,7 @@ from typing import Any, TypeVar
 import github
 import requests
 from github import Auth, Github, GithubException
-
-from sandbox.paths import swefarm_home
+from swefarm.sandbox.paths import swefarm_home
 
 DEFAULT_BASE_URL = "https://api.github.com"
 T = TypeVar("T")

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from miner.github_api import GitHubAPI, GitHubError
-from miner.linking import linked_issue_numbers
-from miner.models import Comment, CommitInfo, IssueRecord, PullRecord
+from swefarm.miner.github_api import GitHubAPI, GitHubError
+from swefarm.miner.linking import linked_issue_numbers
+from swefarm.miner.models import Comment, CommitInfo, IssueRecord, PullRecord
 
 CLOSING_QUERY = """
 query($owner: String!, $name: String!, $number: Int!) {

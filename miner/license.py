@@ -12,7 +12,7 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-from harness.repos import git
+from swefarm.harness.repos import git
 
 PERMISSIVE: frozenset[str] = frozenset(
     {

@@ -18,14 +18,13 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 from rich.progress import Progress, TaskID
-
-from miner.filters import FilterConfig, check_record
-from miner.github_api import GitHubError
-from miner.models import PullRecord, Rejection, Stage
-from miner.state import MinerState
-from miner.taskify import make_task
-from tasks.models import Task, TaskStatus
-from tasks.store import TaskNotFoundError, TaskStore
+from swefarm.miner.filters import FilterConfig, check_record
+from swefarm.miner.github_api import GitHubError
+from swefarm.miner.models import PullRecord, Rejection, Stage
+from swefarm.miner.state import MinerState
+from swefarm.miner.taskify import make_task
+from swefarm.tasks.models import Task, TaskStatus
+from swefarm.tasks.store import TaskNotFoundError, TaskStore
 
 #: Rejections that say nothing about the candidate itself: the next run tries again.
 RETRY_CODES = frozenset({"git_error", "github_error", "infra_error"})
@@ -204,11 +203,11 @@ class Miner:
     def _build_and_validate(self, tasks: list[Task]) -> None:
         if not tasks or not self.options.build:
             return
-        from harness.pipeline import build_task, validate_task
+        from swefarm.harness.pipeline import build_task, validate_task
 
         client = self.client
         if client is None:
-            from sandbox.engine import connect
+            from swefarm.sandbox.engine import connect
 
             client = self.client = connect()
         to_build = [t for t in tasks if not (t.status in (TaskStatus.BUILT,) and t.environment.image)]

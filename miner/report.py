@@ -13,9 +13,8 @@ from pathlib import Path
 
 from rich.table import Table
 from rich.text import Text
-
-from miner.models import Stage
-from miner.state import Funnel, StageCount
+from swefarm.miner.models import Stage
+from swefarm.miner.state import Funnel, StageCount
 
 STAGE_LABELS: dict[Stage, str] = {
     Stage.CANDIDATE: "candidates (merged PRs and commits)",
@@ -29,7 +28,7 @@ STAGE_LABELS: dict[Stage, str] = {
 def reason_descriptions() -> dict[str, str]:
     """Reason code -> human description, from `miner.filters.REASONS` when that module has it."""
     try:
-        from miner.filters import REASONS
+        from swefarm.miner.filters import REASONS
     except ImportError:
         return {}
     return dict(REASONS)

@@ -15,9 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, Field
-
-from miner.models import STAGES, PullRecord, Rejection, Stage
-from sandbox.paths import swefarm_home
+from swefarm.miner.models import STAGES, PullRecord, Rejection, Stage
+from swefarm.sandbox.paths import swefarm_home
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS candidates (

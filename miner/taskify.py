@@ -8,12 +8,12 @@ import re
 import subprocess
 from pathlib import Path
 
-from harness.repos import RepoError, git, has_commit
-from miner.filters import FilterConfig, check_patch
-from miner.linking import strip_html_comments
-from miner.models import PullRecord, Rejection, Stage
-from miner.patches import PatchSplit, split_patch
-from tasks.models import Provenance, Task
+from swefarm.harness.repos import RepoError, git, has_commit
+from swefarm.miner.filters import FilterConfig, check_patch
+from swefarm.miner.linking import strip_html_comments
+from swefarm.miner.models import PullRecord, Rejection, Stage
+from swefarm.miner.patches import PatchSplit, split_patch
+from swefarm.tasks.models import Provenance, Task
 
 _TRAILER = re.compile(r"^(signed-off-by|co-authored-by|reviewed-by|change-id):", re.IGNORECASE)
 

@@ -23,10 +23,9 @@ from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
-
-from perturb.base import Episode, Perturbation, PerturbationError, create, names, register
-from perturb.config import PerturbConfig
-from perturb.wrappers import PerturbationWrapper, episode_seed
+from swefarm.perturb.base import Episode, Perturbation, PerturbationError, create, names, register
+from swefarm.perturb.config import PerturbConfig
+from swefarm.perturb.wrappers import PerturbationWrapper, episode_seed
 
 
 def wrap(env: gym.Env, spec: Any = None, seed: int | None = None, *, rewrite: Callable[[str], str] | None = None):

@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from envs.config import EnvConfig
+from swefarm.envs.config import EnvConfig
 
 
 class PerturbationError(ValueError):
@@ -86,11 +86,11 @@ _factories: dict[str, Callable[..., Perturbation]] = {}
 
 #: The built-in families, in the order `wrap` stacks them (outermost first).
 BUILTIN = {
-    "system": "perturb.system_prompt:SystemPromptPerturbation",
-    "tools": "perturb.tools:ToolsPerturbation",
-    "user": "perturb.user_prompt:UserPromptPerturbation",
-    "layout": "perturb.layout:LayoutPerturbation",
-    "responses": "perturb.responses:ResponsesPerturbation",
+    "system": "swefarm.perturb.system_prompt:SystemPromptPerturbation",
+    "tools": "swefarm.perturb.tools:ToolsPerturbation",
+    "user": "swefarm.perturb.user_prompt:UserPromptPerturbation",
+    "layout": "swefarm.perturb.layout:LayoutPerturbation",
+    "responses": "swefarm.perturb.responses:ResponsesPerturbation",
 }
 ALIASES = {
     "system_prompt": "system",

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
-
-from perturb.base import BUILTIN, Perturbation, PerturbationError, canonical, create, names
+from swefarm.perturb.base import BUILTIN, Perturbation, PerturbationError, canonical, create, names
 
 
 class FamilySpec(BaseModel):

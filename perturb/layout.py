@@ -20,9 +20,8 @@ import shlex
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
-
-from perturb.base import Episode, PerturbationError
-from perturb.layout_noise import CLUTTER, NESTED, NOTE_FILES, NOTES, VENDOR_DIRS
+from swefarm.perturb.base import Episode, PerturbationError
+from swefarm.perturb.layout_noise import CLUTTER, NESTED, NOTE_FILES, NOTES, VENDOR_DIRS
 
 KINDS = ("clutter", "build", "nested", "vendored", "notes")
 CWDS = ("repo", "subdir", "home", "noise")

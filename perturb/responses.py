@@ -18,10 +18,9 @@ from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, Field
-
-from envs.models import ToolCall, ToolResult
-from perturb.base import Episode
-from perturb.output_text import colour, render_command, split_status, trim_tracebacks, truncate
+from swefarm.envs.models import ToolCall, ToolResult
+from swefarm.perturb.base import Episode
+from swefarm.perturb.output_text import colour, render_command, split_status, trim_tracebacks, truncate
 
 STYLES = ("plain", "returncode", "openhands", "codex", "terminal", "json")
 ERROR_PREFIXES = ("Error: ", "ERROR: ", "error: ", "[tool error] ", "Exception: ")

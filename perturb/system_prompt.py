@@ -12,9 +12,8 @@ import random
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
-
-from perturb.base import Episode
-from perturb.scaffolds import STYLES, Style
+from swefarm.perturb.base import Episode
+from swefarm.perturb.scaffolds import STYLES, Style
 
 
 class SystemPromptOptions(BaseModel):

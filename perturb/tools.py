@@ -15,9 +15,8 @@ import random
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
-
-from envs.formats import FORMATS
-from perturb.base import Episode
+from swefarm.envs.formats import FORMATS
+from swefarm.perturb.base import Episode
 
 TOOL_SETS: dict[str, list[str]] = {
     "bash_only": ["bash", "submit"],

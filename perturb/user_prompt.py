@@ -17,9 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
-
-from perturb.base import Episode
-from perturb.issue_text import drop_section, pad, reorder, typos, vague
+from swefarm.perturb.base import Episode
+from swefarm.perturb.issue_text import drop_section, pad, reorder, typos, vague
 
 TRANSFORMS = ("vague", "incomplete", "reordered", "padded", "typos")
 #: The order transforms run in, whatever order they were drawn in: cut first, misspell last.
@@ -106,7 +105,7 @@ def policy_rewriter(factory: Any, instruction: str = REWRITE_INSTRUCTION) -> Cal
     The policy sees a system message (`instruction`) and the issue as the user message; its reply, thinking
     removed, is the new issue (an empty reply keeps the original).
     """
-    from envs.formats import strip_thinking
+    from swefarm.envs.formats import strip_thinking
 
     def rewrite(text: str) -> str:
         policy = factory.new(None)

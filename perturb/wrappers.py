@@ -14,9 +14,8 @@ import random
 from typing import Any
 
 import gymnasium as gym
-
-from envs.config import EnvConfig
-from perturb.base import Episode, Perturbation
+from swefarm.envs.config import EnvConfig
+from swefarm.perturb.base import Episode, Perturbation
 
 
 def episode_seed(family: str, base: int, index: int) -> int:

@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from policy.engine import Engine
-from policy.sampling import SamplingConfig
+from swefarm.policy.engine import Engine
+from swefarm.policy.sampling import SamplingConfig
 
 
 def bench_prompts(engine: Engine, messages: list[dict], n: int) -> list[list[int]]:
     """n prompts: the episode's first prompt, and growing versions of it with observations appended."""
-    from policy.chat import ChatRenderer
+    from swefarm.policy.chat import ChatRenderer
 
     renderer = ChatRenderer(engine.tokenizer)
     base = renderer.start(messages)
@@ -58,7 +58,7 @@ def generation(engine: Engine, prompts: list[list[int]], max_new_tokens: int, ba
 def episodes(factory, task_id: str, store, concurrencies: tuple[int, ...], per_level: Callable[[int], int],
              max_steps: int, client) -> dict:  # fmt: skip
     """Episodes per hour at each concurrency (real env, graded)."""
-    from policy.rollout import RolloutPlan, run
+    from swefarm.policy.rollout import RolloutPlan, run
 
     out = {}
     for c in concurrencies:
@@ -82,8 +82,8 @@ def episodes(factory, task_id: str, store, concurrencies: tuple[int, ...], per_l
 def run_all(task, store, client, backends: tuple[str, ...] = ("transformers", "vllm"), quick: bool = False,
             progress=print) -> dict:  # fmt: skip
     """Every figure for every backend; a backend that cannot start is reported, not fatal."""
-    from envs.swe_env import SWEEnv
-    from policy.factory import load_policy
+    from swefarm.envs.swe_env import SWEEnv
+    from swefarm.policy.factory import load_policy
 
     env = SWEEnv(task, client=client, pool_size=0)
     try:

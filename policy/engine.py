@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from policy.sampling import SamplingConfig
+from swefarm.policy.sampling import SamplingConfig
 
 
 @dataclass

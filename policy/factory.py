@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policy.base import Policy, PolicyFactory
+from swefarm.policy.base import Policy, PolicyFactory
 
 KINDS = ("oracle", "empty", "transformers", "openai", "vllm")
 
@@ -25,7 +25,7 @@ class ScriptedFactory:
         self.name = kind
 
     def new(self, task: Any | None = None) -> Policy:
-        from policy.scripted import EmptyPolicy, OraclePolicy
+        from swefarm.policy.scripted import EmptyPolicy, OraclePolicy
 
         if self.name == "empty":
             return EmptyPolicy()
@@ -45,17 +45,17 @@ def load_policy(spec: str, **options: Any) -> PolicyFactory:
             raise ValueError(f"{kind} takes no argument (got {spec!r})")
         return ScriptedFactory(kind)
     if kind == "transformers":
-        from policy.transformers_backend import TransformersFactory
+        from swefarm.policy.transformers_backend import TransformersFactory
 
         return TransformersFactory(arg or None, **options)
     if kind == "openai":
         if not arg:
             raise ValueError("openai needs the server's URL: openai:http://127.0.0.1:8000/v1")
-        from policy.openai_backend import OpenAIFactory
+        from swefarm.policy.openai_backend import OpenAIFactory
 
         return OpenAIFactory(arg, **options)
     if kind == "vllm":
-        from policy.vllm_backend import VLLMFactory
+        from swefarm.policy.vllm_backend import VLLMFactory
 
         return VLLMFactory(arg or None, **options)
     raise ValueError(f"unknown policy {spec!r}; choose one of {', '.join(KINDS)} (e.g. transformers, openai:URL)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from envs.formats import get_format
+from swefarm.envs.formats import get_format
 
 
 def tool_interface(info: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from envs.models import ParseError
-from policy.chat import THINK_OPEN, ChatRenderer
-from policy.engine import Engine, Generation
-from policy.interface import episode_format
-from policy.sampling import SamplingConfig
-from policy.trajectory import Trajectory, TurnRecord, assemble
+from swefarm.envs.models import ParseError
+from swefarm.policy.chat import THINK_OPEN, ChatRenderer
+from swefarm.policy.engine import Engine, Generation
+from swefarm.policy.interface import episode_format
+from swefarm.policy.sampling import SamplingConfig
+from swefarm.policy.trajectory import Trajectory, TurnRecord, assemble
 
 
 class ModelPolicy:

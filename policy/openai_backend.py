@@ -24,11 +24,10 @@ import time
 from typing import Any
 
 import httpx
-
-from policy.engine import Generation
-from policy.model_policy import ModelFactory, ModelPolicy, split_options
-from policy.sampling import SamplingConfig
-from policy.trajectory import TurnRecord
+from swefarm.policy.engine import Generation
+from swefarm.policy.model_policy import ModelFactory, ModelPolicy, split_options
+from swefarm.policy.sampling import SamplingConfig
+from swefarm.policy.trajectory import TurnRecord
 
 
 class ServerError(RuntimeError):
@@ -197,7 +196,7 @@ class ChatPolicy:
             self.turns[-1].env_time_s = float(info.get("timing", {}).get("step_s", 0.0))
 
     def trajectory(self, **fields: Any):
-        from policy.trajectory import Trajectory
+        from swefarm.policy.trajectory import Trajectory
 
         return Trajectory(
             turns=self.turns,

@@ -17,8 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
-
-from policy.sampling import SamplingConfig
+from swefarm.policy.sampling import SamplingConfig
 
 
 class _Sampling(BaseModel):
@@ -135,9 +134,8 @@ def _answer(kind: str, model: str, choice: dict[str, Any], prompt_tokens: int, c
 def serve(model: str | None = None, host: str = "127.0.0.1", port: int = 8000, device: str | None = None) -> None:
     """Load the model and serve it until interrupted."""
     import uvicorn
-
-    from policy.models import resolve_model
-    from policy.transformers_backend import TransformersEngine
+    from swefarm.policy.models import resolve_model
+    from swefarm.policy.transformers_backend import TransformersEngine
 
     engine = TransformersEngine(resolve_model(model), device=device)
     try:

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policy.base import PolicyFactory
-from policy.trajectory import Trajectory, TurnRecord, write_jsonl
+from swefarm.policy.base import PolicyFactory
+from swefarm.policy.trajectory import Trajectory, TurnRecord, write_jsonl
 
 
 @dataclass
@@ -56,8 +56,8 @@ def run(
 
 
 async def run_async(plan, factory, out=None, on_done=None, client=None) -> list[Trajectory]:
-    from sandbox import registry
-    from sandbox.engine import connect
+    from swefarm.sandbox import registry
+    from swefarm.sandbox.engine import connect
 
     if plan.episodes < 1 or plan.concurrency < 1:
         raise ValueError("episodes and concurrency must be at least 1")
@@ -88,8 +88,8 @@ async def run_async(plan, factory, out=None, on_done=None, client=None) -> list[
 
 def play_episode(plan: RolloutPlan, factory: PolicyFactory, job: tuple[str, int, int], client) -> Trajectory:
     """One episode, start to end; never raises: failures are recorded in the trajectory."""
-    from envs.swe_env import SWEEnv
-    from tasks.store import TaskStore
+    from swefarm.envs.swe_env import SWEEnv
+    from swefarm.tasks.store import TaskStore
 
     task_id, k, seed = job
     start = time.perf_counter()
@@ -101,7 +101,7 @@ def play_episode(plan: RolloutPlan, factory: PolicyFactory, job: tuple[str, int,
         base["repo"] = task.repo
         env = SWEEnv(task, config=plan.env_config or None, client=client)
         if plan.perturb:
-            import perturb
+            from swefarm import perturb
 
             env = perturb.wrap(env, plan.perturb, seed=seed)
         policy = factory.new(task)

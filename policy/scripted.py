@@ -22,10 +22,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from swefarm.envs.models import ToolCall
+from swefarm.policy.interface import episode_format, tool_interface
 from unidiff import PatchedFile, PatchSet
-
-from envs.models import ToolCall
-from policy.interface import episode_format, tool_interface
 
 _HEREDOC = "SWEFARM_ORACLE_PATCH"
 

@@ -1,7 +1,7 @@
 """From trajectories to a training batch: what an RL trainer (TRL, verl, OpenRLHF style) needs.
 
-    from policy.trajectory import read_jsonl
-    from policy.training import to_batch, token_logprobs, ppo_loss
+    from swefarm.policy.trajectory import read_jsonl
+    from swefarm.policy.training import to_batch, token_logprobs, ppo_loss
 
     trajectories = [t for t in read_jsonl("runs/x/trajectories.jsonl") if t.token_ids_exact]
     batch = to_batch(trajectories, pad_id=tokenizer.pad_token_id)

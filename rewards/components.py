@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rewards.outcome import EpisodeOutcome
+from swefarm.rewards.outcome import EpisodeOutcome
 
 if TYPE_CHECKING:
-    from rewards.spec import RewardSpec
+    from swefarm.rewards.spec import RewardSpec
 
 
 def resolved(outcome: EpisodeOutcome, spec: RewardSpec) -> float:

@@ -9,9 +9,8 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from rewards.components import COMPONENTS
-from rewards.outcome import EpisodeOutcome
+from swefarm.rewards.components import COMPONENTS
+from swefarm.rewards.outcome import EpisodeOutcome
 
 DEFAULT_SPEED_BUDGET_S = 1800.0
 

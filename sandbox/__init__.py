@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from sandbox.errors import (
+from swefarm.sandbox.errors import (
     EngineUnavailableError,
     ImageMissingError,
     OutOfDiskError,
@@ -22,7 +22,7 @@ from sandbox.errors import (
     SandboxLimitError,
     SetupError,
 )
-from sandbox.models import CommandResult, SandboxConfig
+from swefarm.sandbox.models import CommandResult, SandboxConfig
 
 
 @runtime_checkable

@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
-
-from sandbox.engine import apt_install
-from sandbox.errors import SetupError
-from sandbox.labels import IMAGE_LABELS
-from sandbox.paths import swefarm_home
+from swefarm.sandbox.engine import apt_install
+from swefarm.sandbox.errors import SetupError
+from swefarm.sandbox.labels import IMAGE_LABELS
+from swefarm.sandbox.paths import swefarm_home
 
 SANDBOX_UID = 1000
 SANDBOX_USER = "swefarm"

@@ -9,10 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import docker
-
-from sandbox.docker_backend import DockerSandbox
-from sandbox.models import SandboxConfig
-from sandbox.pool import SandboxPool
+from swefarm.sandbox.docker_backend import DockerSandbox
+from swefarm.sandbox.models import SandboxConfig
+from swefarm.sandbox.pool import SandboxPool
 
 
 def p50_ms(samples: list[float]) -> float:

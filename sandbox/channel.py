@@ -15,8 +15,7 @@ import threading
 from pathlib import Path
 
 import docker
-
-from sandbox.errors import SandboxError
+from swefarm.sandbox.errors import SandboxError
 
 AGENT_SOURCE = Path(__file__).with_name("agent.py").read_text()
 

@@ -18,18 +18,17 @@ from pathlib import Path, PurePosixPath
 import docker
 import docker.errors
 import requests.exceptions
-
-from sandbox import registry
-from sandbox.channel import AgentChannel, ChannelClosed
-from sandbox.errors import (
+from swefarm.sandbox import registry
+from swefarm.sandbox.channel import AgentChannel, ChannelClosed
+from swefarm.sandbox.errors import (
     OutOfMemoryError,
     SandboxClosedError,
     SandboxDiedError,
     SandboxError,
     convert_docker_error,
 )
-from sandbox.labels import owner_labels
-from sandbox.models import CommandResult, SandboxConfig
+from swefarm.sandbox.labels import owner_labels
+from swefarm.sandbox.models import CommandResult, SandboxConfig
 
 IMAGE_NEEDS = "a sandbox image needs coreutils and python3 (3.9+) on PATH"
 GRACE_S = 15.0  # how long past a command's own timeout the host waits for the agent

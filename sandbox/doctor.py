@@ -6,11 +6,11 @@ import os
 import shutil
 from dataclasses import dataclass
 
-from sandbox import registry
-from sandbox.bases import BASES, image_exists
-from sandbox.engine import compose_available, connect
-from sandbox.errors import EngineUnavailableError
-from sandbox.paths import swefarm_home
+from swefarm.sandbox import registry
+from swefarm.sandbox.bases import BASES, image_exists
+from swefarm.sandbox.engine import compose_available, connect
+from swefarm.sandbox.errors import EngineUnavailableError
+from swefarm.sandbox.paths import swefarm_home
 
 
 @dataclass

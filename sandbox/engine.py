@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 import docker
-
-from sandbox.errors import EngineUnavailableError, SetupError
+from swefarm.sandbox.errors import EngineUnavailableError, SetupError
 
 DOCKERD_LOG = Path("/var/log/swefarm/dockerd.log")
 COMPOSE_PLUGIN_DIR = Path("/usr/local/lib/docker/cli-plugins")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import docker
 import docker.errors
-
-from sandbox.labels import KIND, owner_alive
+from swefarm.sandbox.labels import KIND, owner_alive
 
 
 def orphaned_containers(client: docker.DockerClient, everything: bool = False) -> list:

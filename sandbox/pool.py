@@ -8,12 +8,11 @@ import time
 from collections.abc import Callable
 
 import docker
-
-from sandbox import registry
-from sandbox.docker_backend import DockerSandbox
-from sandbox.engine import connect
-from sandbox.errors import SandboxError
-from sandbox.models import SandboxConfig
+from swefarm.sandbox import registry
+from swefarm.sandbox.docker_backend import DockerSandbox
+from swefarm.sandbox.engine import connect
+from swefarm.sandbox.errors import SandboxError
+from swefarm.sandbox.models import SandboxConfig
 
 
 class SandboxPool:

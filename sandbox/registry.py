@@ -13,7 +13,7 @@ import signal
 import threading
 from typing import Protocol
 
-from sandbox.errors import SandboxError, SandboxLimitError
+from swefarm.sandbox.errors import SandboxError, SandboxLimitError
 
 
 class _Closable(Protocol):

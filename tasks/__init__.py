@@ -3,9 +3,9 @@
 This package depends on nothing else in swefarm.
 """
 
-from tasks.importers import FORMATS, ReadReport, TaskFormatError, detect_format, parse_record, read_tasks
-from tasks.models import Environment, Provenance, Task, TaskStatus, ValidationRun
-from tasks.store import ImportReport, TaskNotFoundError, TaskStore, default_store_path
+from swefarm.tasks.importers import FORMATS, ReadReport, TaskFormatError, detect_format, parse_record, read_tasks
+from swefarm.tasks.models import Environment, Provenance, Task, TaskStatus, ValidationRun
+from swefarm.tasks.store import ImportReport, TaskNotFoundError, TaskStore, default_store_path
 
 __all__ = [
     "FORMATS",

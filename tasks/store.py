@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from tasks import database
-from tasks.importers import ReadReport, read_tasks
-from tasks.models import Task, TaskStatus
+from swefarm.tasks import database
+from swefarm.tasks.importers import ReadReport, read_tasks
+from swefarm.tasks.models import Task, TaskStatus
 
 _BATCH = 500
 

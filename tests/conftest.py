@@ -18,9 +18,8 @@ import socket
 import docker
 import docker.errors
 import pytest
-
-from sandbox import labels, registry
-from sandbox.errors import EngineUnavailableError
+from swefarm.sandbox import labels, registry
+from swefarm.sandbox.errors import EngineUnavailableError
 
 BASE_IMAGE = "swefarm/base:py3.11"
 
@@ -79,7 +78,7 @@ def _leftovers(client: docker.DockerClient) -> list[str]:
 def docker_client():
     """A client for the real engine; fails (never skips) when none answers."""
     try:
-        from sandbox.engine import connect
+        from swefarm.sandbox.engine import connect
 
         client = connect()
     except EngineUnavailableError as exc:
@@ -119,7 +118,7 @@ def base_image(docker_client) -> str:
 @pytest.fixture
 def sandbox(docker_client, base_image):
     """A fresh sandbox with the default (sealed) configuration, removed after the test."""
-    from sandbox.docker_backend import DockerSandbox
+    from swefarm.sandbox.docker_backend import DockerSandbox
 
     sb = DockerSandbox(docker_client, base_image)
     try:
@@ -142,8 +141,7 @@ def calc_repo(tmp_path_factory):
 def built_calc_task(docker_client, calc_repo):
     """The fixture task with its environment and task images built (cached across runs)."""
     from fixture_calc import make_task
-
-    from harness.pipeline import build_task
+    from swefarm.harness.pipeline import build_task
 
     repo, commits = calc_repo
     task, outcome = build_task(docker_client, make_task(commits), {"fixture/calc": repo}, log=lambda *a: None)
@@ -154,7 +152,7 @@ def built_calc_task(docker_client, calc_repo):
 @pytest.fixture(scope="session")
 def valid_calc_task(docker_client, built_calc_task):
     """The fixture task validated for real (one gold run): FAIL_TO_PASS and PASS_TO_PASS filled in."""
-    from harness.pipeline import validate_task
+    from swefarm.harness.pipeline import validate_task
 
     task, outcome = validate_task(docker_client, built_calc_task, runs=1)
     assert outcome.ok, task.status_reason
@@ -165,8 +163,7 @@ def valid_calc_task(docker_client, built_calc_task):
 def build_variant(docker_client, calc_repo):
     """Build a variant of the fixture task (same repository and environment, other tests or recipe)."""
     from fixture_calc import make_task
-
-    from harness.pipeline import build_task
+    from swefarm.harness.pipeline import build_task
 
     repo, commits = calc_repo
 
@@ -182,7 +179,7 @@ def build_variant(docker_client, calc_repo):
 
 @pytest.fixture(scope="session")
 def calc_store(tmp_path_factory, valid_calc_task):
-    from tasks.store import TaskStore
+    from swefarm.tasks.store import TaskStore
 
     path = tmp_path_factory.mktemp("store") / "tasks.db"
     TaskStore(path).put(valid_calc_task)
@@ -192,8 +189,8 @@ def calc_store(tmp_path_factory, valid_calc_task):
 @pytest.fixture
 def make_env(docker_client, valid_calc_task):
     """Make SWEEnvs on the calc task (keyword arguments are config overrides); all closed at teardown."""
-    from envs.pools import wait_closed
-    from envs.swe_env import SWEEnv
+    from swefarm.envs.pools import wait_closed
+    from swefarm.envs.swe_env import SWEEnv
 
     made = []
 

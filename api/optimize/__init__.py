@@ -1,6 +1,6 @@
 """Scaffold self-optimisation over REST: evaluate, propose a change, evaluate, keep or revert, remember why.
 
-    from api.optimize import optimize, MutationProposer, Memory
+    from swefarm.api.optimize import optimize, MutationProposer, Memory
     result = optimize(client, "agent", config, policy="openai:http://127.0.0.1:8000/v1", tasks=Tasks(split="test"),
                       rounds=10, proposer=MutationProposer(seed=0), memory=Memory("runs/agent"))
 
@@ -8,10 +8,10 @@ Everything goes through `api.client`, so the loop runs the same against a farm o
 a remote one. The reward spec is the objective and is never mutated.
 """
 
-from api.optimize.loop import Round, Tasks, optimize
-from api.optimize.memory import Memory
-from api.optimize.mutations import OPERATORS, select_operators
-from api.optimize.proposers import ModelProposer, MutationProposer, Proposal
+from swefarm.api.optimize.loop import Round, Tasks, optimize
+from swefarm.api.optimize.memory import Memory
+from swefarm.api.optimize.mutations import OPERATORS, select_operators
+from swefarm.api.optimize.proposers import ModelProposer, MutationProposer, Proposal
 
 __all__ = [
     "OPERATORS",

@@ -6,8 +6,7 @@ from html import escape
 from pathlib import Path
 
 from rich.table import Table
-
-from api.optimize.memory import Entry
+from swefarm.api.optimize.memory import Entry
 
 COLORS = {"baseline": "#4c78a8", "kept": "#54a24b", "reverted": "#e45756", "failed": "#9d9d9d"}
 

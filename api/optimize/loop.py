@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.client import SwefarmClient
-from api.errors import NotFoundError
-from api.optimize.memory import Entry, Memory, config_hash
-from api.optimize.proposers import Proposer
-from api.schemas import EvaluationPublic
+from swefarm.api.client import SwefarmClient
+from swefarm.api.errors import NotFoundError
+from swefarm.api.optimize.memory import Entry, Memory, config_hash
+from swefarm.api.optimize.proposers import Proposer
+from swefarm.api.schemas import EvaluationPublic
 
 
 @dataclass

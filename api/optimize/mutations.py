@@ -63,7 +63,7 @@ def _drop_tool(config: Config, rng: random.Random):
 
 
 def _add_tool(config: Config, rng: random.Random):
-    from envs.tools import tool_kinds
+    from swefarm.envs.tools import tool_kinds
 
     missing = [t for t in tool_kinds() if t not in config["tools"]]
     if not missing:

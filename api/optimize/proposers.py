@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from api.optimize.memory import Memory, config_hash
-from api.optimize.mutations import select_operators
+from swefarm.api.optimize.memory import Memory, config_hash
+from swefarm.api.optimize.mutations import select_operators
 
 FIXED = ("reward",)  # the objective: never mutated
 
@@ -40,7 +40,7 @@ class MutationProposer:
         self.tries = tries
 
     def propose(self, best: dict[str, Any], memory: Memory) -> Proposal | None:
-        from api.schemas import ScaffoldConfig
+        from swefarm.api.schemas import ScaffoldConfig
 
         tried = memory.tried
         for _ in range(self.tries):
@@ -87,8 +87,7 @@ class ModelProposer:
 
     def propose(self, best: dict[str, Any], memory: Memory) -> Proposal | None:
         import httpx
-
-        from api.schemas import ScaffoldConfig
+        from swefarm.api.schemas import ScaffoldConfig
 
         body: dict[str, Any] = {"messages": self.prompt(best, memory), "temperature": 0.7, "max_tokens": 2048}
         if self.model:

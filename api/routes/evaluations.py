@@ -5,18 +5,17 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 
 from fastapi import APIRouter, Path, Query
-
-from api import evaluations, perturbation, scaffolds
-from api.deps import Owner, State
-from api.errors import ForbiddenError, InvalidRequestError
-from api.schemas import EvaluationCreate, EvaluationPublic, ItemPublic, Trajectory
+from swefarm.api import evaluations, perturbation, scaffolds
+from swefarm.api.deps import Owner, State
+from swefarm.api.errors import ForbiddenError, InvalidRequestError
+from swefarm.api.schemas import EvaluationCreate, EvaluationPublic, ItemPublic, Trajectory
 
 router = APIRouter(prefix="/v1/evaluations", tags=["evaluations"])
 EvaluationId = Path(max_length=40)
 
 
 def check_policy(spec: str, allowed: list[str]) -> None:
-    from policy.factory import KINDS
+    from swefarm.policy.factory import KINDS
 
     kind = spec.split(":", 1)[0]
     if kind not in KINDS:

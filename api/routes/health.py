@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
-
-from api.deps import Owner, State
-from api.schemas import Health, WorkerPublic
+from swefarm.api.deps import Owner, State
+from swefarm.api.schemas import Health, WorkerPublic
 
 router = APIRouter()
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Path
-
-from api import scaffolds
-from api.deps import Owner, State
-from api.schemas import NAME, ScaffoldCreate, ScaffoldPublic, ScaffoldUpdate
+from swefarm.api import scaffolds
+from swefarm.api.deps import Owner, State
+from swefarm.api.schemas import NAME, ScaffoldCreate, ScaffoldPublic, ScaffoldUpdate
 
 router = APIRouter(prefix="/v1/scaffolds", tags=["scaffolds"])
 Name = Path(pattern=NAME)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Query
-
-from api import sessions
-from api.deps import Owner, State
-from api.schemas import ResetRequest, SessionCreate, SessionPublic, SessionStarted, StepRequest, StepResult
+from swefarm.api import sessions
+from swefarm.api.deps import Owner, State
+from swefarm.api.schemas import ResetRequest, SessionCreate, SessionPublic, SessionStarted, StepRequest, StepResult
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 SessionId = str

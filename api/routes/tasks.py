@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Query
-
-from api.deps import Owner, State
-from api.schemas import TaskPage, TaskPublic
+from swefarm.api.deps import Owner, State
+from swefarm.api.schemas import TaskPage, TaskPublic
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 

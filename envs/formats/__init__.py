@@ -16,7 +16,7 @@ import inspect
 import re
 from typing import Protocol
 
-from envs.models import ParseError, ToolCall
+from swefarm.envs.models import ParseError, ToolCall
 
 FORMATS = ("hermes", "minimax", "bash")
 
@@ -39,9 +39,9 @@ class ToolFormat(Protocol):
 
 def get_format(name: str, **options) -> ToolFormat:
     """The format called `name`; `options` go to its constructor where it takes them (e.g. `bash_tool`)."""
-    from envs.formats.bash_block import BashBlockFormat
-    from envs.formats.hermes import HermesFormat
-    from envs.formats.minimax import MiniMaxFormat
+    from swefarm.envs.formats.bash_block import BashBlockFormat
+    from swefarm.envs.formats.hermes import HermesFormat
+    from swefarm.envs.formats.minimax import MiniMaxFormat
 
     classes = {"hermes": HermesFormat, "minimax": MiniMaxFormat, "bash": BashBlockFormat}
     if name not in classes:

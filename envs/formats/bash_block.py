@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from envs.formats import find_spec, render_thinking, strip_thinking
-from envs.models import ParseError, ToolCall
+from swefarm.envs.formats import find_spec, render_thinking, strip_thinking
+from swefarm.envs.models import ParseError, ToolCall
 
 # a block opens with ```bash (or sh, shell) and closes at a line holding only ```
 _BLOCK = re.compile(r"```(?:bash|shell|sh)[ \t]*\n(.*?)^[ \t]*```[ \t]*$", re.DOTALL | re.MULTILINE)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from envs.formats import find_spec, render_thinking, snippet, strip_thinking
-from envs.models import ParseError, ToolCall
+from swefarm.envs.formats import find_spec, render_thinking, snippet, strip_thinking
+from swefarm.envs.models import ParseError, ToolCall
 
 _OPEN, _CLOSE = "<tool_call>", "</tool_call>"
 _ESCAPED_CLOSE = "<\\/tool_call>"  # "\/" is JSON for "/": a value that mentions the closing tag cannot end the block

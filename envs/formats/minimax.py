@@ -21,9 +21,9 @@ from __future__ import annotations
 import json
 import re
 
-from envs.formats import find_spec, render_thinking, snippet, strip_thinking
-from envs.models import ParseError, ToolCall
-from envs.tools.schema import coerce
+from swefarm.envs.formats import find_spec, render_thinking, snippet, strip_thinking
+from swefarm.envs.models import ParseError, ToolCall
+from swefarm.envs.tools.schema import coerce
 
 _OPEN, _CLOSE = "<minimax:tool_call>", "</minimax:tool_call>"
 _INVOKE_END, _PARAM_END = "</invoke>", "</parameter>"

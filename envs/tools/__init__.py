@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from envs.models import ToolResult
-from sandbox import Sandbox
+from swefarm.envs.models import ToolResult
+from swefarm.sandbox import Sandbox
 
 
 class Tool(Protocol):
@@ -25,11 +25,11 @@ class Tool(Protocol):
 
 def tool_kinds() -> dict[str, type]:
     """Every tool kind by its configuration name."""
-    from envs.tools.apply_patch import ApplyPatchTool
-    from envs.tools.bash import BashTool
-    from envs.tools.editor import EditorTool
-    from envs.tools.search import SearchTool
-    from envs.tools.submit import SubmitTool
+    from swefarm.envs.tools.apply_patch import ApplyPatchTool
+    from swefarm.envs.tools.bash import BashTool
+    from swefarm.envs.tools.editor import EditorTool
+    from swefarm.envs.tools.search import SearchTool
+    from swefarm.envs.tools.submit import SubmitTool
 
     return {
         "bash": BashTool,
@@ -57,7 +57,7 @@ def make_tools(
     """
     import inspect
 
-    from envs.tools.renamed import RenamedTool
+    from swefarm.envs.tools.renamed import RenamedTool
 
     known = tool_kinds()
     unknown = [k for k in [*kinds, *(arguments or {}), *(descriptions or {})] if k not in known]
@@ -85,7 +85,7 @@ def tool_interface(tools: dict[str, Tool]) -> dict[str, dict[str, Any]]:
 
     Scripted policies read this to find a renamed editor's `old_str`; it is not shown to the agent.
     """
-    from envs.tools.renamed import RenamedTool
+    from swefarm.envs.tools.renamed import RenamedTool
 
     out = {}
     for name, tool in tools.items():

@@ -13,10 +13,10 @@ import shlex
 import uuid
 from typing import Any
 
-from envs.models import ToolResult
-from envs.tools import v4a
-from envs.tools.schema import function_spec
-from sandbox import Sandbox
+from swefarm.envs.models import ToolResult
+from swefarm.envs.tools import v4a
+from swefarm.envs.tools.schema import function_spec
+from swefarm.sandbox import Sandbox
 
 _NOT_FOUND = ("No such file or directory", "does not exist in index", "can't find file")
 

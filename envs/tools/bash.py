@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from envs.models import ToolResult
-from envs.tools.schema import function_spec
-from sandbox import Sandbox
+from swefarm.envs.models import ToolResult
+from swefarm.envs.tools.schema import function_spec
+from swefarm.sandbox import Sandbox
 
 
 class BashTool:

@@ -15,9 +15,9 @@ import posixpath
 import shlex
 from typing import Any
 
-from envs.models import ToolResult
-from envs.tools.schema import function_spec
-from sandbox import Sandbox
+from swefarm.envs.models import ToolResult
+from swefarm.envs.tools.schema import function_spec
+from swefarm.sandbox import Sandbox
 
 SNIPPET_LINES = 4  # context lines shown around an edit
 _FILE_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)

@@ -14,8 +14,8 @@ import re
 from copy import deepcopy
 from typing import Any
 
-from envs.models import ToolResult
-from sandbox import Sandbox
+from swefarm.envs.models import ToolResult
+from swefarm.sandbox import Sandbox
 
 
 class RenamedTool:

@@ -14,9 +14,9 @@ import re
 import shlex
 from typing import Any
 
-from envs.models import ToolResult
-from envs.tools.schema import function_spec
-from sandbox import Sandbox
+from swefarm.envs.models import ToolResult
+from swefarm.envs.tools.schema import function_spec
+from swefarm.sandbox import Sandbox
 
 TIMEOUT_S = 60.0
 LINE_CHARS = 200  # characters of a matching line shown

@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.parsers.base import ParseError
-from harness.parsers.django_log import lookup_django, parse_django_log
-from harness.parsers.junit import parse_junit
-from harness.parsers.pytest_log import lookup_pytest, parse_pytest_log
-from harness.parsers.sympy_log import lookup_sympy, parse_sympy_log
-from harness.parsers.unittest_log import lookup_unittest, parse_unittest_log
-from harness.results import TestStatus
+from swefarm.harness.parsers.base import ParseError
+from swefarm.harness.parsers.django_log import lookup_django, parse_django_log
+from swefarm.harness.parsers.junit import parse_junit
+from swefarm.harness.parsers.pytest_log import lookup_pytest, parse_pytest_log
+from swefarm.harness.parsers.sympy_log import lookup_sympy, parse_sympy_log
+from swefarm.harness.parsers.unittest_log import lookup_unittest, parse_unittest_log
+from swefarm.harness.results import TestStatus
 
 __all__ = ["PARSERS", "LogParser", "ParseError", "lookup", "parse"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from harness.results import TestStatus, worse
+from swefarm.harness.results import TestStatus, worse
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

@@ -11,8 +11,8 @@ is given to the test that was running.
 
 from __future__ import annotations
 
-from harness.parsers.unittest_log import lookup_unittest, parse_unittest_log
-from harness.results import TestStatus
+from swefarm.harness.parsers.unittest_log import lookup_unittest, parse_unittest_log
+from swefarm.harness.results import TestStatus
 
 
 def parse_django_log(log: str) -> dict[str, TestStatus]:

@@ -15,8 +15,8 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
-from harness.parsers.base import ParseError, record
-from harness.results import TestStatus
+from swefarm.harness.parsers.base import ParseError, record
+from swefarm.harness.results import TestStatus
 
 _FORBIDDEN = re.compile(r"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from harness.parsers.base import clean_lines, record
-from harness.results import TestStatus, worse
+from swefarm.harness.parsers.base import clean_lines, record
+from swefarm.harness.results import TestStatus, worse
 
 _WORDS = {s.name: s for s in TestStatus}
 _WORD = "|".join(_WORDS)

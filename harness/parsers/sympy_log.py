@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 
-from harness.parsers.base import clean_lines, record
-from harness.parsers.pytest_log import parse_pytest_log
-from harness.results import TestStatus
+from swefarm.harness.parsers.base import clean_lines, record
+from swefarm.harness.parsers.pytest_log import parse_pytest_log
+from swefarm.harness.results import TestStatus
 
 _CHARS = {
     "ok": TestStatus.PASSED,

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 
-from harness.parsers.base import clean_lines, record
-from harness.results import TestStatus, worse
+from swefarm.harness.parsers.base import clean_lines, record
+from swefarm.harness.results import TestStatus, worse
 
 _OUTCOMES = r"ok|OK|FAIL|ERROR|skipped(?: .*)?|expected failure|unexpected success"
 _RESULT = re.compile(rf"^(?P<desc>.*?) \.\.\.\s+(?P<outcome>{_OUTCOMES})(?: \(\d+(?:\.\d+)?s\))?$")

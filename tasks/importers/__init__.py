@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-
-from tasks.importers.swebench import from_swebench
-from tasks.importers.swerebench import from_swerebench
-from tasks.models import Task
+from swefarm.tasks.importers.swebench import from_swebench
+from swefarm.tasks.importers.swerebench import from_swerebench
+from swefarm.tasks.models import Task
 
 FORMATS = ("auto", "swebench", "swegym", "swerebench", "swefarm")
 

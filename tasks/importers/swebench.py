@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tasks.models import Task
+from swefarm.tasks.models import Task
 
 _PR_SUFFIX = re.compile(r"-(\d+)$")
 

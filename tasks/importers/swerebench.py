@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasks.importers.swebench import with_provenance
-from tasks.models import Environment, Task
+from swefarm.tasks.importers.swebench import with_provenance
+from swefarm.tasks.models import Environment, Task
 
 # install_config key -> Environment field, for the keys that map one to one
 _LIST_KEYS = {

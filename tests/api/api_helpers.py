@@ -15,7 +15,7 @@ FAST = dict(
 
 def sandboxes_of(client, pids) -> list:
     """Containers swefarm made for any of these (worker) processes, running or not."""
-    from sandbox.labels import KIND, OWNER_PID
+    from swefarm.sandbox.labels import KIND, OWNER_PID
 
     found = []
     for pid in pids:

@@ -13,7 +13,7 @@ from api_helpers import FAST, sandboxes_of
 
 @pytest.fixture(scope="session")
 def api_store(tmp_path_factory, valid_calc_task):
-    from tasks.store import TaskStore
+    from swefarm.tasks.store import TaskStore
 
     path = tmp_path_factory.mktemp("api-store") / "tasks.db"
     TaskStore(path).put(valid_calc_task)
@@ -23,7 +23,7 @@ def api_store(tmp_path_factory, valid_calc_task):
 @pytest.fixture(scope="module")
 def make_farm(tmp_path_factory, api_store, docker_client):
     """Start farms (keyword arguments are settings); each is stopped at teardown and leaves no sandbox."""
-    from api.localfarm import LocalFarm
+    from swefarm.api.localfarm import LocalFarm
 
     made: list[tuple[LocalFarm, set[int]]] = []
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
-from api.errors import NotFoundError, UnavailableError
-from api.localfarm import LocalFarm
-from tasks.models import Task, TaskStatus
-from tasks.store import TaskStore
+from swefarm.api.errors import NotFoundError, UnavailableError
+from swefarm.api.localfarm import LocalFarm
+from swefarm.tasks.models import Task, TaskStatus
+from swefarm.tasks.store import TaskStore
 
 LIMIT = 64 * 1024
 

@@ -12,9 +12,8 @@ import pytest
 import uvicorn
 import yaml
 from fastapi import FastAPI
+from swefarm.cli.main import app
 from typer.testing import CliRunner
-
-from cli.main import app
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

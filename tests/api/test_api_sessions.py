@@ -8,9 +8,8 @@ import signal
 
 import pytest
 from api_helpers import sandboxes_of, wait_for
-
-from api.errors import ConflictError, InvalidRequestError, NotFoundError
-from policy.scripted import EmptyPolicy, OraclePolicy, play
+from swefarm.api.errors import ConflictError, InvalidRequestError, NotFoundError
+from swefarm.policy.scripted import EmptyPolicy, OraclePolicy, play
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -9,15 +9,14 @@ import random
 
 import pytest
 from sqlalchemy import select
-
-from api import db, evaluations
-from api.auth import Authenticator, owner_id
-from api.errors import ConflictError, InvalidRequestError, NotFoundError, UnauthorizedError, error_for
-from api.hosting import public_info
-from api.optimize import OPERATORS, Memory, MutationProposer, select_operators
-from api.optimize.memory import config_hash
-from api.schemas import ScaffoldConfig, SessionCreate
-from api.settings import Settings
+from swefarm.api import db, evaluations
+from swefarm.api.auth import Authenticator, owner_id
+from swefarm.api.errors import ConflictError, InvalidRequestError, NotFoundError, UnauthorizedError, error_for
+from swefarm.api.hosting import public_info
+from swefarm.api.optimize import OPERATORS, Memory, MutationProposer, select_operators
+from swefarm.api.optimize.memory import config_hash
+from swefarm.api.schemas import ScaffoldConfig, SessionCreate
+from swefarm.api.settings import Settings
 
 TOKEN = "a-long-enough-token-1234"
 
@@ -184,7 +183,7 @@ def test_the_mutation_proposer_never_repeats_what_memory_holds(tmp_path):
     proposer = MutationProposer(["steps_up", "steps_down"], seed=1)
     best = ScaffoldConfig(max_steps=10).model_dump()
     seen = {config_hash(best)}
-    from api.optimize.memory import Entry
+    from swefarm.api.optimize.memory import Entry
 
     memory.record(Entry(round=0, scaffold="s@1", change="-", why="-", score=0.0, best_before=None,
                         decision="baseline", config_hash=config_hash(best)))  # fmt: skip
@@ -203,9 +202,8 @@ def test_the_mutation_proposer_never_repeats_what_memory_holds(tmp_path):
 
 
 def test_serve_without_a_token_says_how_to_make_one(monkeypatch, tmp_path):
+    from swefarm.cli.main import app
     from typer.testing import CliRunner
-
-    from cli.main import app
 
     for name in ("SWEFARM_API_TOKENS", "SWEFARM_API_TOKENS_FILE"):
         monkeypatch.delenv(name, raising=False)

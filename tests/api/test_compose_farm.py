@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 from api_helpers import sandboxes_of, wait_for
-
-from api.client import SwefarmClient
-from policy.scripted import OraclePolicy, play
+from swefarm.api.client import SwefarmClient
+from swefarm.policy.scripted import OraclePolicy, play
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -22,8 +21,8 @@ TASK = "fixture__calc-2"
 
 @pytest.fixture(scope="module")
 def farm_image(docker_client):
-    from api.farm import build_image
-    from sandbox.engine import ensure_compose
+    from swefarm.api.farm import build_image
+    from swefarm.sandbox.engine import ensure_compose
 
     ensure_compose(log=lambda m: None)  # CI's machine may lack the plugin: `swefarm setup` installs it the same way
     return build_image(docker_client)
@@ -45,7 +44,7 @@ def compose(env: dict, *args: str, timeout: float = 600) -> subprocess.Completed
 def test_compose_up_serves_sessions_and_evaluations_and_down_leaves_nothing(
     farm_image, docker_client, valid_calc_task, tmp_path
 ):
-    from tasks.store import TaskStore
+    from swefarm.tasks.store import TaskStore
 
     home = tmp_path / "farm-home"
     TaskStore(home / "tasks.db").put(valid_calc_task)

@@ -6,9 +6,8 @@ import json
 
 import docker
 import pytest
+from swefarm.cli.main import app
 from typer.testing import CliRunner
-
-from cli.main import app
 
 runner = CliRunner()
 pytestmark = pytest.mark.docker
@@ -97,12 +96,12 @@ def test_demo_builds_the_embedded_task_and_scores_oracle_one_and_empty_zero(tmp_
 
     env = {**os.environ, "SWEFARM_HOME": str(tmp_path), "COLUMNS": "200"}
     out = subprocess.run(
-        [sys.executable, "-m", "cli.main", "demo"], env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "swefarm.cli.main", "demo"], env=env, capture_output=True, text=True, timeout=600
     )
     assert out.returncode == 0, out.stdout + out.stderr
     rows = {line.split("│")[1].strip(): line for line in out.stdout.splitlines() if line.startswith("│")}
     assert "resolved=1" in rows["oracle"] and "3/3" in rows["oracle"]
     assert "resolved=0" in rows["empty"] and "0/3" in rows["empty"]
-    from tasks.store import TaskStore
+    from swefarm.tasks.store import TaskStore
 
     assert TaskStore(tmp_path / "tasks.db").get("swefarm-demo__slugify-7").status.value == "valid"

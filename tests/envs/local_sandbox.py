@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
-from sandbox.models import CommandResult
+from swefarm.sandbox.models import CommandResult
 
 
 class LocalSandbox:

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 from local_sandbox import LocalSandbox
-
-from envs.tools import make_tools
-from envs.tools.editor import EditorTool
-from envs.tools.schema import check_arguments
+from swefarm.envs.tools import make_tools
+from swefarm.envs.tools.editor import EditorTool
+from swefarm.envs.tools.schema import check_arguments
 
 SOURCE = "def f():\n    return 1\n\n\ndef g():\n    return 1\n"
 

@@ -13,8 +13,7 @@ import time
 
 import gymnasium
 import pytest
-
-from policy.scripted import EmptyPolicy, OraclePolicy
+from swefarm.policy.scripted import EmptyPolicy, OraclePolicy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -41,8 +40,8 @@ def swefarm_home(tmp_path_factory, calc_store):
 def test_import_envs_registers_every_stored_task_and_make_plays_it(swefarm_home, valid_calc_task):
     code = f"""
         import gymnasium, envs
-        from policy.scripted import OraclePolicy, play
-        from tasks.store import TaskStore
+        from swefarm.policy.scripted import OraclePolicy, play
+        from swefarm.tasks.store import TaskStore
         ids = [i for i in gymnasium.registry if i.startswith("swe/")]
         print(sorted(ids))
         env = gymnasium.make("swe/{valid_calc_task.instance_id}-v0")
@@ -61,7 +60,7 @@ def test_module_prefixed_id_works_without_importing_envs(swefarm_home, valid_cal
     code = f"""
         import gymnasium, sys
         assert "envs" not in sys.modules
-        env = gymnasium.make("envs:swe/{valid_calc_task.instance_id}-v0")
+        env = gymnasium.make("swefarm.envs:swe/{valid_calc_task.instance_id}-v0")
         obs, info = env.reset()
         print(info["task"]["instance_id"])
         env.close()
@@ -72,8 +71,8 @@ def test_module_prefixed_id_works_without_importing_envs(swefarm_home, valid_cal
 
 
 def test_an_unknown_or_unbuilt_task_is_a_clear_error(docker_client, valid_calc_task):
-    from envs.swe_env import SWEEnv
-    from tasks.store import TaskNotFoundError
+    from swefarm.envs.swe_env import SWEEnv
+    from swefarm.tasks.store import TaskNotFoundError
 
     with pytest.raises(TaskNotFoundError):
         SWEEnv("nobody__nothing-1", client=docker_client)
@@ -89,8 +88,8 @@ def test_an_unknown_or_unbuilt_task_is_a_clear_error(docker_client, valid_calc_t
 @pytest.fixture(scope="session")
 def two_task_store(tmp_path_factory, valid_calc_task, build_variant, docker_client):
     """A store with two valid tasks on separate images."""
-    from harness.pipeline import validate_task
-    from tasks.store import TaskStore
+    from swefarm.harness.pipeline import validate_task
+    from swefarm.tasks.store import TaskStore
 
     other, outcome = build_variant("fixture__calc-3")
     assert outcome.ok, other.status_reason
@@ -102,8 +101,9 @@ def two_task_store(tmp_path_factory, valid_calc_task, build_variant, docker_clie
 
 
 def test_sampler_draws_a_task_per_reset_reproducibly_by_seed(two_task_store, docker_client):
-    import envs
-    from envs.pools import wait_closed
+    from swefarm.envs.pools import wait_closed
+
+    from swefarm import envs
 
     envs.register_envs()
     draws = []
@@ -121,7 +121,7 @@ def test_sampler_draws_a_task_per_reset_reproducibly_by_seed(two_task_store, doc
 
 
 def test_sampler_splits_are_disjoint_and_stable():
-    from envs.sources import in_split
+    from swefarm.envs.sources import in_split
 
     ids = [f"owner__repo-{i}" for i in range(2000)]
     test = {i for i in ids if in_split(i, "test", 0.2)}
@@ -132,8 +132,8 @@ def test_sampler_splits_are_disjoint_and_stable():
 
 
 def test_sampler_with_nothing_to_draw_says_so(tmp_path, docker_client):
-    from envs.swe_env import SamplerEnv
-    from tasks.store import TaskStore
+    from swefarm.envs.swe_env import SamplerEnv
+    from swefarm.tasks.store import TaskStore
 
     TaskStore(tmp_path / "empty.db")
     with pytest.raises(ValueError, match="no valid tasks"):
@@ -145,7 +145,7 @@ def test_sampler_with_nothing_to_draw_says_so(tmp_path, docker_client):
 
 
 def test_async_vector_env_runs_episodes_in_worker_processes(calc_store, valid_calc_task):
-    import envs
+    from swefarm import envs
 
     envs.register_envs(calc_store)
     env_id = envs.env_id(valid_calc_task.instance_id)
@@ -164,8 +164,8 @@ def test_async_vector_env_runs_episodes_in_worker_processes(calc_store, valid_ca
 
 
 def test_asyncio_runner_plays_many_episodes_under_the_cap(docker_client, valid_calc_task):
-    from envs.aio import EpisodeRunner
-    from envs.pools import wait_closed
+    from swefarm.envs.aio import EpisodeRunner
+    from swefarm.envs.pools import wait_closed
 
     runner = EpisodeRunner(max_concurrency=4, client=docker_client)
     live, peak = 0, 0
@@ -200,7 +200,7 @@ def test_asyncio_runner_plays_many_episodes_under_the_cap(docker_client, valid_c
 def test_a_crashing_trainer_leaves_no_container(
     swefarm_home, valid_calc_task, docker_client, record_container_ids, how
 ):
-    from sandbox import labels
+    from swefarm.sandbox import labels
 
     code = f"""
         import os, signal, time, gymnasium, envs

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
-
-from envs.actions import decode
-from envs.config import EnvConfig
-from envs.formats import get_format
-from envs.models import ToolCall
-from envs.spaces import AnyText
-from envs.tools import make_tools
+from swefarm.envs.actions import decode
+from swefarm.envs.config import EnvConfig
+from swefarm.envs.formats import get_format
+from swefarm.envs.models import ToolCall
+from swefarm.envs.spaces import AnyText
+from swefarm.envs.tools import make_tools
 
 TOOLS = [tool.spec for tool in make_tools(["bash", "editor", "submit"]).values()]
 HERMES = get_format("hermes")
@@ -101,7 +100,7 @@ def test_registration_reads_ids_only_and_skips_ids_gymnasium_cannot_spell(tmp_pa
 
     import gymnasium
 
-    import envs
+    from swefarm import envs
 
     path = tmp_path / "tasks.db"
     conn = sqlite3.connect(path)

@@ -6,13 +6,12 @@ import json
 import random
 
 import pytest
-
-from envs.formats import FORMATS, get_format, strip_thinking
-from envs.formats.bash_block import BashBlockFormat
-from envs.models import ParseError, ToolCall
-from envs.tools.bash import BashTool
-from envs.tools.schema import function_spec
-from envs.tools.submit import SubmitTool
+from swefarm.envs.formats import FORMATS, get_format, strip_thinking
+from swefarm.envs.formats.bash_block import BashBlockFormat
+from swefarm.envs.models import ParseError, ToolCall
+from swefarm.envs.tools.bash import BashTool
+from swefarm.envs.tools.schema import function_spec
+from swefarm.envs.tools.submit import SubmitTool
 
 EDITOR = function_spec(
     "str_replace_editor",

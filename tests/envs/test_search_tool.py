@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 from local_sandbox import LocalSandbox
-
-from envs.tools import make_tools
-from envs.tools.schema import check_arguments
-from envs.tools.search import LINE_CHARS, SearchTool
-from sandbox.models import CommandResult
+from swefarm.envs.tools import make_tools
+from swefarm.envs.tools.schema import check_arguments
+from swefarm.envs.tools.search import LINE_CHARS, SearchTool
+from swefarm.sandbox.models import CommandResult
 
 
 def write(root: str, files: dict[str, str | bytes]) -> None:

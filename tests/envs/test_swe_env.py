@@ -7,9 +7,8 @@ import json
 
 import gymnasium
 import pytest
-
-from envs.models import ToolCall
-from policy.scripted import EmptyPolicy, OraclePolicy, play
+from swefarm.envs.models import ToolCall
+from swefarm.policy.scripted import EmptyPolicy, OraclePolicy, play
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -23,7 +22,7 @@ def call(name, **arguments):
 def test_passes_gymnasiums_env_checker(calc_store, valid_calc_task, docker_client):
     from gymnasium.utils.env_checker import check_env
 
-    import envs
+    from swefarm import envs
 
     envs.register_envs(calc_store)
     env = gymnasium.make(envs.env_id(valid_calc_task.instance_id))
@@ -63,7 +62,7 @@ def test_each_reset_is_a_fresh_sandbox(make_env):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_raw_text_in_each_format_runs_bash_in_a_persistent_shell(make_env, fmt):
-    from envs.formats import get_format
+    from swefarm.envs.formats import get_format
 
     env = make_env(tool_format=fmt)
     obs, info = env.reset()
@@ -232,7 +231,7 @@ def test_render_ansi_shows_the_transcript(make_env):
 
 
 def test_a_reset_that_fails_leaves_the_env_asking_for_a_new_reset(make_env, monkeypatch):
-    from sandbox.errors import SandboxError
+    from swefarm.sandbox.errors import SandboxError
 
     env = make_env()
     env.reset()

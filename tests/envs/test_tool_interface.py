@@ -9,15 +9,14 @@ from pathlib import Path
 
 import pytest
 from local_sandbox import LocalSandbox
-
-from envs.config import EnvConfig
-from envs.episode import EpisodeOptions
-from envs.formats import get_format
-from envs.models import ToolCall, ToolResult
-from envs.tools import make_tools, tool_interface
-from envs.tools.apply_patch import ApplyPatchTool
-from envs.tools.schema import check_arguments
-from envs.tools.v4a import PatchError, apply_update, parse
+from swefarm.envs.config import EnvConfig
+from swefarm.envs.episode import EpisodeOptions
+from swefarm.envs.formats import get_format
+from swefarm.envs.models import ToolCall, ToolResult
+from swefarm.envs.tools import make_tools, tool_interface
+from swefarm.envs.tools.apply_patch import ApplyPatchTool
+from swefarm.envs.tools.schema import check_arguments
+from swefarm.envs.tools.v4a import PatchError, apply_update, parse
 
 CODE = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
 

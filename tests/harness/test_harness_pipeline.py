@@ -7,14 +7,13 @@ import json
 import docker
 import pytest
 from fixture_calc import FLAKY_TESTS, UNITTEST_TESTS, make_task, new_file_patch
+from swefarm.cli.main import app
+from swefarm.harness.grade import grade
+from swefarm.harness.images import task_image_tag
+from swefarm.harness.pipeline import validate_task
+from swefarm.tasks.models import Environment, TaskStatus
+from swefarm.tasks.store import TaskStore
 from typer.testing import CliRunner
-
-from cli.main import app
-from harness.grade import grade
-from harness.images import task_image_tag
-from harness.pipeline import validate_task
-from tasks.models import Environment, TaskStatus
-from tasks.store import TaskStore
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 runner = CliRunner()
@@ -94,7 +93,7 @@ def test_build_validate_grade_and_images_commands(tmp_path, monkeypatch, calc_re
 def test_a_task_image_is_reused_only_on_the_environment_it_was_built_on(docker_client, built_calc_task, calc_repo):
     """Re-mining a task with a new environment (another setup commit, a new image format) must not
     keep the old task layer, which would still sit on the old environment."""
-    from harness.images import build_task_image
+    from swefarm.harness.images import build_task_image
 
     repo, _ = calc_repo
     env_tag = docker_client.images.get(built_calc_task.environment.image).labels["swefarm.env"]

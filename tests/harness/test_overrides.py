@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from harness.overrides import (
+from swefarm.harness.overrides import (
     BUILTIN_OVERRIDES,
     OverrideError,
     apply_overrides,
@@ -14,9 +13,9 @@ from harness.overrides import (
     load_overrides,
     override_for,
 )
-from harness.recipe_python import BASES
-from harness.recipe_runner import BASE_COMMANDS
-from tasks.models import Environment
+from swefarm.harness.recipe_python import BASES
+from swefarm.harness.recipe_runner import BASE_COMMANDS
+from swefarm.tasks.models import Environment
 
 # The repositories of SWE-bench Lite's dev split (the shared swe-bench-lite-dev.jsonl).
 LITE_DEV_REPOS = (

@@ -8,8 +8,8 @@ migration chatter Django prints before and around the tests.
 
 from __future__ import annotations
 
-from harness.parsers import lookup, parse
-from harness.results import TestRun, TestStatus
+from swefarm.harness.parsers import lookup, parse
+from swefarm.harness.results import TestRun, TestStatus
 
 DJANGO_3 = """\
 + ./tests/runtests.py --verbosity 2 --noinput --parallel 1 auth_tests.test_validators admin_scripts.tests

@@ -13,12 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from harness.parsers import ParseError, lookup, parse
-from harness.parsers.junit import mangle, parse_junit
-from harness.parsers.pytest_log import summary_id
-from harness.results import TestRun, TestStatus
-from harness.runners import test_command
+from swefarm.harness.parsers import ParseError, lookup, parse
+from swefarm.harness.parsers.junit import mangle, parse_junit
+from swefarm.harness.parsers.pytest_log import summary_id
+from swefarm.harness.results import TestRun, TestStatus
+from swefarm.harness.runners import test_command
 
 DEMO = """import pytest
 

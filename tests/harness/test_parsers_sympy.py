@@ -6,8 +6,8 @@ after a file's last test); from 1.12 it runs pytest and prints pytest's `-v` lin
 
 from __future__ import annotations
 
-from harness.parsers import lookup, parse
-from harness.results import TestRun, TestStatus
+from swefarm.harness.parsers import lookup, parse
+from swefarm.harness.results import TestRun, TestStatus
 
 LEGACY = """\
 ============================= test process starts ==============================

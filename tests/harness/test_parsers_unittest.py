@@ -7,11 +7,10 @@ import subprocess
 import sys
 
 import pytest
-
-from harness.parsers import lookup, parse
-from harness.parsers.unittest_log import short_id
-from harness.results import TestRun, TestStatus
-from harness.runners import test_command
+from swefarm.harness.parsers import lookup, parse
+from swefarm.harness.parsers.unittest_log import short_id
+from swefarm.harness.results import TestRun, TestStatus
+from swefarm.harness.runners import test_command
 
 MODULE = '''import sys
 import unittest

@@ -6,9 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-
-from harness.recipe import infer_recipe, recipe_hash, setup_py_literals
-from tasks.models import Environment, Task
+from swefarm.harness.recipe import infer_recipe, recipe_hash, setup_py_literals
+from swefarm.tasks.models import Environment, Task
 
 TEST_PATCH = (
     "diff --git a/tests/test_x.py b/tests/test_x.py\n--- a/tests/test_x.py\n+++ b/tests/test_x.py\n"

@@ -6,9 +6,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
-from harness.recipe import ProjectFiles
-from harness.recipe_install import infer_install, pin_build_tools, poetry_requirement, requirement_name
+from swefarm.harness.recipe import ProjectFiles
+from swefarm.harness.recipe_install import infer_install, pin_build_tools, poetry_requirement, requirement_name
 
 SETUPTOOLS_TOML = '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
 

@@ -6,9 +6,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
-from harness.recipe import ProjectFiles
-from harness.recipe_python import base_for, date_cap, infer_python, spec_allows
+from swefarm.harness.recipe import ProjectFiles
+from swefarm.harness.recipe_python import base_for, date_cap, infer_python, spec_allows
 
 
 def project(root: Path, files: dict[str, str]) -> ProjectFiles:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from harness.recipe import ProjectFiles
-from harness.recipe_runner import BASE_COMMANDS, infer_runner
+from swefarm.harness.recipe import ProjectFiles
+from swefarm.harness.recipe_runner import BASE_COMMANDS, infer_runner
 
 
 def project(root: Path, files: dict[str, str]) -> ProjectFiles:

@@ -11,8 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from harness.runners import (
+from swefarm.harness.runners import (
     DEFAULT_JUNIT,
     DEFAULT_PARSER,
     MAX_COMMAND_CHARS,
@@ -20,7 +19,7 @@ from harness.runners import (
     dotted_label,
     runner_of,
 )
-from harness.runners import test_command as command_for
+from swefarm.harness.runners import test_command as command_for
 
 FAKE_PYTHON = """#!/bin/sh
 for a in "$@"; do printf '%s\\n' "$a" >> "$ARGS_LOG"; done

@@ -1,6 +1,6 @@
 """Which paths a diff touches, and which exist after it (renames and deletions)."""
 
-from harness.testrun import diff_paths, files_after
+from swefarm.harness.testrun import diff_paths, files_after
 
 DIFF = """diff --git a/x.py b/y.py
 similarity index 90%

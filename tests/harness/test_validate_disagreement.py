@@ -1,7 +1,7 @@
 """Comparing our FAIL_TO_PASS / PASS_TO_PASS with an imported dataset's."""
 
-from harness.validate import ValidationReport, _disagreement
-from tasks.models import Task
+from swefarm.harness.validate import ValidationReport, _disagreement
+from swefarm.tasks.models import Task
 
 
 def test_ids_the_dataset_cut_at_a_space_are_matched_and_listed_apart():

@@ -7,12 +7,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
-from harness.grade import grade
-from harness.images import sandbox_config
-from harness.pipeline import validate_task
-from sandbox.docker_backend import DockerSandbox
-from tasks.models import TaskStatus
+from swefarm.harness.grade import grade
+from swefarm.harness.images import sandbox_config
+from swefarm.harness.pipeline import validate_task
+from swefarm.sandbox.docker_backend import DockerSandbox
+from swefarm.tasks.models import TaskStatus
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 
 import pydantic
 import pytest
-
-from miner.filters import REASONS, FilterConfig, check_patch, check_record
-from miner.license import PERMISSIVE
-from miner.models import PullRecord, Stage
-from miner.patches import FileChange, PatchSplit, classify, language, split_patch
+from swefarm.miner.filters import REASONS, FilterConfig, check_patch, check_record
+from swefarm.miner.license import PERMISSIVE
+from swefarm.miner.models import PullRecord, Stage
+from swefarm.miner.patches import FileChange, PatchSplit, classify, language, split_patch
 
 CREATED = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 from fixture_history import make_history
-
-from miner.filters import FilterConfig
-from miner.git_source import GitSource, load_issues
-from miner.pipeline import MineOptions, Miner
-from miner.state import MinerState
-from miner.taskify import base_commit, make_task
-from tasks.store import TaskStore
+from swefarm.miner.filters import FilterConfig
+from swefarm.miner.git_source import GitSource, load_issues
+from swefarm.miner.pipeline import MineOptions, Miner
+from swefarm.miner.state import MinerState
+from swefarm.miner.taskify import base_commit, make_task
+from swefarm.tasks.store import TaskStore
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 from fixture_history import make_history
 from github_server import GitHubServer
-
-from miner.github_api import GitHubAPI, GitHubError
-from miner.github_source import GitHubSource
+from swefarm.miner.github_api import GitHubAPI, GitHubError
+from swefarm.miner.github_source import GitHubSource
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +95,8 @@ def test_issue_text_and_hints_from_before_the_first_commit(api, history):
     (issue,) = pr2.issues
     assert issue.number == 1 and issue.title == history.issue(1)["title"]
     assert [c.body for c in issue.comments] == [c["body"] for c in history.issue(1)["comments"]]
-    from miner.filters import FilterConfig
-    from miner.taskify import make_task
+    from swefarm.miner.filters import FilterConfig
+    from swefarm.miner.taskify import make_task
 
     task, rejections = make_task(pr2, history.path, FilterConfig(), "github")
     assert not rejections

@@ -6,9 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-
-from harness.repos import RepoError, git
-from miner.license import PERMISSIVE, is_permissive, license_at, spdx_from_text
+from swefarm.harness.repos import RepoError, git
+from swefarm.miner.license import PERMISSIVE, is_permissive, license_at, spdx_from_text
 
 # A few characteristic lines of each licence (not the whole texts).
 MIT = """MIT License

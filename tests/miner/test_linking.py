@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from miner.linking import IssueRef, closing_refs, linked_issue_numbers, strip_html_comments
+from swefarm.miner.linking import IssueRef, closing_refs, linked_issue_numbers, strip_html_comments
 
 KEYWORDS = ["close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved"]
 

@@ -13,14 +13,13 @@ import gymnasium
 import pytest
 from fixture_history import make_history
 from github_server import GitHubServer
-
-from miner.filters import FilterConfig
-from miner.github_api import GitHubAPI
-from miner.github_source import GitHubSource
-from miner.pipeline import MineOptions, Miner
-from miner.state import MinerState
-from tasks.models import TaskStatus
-from tasks.store import TaskStore
+from swefarm.miner.filters import FilterConfig
+from swefarm.miner.github_api import GitHubAPI
+from swefarm.miner.github_source import GitHubSource
+from swefarm.miner.pipeline import MineOptions, Miner
+from swefarm.miner.state import MinerState
+from swefarm.tasks.models import TaskStatus
+from swefarm.tasks.store import TaskStore
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -90,8 +89,8 @@ def test_mining_again_adds_nothing_and_spends_almost_no_calls(mined):
 
 
 def test_an_episode_on_a_mined_task_scores_one_with_the_gold_patch(mined, docker_client):
-    from envs.pools import wait_closed
-    from policy.scripted import OraclePolicy, play
+    from swefarm.envs.pools import wait_closed
+    from swefarm.policy.scripted import OraclePolicy, play
 
     task = mined["store"].get("acme__widgets-5")
     env = gymnasium.make("swe/Task-v0", task=task, client=docker_client)
@@ -109,7 +108,7 @@ def test_the_cli_mines_a_local_history_and_writes_the_report(tmp_path):
     GitHub test above built and validated; this checks the commands, options and report)."""
     history = make_history(tmp_path / "src")
     env = {**os.environ, "SWEFARM_HOME": str(tmp_path / "home"), "PYTHONPATH": os.getcwd()}
-    cli = [sys.executable, "-m", "cli.main"]
+    cli = [sys.executable, "-m", "swefarm.cli.main"]
     args = ["mine", "git", str(history.path), "--repo", "acme/widgets", "--no-build", "--require-issue"]
     done = subprocess.run(cli + args, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

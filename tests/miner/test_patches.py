@@ -8,9 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from harness.repos import RepoError, git
-from miner.patches import (
+from swefarm.harness.repos import RepoError, git
+from swefarm.miner.patches import (
     FileChange,
     PatchSplit,
     _describe,

@@ -9,10 +9,9 @@ from html.parser import HTMLParser
 
 import pytest
 from rich.console import Console
-
-from miner.models import STAGES, PullRecord, Rejection, Stage
-from miner.report import STAGE_LABELS, funnel_json, funnel_table, write_html
-from miner.state import MinerState
+from swefarm.miner.models import STAGES, PullRecord, Rejection, Stage
+from swefarm.miner.report import STAGE_LABELS, funnel_json, funnel_table, write_html
+from swefarm.miner.state import MinerState
 
 REPO = "octo/widgets"
 HOSTILE = "<script>alert(1)</script>"
@@ -171,9 +170,11 @@ def test_html_page(funnel, tmp_path):
 
 
 def test_html_reasons_use_descriptions(funnel, tmp_path, monkeypatch):
-    import miner.report
+    import swefarm.miner.report
 
-    monkeypatch.setattr(miner.report, "reason_descriptions", lambda: {"no_test_change": "the PR changes no tests"})
+    monkeypatch.setattr(
+        swefarm.miner.report, "reason_descriptions", lambda: {"no_test_change": "the PR changes no tests"}
+    )
     text = write_html(funnel, tmp_path / "r.html").read_text(encoding="utf-8")
     parse(text)
     assert "the PR changes no tests" in text

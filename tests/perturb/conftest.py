@@ -9,8 +9,8 @@ import pytest
 @pytest.fixture(scope="session")
 def valid_slugify_task(docker_client, tmp_path_factory):
     """The demo's embedded task (two hunks, an issue with examples and an expected behaviour), validated."""
-    from cli.demo_task import REPO, make_repo, make_task
-    from harness.pipeline import build_task, validate_task
+    from swefarm.cli.demo_task import REPO, make_repo, make_task
+    from swefarm.harness.pipeline import build_task, validate_task
 
     repo, commits = make_repo(tmp_path_factory.mktemp("slugify"))
     task, outcome = build_task(docker_client, make_task(commits), {REPO: repo}, log=lambda *a: None)
@@ -27,7 +27,7 @@ def fixture_tasks(valid_calc_task, valid_slugify_task):
 
 @pytest.fixture(scope="session")
 def perturb_store(tmp_path_factory, fixture_tasks):
-    from tasks.store import TaskStore
+    from swefarm.tasks.store import TaskStore
 
     path = tmp_path_factory.mktemp("perturb-store") / "tasks.db"
     TaskStore(path).put_many(list(fixture_tasks.values()))
@@ -37,8 +37,8 @@ def perturb_store(tmp_path_factory, fixture_tasks):
 @pytest.fixture(scope="module")
 def task_envs(docker_client, fixture_tasks):
     """One unperturbed SWEEnv per fixture task; tests wrap them as they need (wrappers are thin)."""
-    from envs.pools import wait_closed
-    from envs.swe_env import SWEEnv
+    from swefarm.envs.pools import wait_closed
+    from swefarm.envs.swe_env import SWEEnv
 
     envs = {tid: SWEEnv(task, client=docker_client, pool_size=1) for tid, task in fixture_tasks.items()}
     yield envs

@@ -8,11 +8,10 @@ command runner, and echoes info["perturbation"].
 from __future__ import annotations
 
 import gymnasium as gym
-
-from envs.config import EnvConfig
-from envs.episode import EpisodeOptions
-from envs.models import ToolCall, ToolResult
-from envs.spaces import AnyText
+from swefarm.envs.config import EnvConfig
+from swefarm.envs.episode import EpisodeOptions
+from swefarm.envs.models import ToolCall, ToolResult
+from swefarm.envs.spaces import AnyText
 
 ISSUE = "widget() crashes on empty input\n\nSteps to reproduce:\n\n```\nwidget('')\n```\n\nExpected: it returns ''."
 
@@ -25,13 +24,13 @@ class FakeSandbox:
         self.commands: list[str] = []
 
     def run_stateless(self, cmd, timeout=None, cwd=None, **_):
-        from sandbox.models import CommandResult
+        from swefarm.sandbox.models import CommandResult
 
         self.commands.append(cmd)
         return CommandResult(exit_code=0, output="SWEFARM_CWD=/testbed\n", duration=0.0)
 
     def run(self, cmd, timeout=None, idle_timeout=None):
-        from sandbox.models import CommandResult
+        from swefarm.sandbox.models import CommandResult
 
         self.commands.append(cmd)
         return CommandResult(exit_code=0, output="", duration=0.0)

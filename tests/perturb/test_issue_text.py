@@ -5,9 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
-
-from perturb.issue_text import drop_section, pad, reorder, sections, typos, vague
-from perturb.user_prompt import TRANSFORMS, UserPromptPerturbation, policy_rewriter, transform
+from swefarm.perturb.issue_text import drop_section, pad, reorder, sections, typos, vague
+from swefarm.perturb.user_prompt import TRANSFORMS, UserPromptPerturbation, policy_rewriter, transform
 
 ISSUE = """Parser drops the last field of a CSV row
 

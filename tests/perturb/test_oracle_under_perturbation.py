@@ -6,9 +6,9 @@ from __future__ import annotations
 import random
 
 import pytest
+from swefarm.policy.scripted import OraclePolicy, play
 
-import perturb
-from policy.scripted import OraclePolicy, play
+from swefarm import perturb
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

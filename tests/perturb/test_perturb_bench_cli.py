@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from swefarm.cli.main import app
+from swefarm.perturb.report import EpisodeRow, count_calls, summarize, svg
 from typer.testing import CliRunner
-
-from cli.main import app
-from perturb.report import EpisodeRow, count_calls, summarize, svg
 
 
 @pytest.mark.docker

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from perturb import PerturbationError, PerturbConfig
+from swefarm.perturb import PerturbationError, PerturbConfig
 
 ALL = ["system", "tools", "user", "layout", "responses"]
 

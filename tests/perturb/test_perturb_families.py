@@ -7,17 +7,17 @@ import re
 
 import pytest
 from fake_env import FakeEnv
+from swefarm.envs.config import EnvConfig
+from swefarm.envs.models import ToolResult
+from swefarm.envs.tools import make_tools, tool_interface
+from swefarm.envs.tools.schema import check_arguments
+from swefarm.perturb.layout import LayoutPerturbation, script
+from swefarm.perturb.responses import Responder, ResponsesPerturbation
+from swefarm.perturb.scaffolds import STYLES
+from swefarm.perturb.system_prompt import SystemPromptPerturbation, render
+from swefarm.perturb.tools import ARGUMENTS, DEFAULT_NAMES, TOOL_SETS, ToolsPerturbation
 
-import perturb
-from envs.config import EnvConfig
-from envs.models import ToolResult
-from envs.tools import make_tools, tool_interface
-from envs.tools.schema import check_arguments
-from perturb.layout import LayoutPerturbation, script
-from perturb.responses import Responder, ResponsesPerturbation
-from perturb.scaffolds import STYLES
-from perturb.system_prompt import SystemPromptPerturbation, render
-from perturb.tools import ARGUMENTS, DEFAULT_NAMES, TOOL_SETS, ToolsPerturbation
+from swefarm import perturb
 
 # -- system -----------------------------------------------------------------------------------
 
@@ -146,7 +146,7 @@ def test_errors_get_the_episodes_prefix_and_colour_keeps_the_text():
     responder = _responder(error_prefix="[tool error] ", ansi=True, warning_p=0, transient_p=0)
     out = responder(None, lambda: ToolResult(output="Error: there is no tool 'bash'", error=True))
     assert out.output.startswith("\x1b[31m[tool error]") and "there is no tool 'bash'" in out.output
-    from perturb.output_text import strip_ansi
+    from swefarm.perturb.output_text import strip_ansi
 
     assert strip_ansi(out.output) == "[tool error] there is no tool 'bash'"
 

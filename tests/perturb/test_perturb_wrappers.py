@@ -7,10 +7,10 @@ import random
 
 import pytest
 from fake_env import FakeEnv
+from swefarm.envs.config import EnvConfig
+from swefarm.perturb import PerturbationError, PerturbationWrapper, episode_seed
 
-import perturb
-from envs.config import EnvConfig
-from perturb import PerturbationError, PerturbationWrapper, episode_seed
+from swefarm import perturb
 
 FAMILIES = ["system", "tools", "user", "layout", "responses"]
 

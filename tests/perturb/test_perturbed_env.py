@@ -7,10 +7,10 @@ import json
 
 import gymnasium
 import pytest
+from swefarm.envs.models import ToolCall
+from swefarm.policy.scripted import EmptyPolicy, OraclePolicy, play
 
-import perturb
-from envs.models import ToolCall
-from policy.scripted import EmptyPolicy, OraclePolicy, play
+from swefarm import perturb
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -19,8 +19,9 @@ ALL_LAYOUT = {"layout": {"min_kinds": 5, "cwds": ["noise"]}}
 
 
 def test_make_sampler_with_perturb_all_is_seeded_reproducible_and_recorded(perturb_store, docker_client):
-    import envs
-    from envs.pools import wait_closed
+    from swefarm.envs.pools import wait_closed
+
+    from swefarm import envs
 
     envs.register_envs()
     made = []

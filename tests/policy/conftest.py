@@ -8,7 +8,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def model_dir():
-    from policy.models import default_model_dir
+    from swefarm.policy.models import default_model_dir
 
     return default_model_dir(log=lambda *a: None)
 
@@ -23,7 +23,7 @@ def tokenizer(model_dir):
 @pytest.fixture(scope="session")
 def transformers_factory(model_dir):
     """The real SmolLM2 on the CPU (CUDA where present), shared by every test of the session."""
-    from policy.factory import load_policy
+    from swefarm.policy.factory import load_policy
 
     factory = load_policy("transformers", temperature=1.0, max_new_tokens=48, seed=7)
     yield factory

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policy.engine import Generation
+from swefarm.policy.engine import Generation
 
 
 class ScriptedEngine:

@@ -7,10 +7,9 @@ import copy
 
 import pytest
 from policy_fakes import ScriptedEngine
-
-from policy.chat import ChatRenderer, TemplateError
-from policy.model_policy import ModelPolicy
-from policy.sampling import SamplingConfig
+from swefarm.policy.chat import ChatRenderer, TemplateError
+from swefarm.policy.model_policy import ModelPolicy
+from swefarm.policy.sampling import SamplingConfig
 
 SYSTEM = {"role": "system", "content": "You fix bugs with tools."}
 USER = {"role": "user", "content": "calc.add(2, 2) returns 5"}

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 from policy_fakes import ScriptedEngine
-
-from policy.model_policy import ModelPolicy
-from policy.sampling import SamplingConfig
-from policy.scripted import play
+from swefarm.policy.model_policy import ModelPolicy
+from swefarm.policy.sampling import SamplingConfig
+from swefarm.policy.scripted import play
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -59,8 +58,7 @@ def test_a_full_context_truncates_the_episode_and_the_work_is_graded(make_env, t
 
 def test_device_selection_prefers_cuda_when_present(monkeypatch):
     import torch
-
-    from policy.device import pick_device, pick_dtype
+    from swefarm.policy.device import pick_device, pick_dtype
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert pick_device() == "cuda"

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from swefarm.policy.factory import load_policy
+from swefarm.policy.openai_backend import ServerError
+from swefarm.policy.openai_server import BackgroundServer
+from swefarm.policy.rollout import RolloutPlan, run
 from trajectory_checks import assert_well_formed
-
-from policy.factory import load_policy
-from policy.openai_backend import ServerError
-from policy.openai_server import BackgroundServer
-from policy.rollout import RolloutPlan, run
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -11,9 +11,8 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 def test_run_with_perturbations_records_them_per_episode(calc_store, valid_calc_task, tmp_path):
+    from swefarm.cli.main import app
     from typer.testing import CliRunner
-
-    from cli.main import app
 
     out = tmp_path / "run"
     result = CliRunner().invoke(app, [

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 import pytest
-
-from policy.trajectory import Trajectory, TurnRecord, assemble, read_jsonl, write_jsonl, write_parquet
+from swefarm.policy.trajectory import Trajectory, TurnRecord, assemble, read_jsonl, write_jsonl, write_parquet
 
 
 def turns():

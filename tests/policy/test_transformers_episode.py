@@ -9,9 +9,8 @@ import json
 import pyarrow.parquet as pq
 import pytest
 import torch
+from swefarm.policy.rollout import RolloutPlan, run
 from trajectory_checks import assert_well_formed
-
-from policy.rollout import RolloutPlan, run
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -49,9 +48,8 @@ def test_recorded_logprobs_are_what_a_forward_pass_gives(trajectories, transform
 
 
 def test_swefarm_run_writes_jsonl_and_parquet(calc_store, valid_calc_task, tmp_path, model_dir):
+    from swefarm.cli.main import app
     from typer.testing import CliRunner
-
-    from cli.main import app
 
     out = tmp_path / "run"
     result = CliRunner().invoke(app, [
@@ -69,9 +67,8 @@ def test_swefarm_run_writes_jsonl_and_parquet(calc_store, valid_calc_task, tmp_p
 
 
 def test_swefarm_run_says_which_task_is_missing(calc_store):
+    from swefarm.cli.main import app
     from typer.testing import CliRunner
-
-    from cli.main import app
 
     result = CliRunner().invoke(app, ["run", "nobody__nothing-1", "--policy", "empty", "--store", str(calc_store)])
     assert result.exit_code == 1
@@ -83,7 +80,7 @@ def test_the_documented_training_step_runs_on_the_trajectories(trajectories, tra
     and one optimizer step on the PPO loss changes the weights."""
     import copy
 
-    from policy.training import ppo_loss, to_batch, token_logprobs
+    from swefarm.policy.training import ppo_loss, to_batch, token_logprobs
 
     engine = transformers_factory.engine
     model = copy.deepcopy(engine._model).train()
@@ -102,7 +99,7 @@ def test_the_documented_training_step_runs_on_the_trajectories(trajectories, tra
 
 
 def test_a_stop_sequence_ends_the_turn_where_it_appears(transformers_factory, tokenizer):
-    from policy.sampling import SamplingConfig
+    from swefarm.policy.sampling import SamplingConfig
 
     engine = transformers_factory.engine
     prompt = tokenizer.encode("<|im_start|>user\nList three fruits.<|im_end|>\n<|im_start|>assistant\n")

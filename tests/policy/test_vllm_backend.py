@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from swefarm.policy.factory import load_policy
+from swefarm.policy.rollout import RolloutPlan, run
 from trajectory_checks import assert_well_formed
-
-from policy.factory import load_policy
-from policy.rollout import RolloutPlan, run
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def vllm_factory(model_dir):
-    from policy.vllm_install import ensure_vllm
+    from swefarm.policy.vllm_install import ensure_vllm
 
     ensure_vllm(log=lambda *a: None)  # what `swefarm setup --vllm` (run by make test) installed
     factory = load_policy("vllm", temperature=1.0, max_new_tokens=32, seed=5, max_model_len=4096)

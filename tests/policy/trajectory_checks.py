@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from policy.chat import THINK_OPEN
+from swefarm.policy.chat import THINK_OPEN
 
 
 def assert_well_formed(t, tokenizer, think: bool = True) -> None:

@@ -8,10 +8,10 @@ import math
 import pytest
 import yaml
 from pydantic import ValidationError
+from swefarm.rewards import COMPONENTS, PRESETS, EpisodeOutcome, RewardBreakdown, RewardSpec
+from swefarm.rewards import components as comp
 
-import rewards
-from rewards import COMPONENTS, PRESETS, EpisodeOutcome, RewardBreakdown, RewardSpec
-from rewards import components as comp
+from swefarm import rewards
 
 SPEC = RewardSpec()
 

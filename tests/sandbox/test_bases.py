@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from sandbox import bases
-from sandbox.errors import SetupError
+from swefarm.sandbox import bases
+from swefarm.sandbox.errors import SetupError
 
 
 @pytest.mark.parametrize(

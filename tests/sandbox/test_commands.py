@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from sandbox.docker_backend import DockerSandbox
-from sandbox.models import SandboxConfig
+from swefarm.sandbox.docker_backend import DockerSandbox
+from swefarm.sandbox.models import SandboxConfig
 
 pytestmark = pytest.mark.docker
 
@@ -245,7 +244,7 @@ def test_stdin_is_empty_so_reading_commands_do_not_hang(sandbox):
 
 
 def test_closed_sandbox_refuses_commands_and_close_is_idempotent(docker_client, base_image):
-    from sandbox.errors import SandboxClosedError
+    from swefarm.sandbox.errors import SandboxClosedError
 
     sb = DockerSandbox(docker_client, base_image)
     cid = sb.container.id

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
-from sandbox.docker_backend import DockerSandbox
-from sandbox.engine import connect
-from sandbox.errors import EngineUnavailableError, ImageMissingError
-from sandbox.models import SandboxConfig
+from swefarm.sandbox.docker_backend import DockerSandbox
+from swefarm.sandbox.engine import connect
+from swefarm.sandbox.errors import EngineUnavailableError, ImageMissingError
+from swefarm.sandbox.models import SandboxConfig
 
 pytestmark = pytest.mark.docker
 

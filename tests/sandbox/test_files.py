@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-
-from sandbox.errors import SandboxError
+from swefarm.sandbox.errors import SandboxError
 
 pytestmark = pytest.mark.docker
 

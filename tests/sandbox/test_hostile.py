@@ -16,10 +16,9 @@ import time
 
 import docker.errors
 import pytest
-
-from sandbox.docker_backend import DockerSandbox
-from sandbox.errors import SandboxError
-from sandbox.models import SandboxConfig
+from swefarm.sandbox.docker_backend import DockerSandbox
+from swefarm.sandbox.errors import SandboxError
+from swefarm.sandbox.models import SandboxConfig
 
 pytestmark = pytest.mark.docker
 

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import docker.errors
 import pytest
-
-from sandbox import gc, labels, registry
-from sandbox.docker_backend import DockerSandbox
-from sandbox.errors import SandboxLimitError
-from sandbox.pool import SandboxPool
+from swefarm.sandbox import gc, labels, registry
+from swefarm.sandbox.docker_backend import DockerSandbox
+from swefarm.sandbox.errors import SandboxLimitError
+from swefarm.sandbox.pool import SandboxPool
 
 pytestmark = pytest.mark.docker
 
@@ -138,9 +137,9 @@ def owner_script(body: str) -> str:
     return textwrap.dedent(
         """
         import os, signal, sys, time
-        from sandbox.engine import connect
-        from sandbox.docker_backend import DockerSandbox
-        from sandbox.pool import SandboxPool
+        from swefarm.sandbox.engine import connect
+        from swefarm.sandbox.docker_backend import DockerSandbox
+        from swefarm.sandbox.pool import SandboxPool
         client = connect()
         """
     ) + textwrap.dedent(body)

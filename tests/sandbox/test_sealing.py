@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from sandbox import labels
-from sandbox.docker_backend import DockerSandbox
-from sandbox.models import SandboxConfig
+from swefarm.sandbox import labels
+from swefarm.sandbox.docker_backend import DockerSandbox
+from swefarm.sandbox.models import SandboxConfig
 
 pytestmark = pytest.mark.docker
 

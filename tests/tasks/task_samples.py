@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tasks.models import Task
+from swefarm.tasks.models import Task
 
 # shared/ sits beside the checkout (here and in CI)
 LITE_DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "swe-bench-lite-dev.jsonl"

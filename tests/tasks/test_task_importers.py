@@ -6,11 +6,10 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from swefarm.tasks.importers import ReadReport, TaskFormatError, detect_format, parse_record, read_tasks
+from swefarm.tasks.models import SWEBENCH_FIELDS, TaskStatus
+from swefarm.tasks.store import TaskStore
 from task_samples import PATCH, TEST_PATCH, make_task
-
-from tasks.importers import ReadReport, TaskFormatError, detect_format, parse_record, read_tasks
-from tasks.models import SWEBENCH_FIELDS, TaskStatus
-from tasks.store import TaskStore
 
 KNOWN = "sqlfluff__sqlfluff-1625"
 

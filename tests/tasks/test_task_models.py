@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
+from swefarm.tasks.models import SWEBENCH_FIELDS, Environment, Provenance, Task, TaskStatus, ValidationRun, diff_paths
 from task_samples import make_task
-
-from tasks.models import SWEBENCH_FIELDS, Environment, Provenance, Task, TaskStatus, ValidationRun, diff_paths
 
 
 def test_test_lists_accept_json_strings_and_real_lists():

@@ -7,10 +7,9 @@ import sqlite3
 from datetime import UTC, datetime
 
 import pytest
+from swefarm.tasks.models import TaskStatus
+from swefarm.tasks.store import TaskNotFoundError, TaskStore
 from task_samples import make_task
-
-from tasks.models import TaskStatus
-from tasks.store import TaskNotFoundError, TaskStore
 
 
 @pytest.fixture

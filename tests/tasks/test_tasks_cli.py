@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from swefarm.cli.tasks_cmd import app
 from task_samples import make_task
 from typer.testing import CliRunner
-
-from cli.tasks_cmd import app
 
 runner = CliRunner()
 
@@ -88,7 +87,7 @@ def test_bad_lines_stop_the_import_unless_skipped(tmp_path):
 
 
 def test_the_main_command_has_the_tasks_group():
-    from cli.main import app as main_app
+    from swefarm.cli.main import app as main_app
 
     result = runner.invoke(main_app, ["tasks", "--help"])
     assert result.exit_code == 0 and "import" in result.output and "export" in result.output
