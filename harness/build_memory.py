@@ -18,7 +18,7 @@ from pathlib import Path
 from swefarm.sandbox.paths import swefarm_home
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS failed_builds (
-    tag TEXT PRIMARY KEY, recipe_hash TEXT, failure_class TEXT, reason TEXT, at TEXT)"""
+    tag TEXT PRIMARY KEY, recipe_hash TEXT, failure_class TEXT, reason TEXT, at TEXT, log_tail TEXT)"""
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class FailedBuild:
     failure_class: str
     reason: str
     at: str
+    log_tail: str = ""
 
 
 def _connect(path: Path | None) -> sqlite3.Connection:
@@ -44,12 +45,15 @@ def recorded_failure(tag: str, path: Path | None = None) -> FailedBuild | None:
     return FailedBuild(*row) if row else None
 
 
-def record_failure(tag: str, recipe_hash: str, failure_class: str, reason: str, path: Path | None = None) -> None:
-    """Remember that building `tag` failed, and why."""
+def record_failure(
+    tag: str, recipe_hash: str, failure_class: str, reason: str, log_tail: str = "", path: Path | None = None
+) -> None:
+    """Remember that building `tag` failed, and why (with the end of its log)."""
     at = datetime.now(UTC).isoformat(timespec="seconds")
     with closing(_connect(path)) as conn, conn:
         conn.execute(
-            "INSERT OR REPLACE INTO failed_builds VALUES (?,?,?,?,?)", (tag, recipe_hash, failure_class, reason, at)
+            "INSERT OR REPLACE INTO failed_builds VALUES (?,?,?,?,?,?)",
+            (tag, recipe_hash, failure_class, reason, at, log_tail),
         )
 
 

@@ -163,15 +163,21 @@ def _build(client: docker.DockerClient, context: Path, tag: str, labels: dict, n
 
 
 def _why(log: str) -> str:
-    """The most telling error line of a failed install log, whole (never cut mid-word)."""
+    """What went wrong, whole (never cut mid-word): the first failed install step and its telling error line."""
     lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
-    first = log.find("== step ")
-    scope = [ln.strip() for ln in log[first:].splitlines() if ln.strip()] if first >= 0 else lines
-    for pattern in (r"^(error|ERROR)\b.*", r"^\w*(Error|Exception): .+", r"^(×|╰─▶|Because|hint:) .+"):
-        for line in scope:
-            if re.match(pattern, line) and "swefarm" not in line:
-                return line[:500]
-    return ""
+    start = next((i for i, ln in enumerate(lines) if re.match(r"^== step \S+: ", ln)), None)
+    scope = lines[start + 1 :] if start is not None else lines
+    found = ""
+    for pattern in (
+        r"^(error|ERROR)\b.*",
+        r"^(E\s+)?[\w.]*(Error|Exception|Interrupt): .+",
+        r"^(×|╰─▶|Because|hint:|cause:) .+",
+    ):
+        found = next((ln for ln in scope[:80] if re.match(pattern, ln)), "")
+        if found:
+            break
+    head = lines[start].removeprefix("== ").rstrip(":") if start is not None else ""
+    return "; ".join(x for x in (head, found[:500]) if x)
 
 
 def build_env_image(
@@ -200,12 +206,13 @@ def _build_env_image(client, task, env, git_dir, tag, ca_bundle, force, log) -> 
         raise BuildError(
             f"{failed.reason} [failed before, at {failed.at}: this recipe (hash {failed.recipe_hash}) is not "
             "built again; pass --force to retry it, or change the recipe]",
+            log_tail=failed.log_tail,
             failure_class=failed.failure_class,
         )
     try:
         result = _make_env_image(client, task, env, git_dir, tag, ca_bundle, log)
     except BuildError as exc:
-        record_failure(tag, recipe_hash(env), exc.failure_class, str(exc))
+        record_failure(tag, recipe_hash(env), exc.failure_class, str(exc), exc.log_tail)
         raise
     forget_failure(tag)
     return result

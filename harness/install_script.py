@@ -52,8 +52,14 @@ BUILD_TOOLS = (
 )
 #: setuptools 68, wheel 0.40, hatchling 1.18, flit_core 3.9, poetry-core 1.6, pdm-backend 2.1: all with PEP 660.
 BUILD_TOOLS_FLOOR = "2023-07-01T00:00:00Z"
+#: setuptools 40.8 (2019-02) has the legacy build_meta backend yet keeps what old setup.py files import
+#: (`Feature`, removed in 46) and what old pbr patches (`_get_unpatched`): for the legacy-setuptools step.
+LEGACY_SETUPTOOLS_FLOOR = "2019-03-01T00:00:00Z"
+#: The last pytest 3 (3.10.1): newer than what crashes on Python 3.9, older than pytest 4, which refuses
+#: old configuration (a [pytest] section in setup.cfg).
+PYTEST3_LAST = "2018-11-12T00:00:00Z"
 #: Test runners and what they load at start: resolved as of the Python's maturity in the newer-runner step.
-RUNNER_PACKAGES = ("pytest", "pluggy", "py", "iniconfig", "coverage", "attrs", "six")
+RUNNER_PACKAGES = ("pytest", "pluggy", "py")
 #: Words in a log that say a C compiler or Python's headers are missing.
 NEEDS_COMPILER = (
     r"gcc'? failed: No such file|unable to execute '?[a-z0-9_-]*gcc|gcc: (not found|command not found)|"
@@ -91,16 +97,22 @@ def install_script(env: Environment, inputs: ScriptInputs) -> str:
         prep = "uv pip install " + " ".join(shlex.quote(r) for r in unpinned)
         steps.append(("no-isolation", "install", [prep, "export SWEFARM_NO_ISOLATION=1", *recipe]))
         steps.append(("non-editable", "install", ["export SWEFARM_NO_EDITABLE=1", *recipe, "swefarm_link_checkout"]))
+        legacy = f"SWEFARM_BUILD_FLOOR={_later(inputs.date, LEGACY_SETUPTOOLS_FLOOR)}"
+        steps.append(
+            ("legacy-setuptools", "install", [legacy, "export SWEFARM_NO_EDITABLE=1", *recipe, "swefarm_link_checkout"])
+        )
     if env.requirements_files:
         minimal = [_without_requirement_files(cmd) for cmd in recipe]
         steps.append(("package-only", "runner", [c for c in minimal if c]))
-    upgrade = "uv pip install --upgrade " + " ".join(_floored(RUNNER_PACKAGES, "$SWEFARM_PY_FLOOR"))
-    steps.append(("newer-runner", "runner", [*recipe, "swefarm_upgrade_runner"]))
+    upgrade = 'UV_EXCLUDE_NEWER="$SWEFARM_RUNNER_DATE" uv pip install --upgrade ' + " ".join(RUNNER_PACKAGES)
+    if inputs.date and inputs.date < PYTEST3_LAST:  # pytest 4 rejects a [pytest] section in setup.cfg
+        steps.append(
+            ("pytest3-runner", "runner", [*recipe, f"SWEFARM_RUNNER_DATE={PYTEST3_LAST}", "swefarm_upgrade_runner"])
+        )
+    steps.append(
+        ("newer-runner", "runner", [*recipe, "SWEFARM_RUNNER_DATE=$SWEFARM_PY_FLOOR", "swefarm_upgrade_runner"])
+    )
     return _render(env, inputs, steps, upgrade)
-
-
-def _floored(names: tuple[str, ...] | list[str], floor: str) -> list[str]:
-    return [f"--exclude-newer-package {n}={floor}" for n in names] + list(names)
 
 
 def _without_requirement_files(cmd: str) -> str:
@@ -162,7 +174,8 @@ def _later(a: str, b: str) -> str:
 _UV_WRAPPER = r"""uv() {
   if [ "${1:-}" = pip ] && [ "${2:-}" = install ]; then
     shift 2
-    local args=("$@") extra=(@FLOORS@)
+    local args=("$@") extra=(@FLOORS@) x
+    for x in ${SWEFARM_EXEMPT:-}; do extra+=(--exclude-newer-package "$x"); done
     if [ -n "${SWEFARM_NO_EDITABLE:-}" ]; then
       local out=() a
       for a in "${args[@]}"; do
@@ -205,8 +218,8 @@ PY
 }
 swefarm_upgrade_runner() {
   local plugins
-  plugins=$(python -m pip list --format=freeze 2>/dev/null | sed -n 's/^\(pytest-[A-Za-z0-9_.-]*\)==.*/\1/p')
-  @UPGRADE@ $(for p in $plugins; do echo "--exclude-newer-package $p=$SWEFARM_PY_FLOOR $p"; done)
+  plugins=$(python -m pip list --format=freeze 2>/dev/null | sed -n 's/^\(pytest-[A-Za-z0-9_.-]*\|coverage\)==.*/\1/p')
+  @UPGRADE@ $plugins
 }
 # The runner starts and runs a trivial test with the project's own configuration (exit 0, or 5 when its
 # configuration collects nothing from that file).
@@ -230,6 +243,35 @@ swefarm_toolchain() {
   [ "$(readlink -f "$(command -v python3)")" = "$(readlink -f /usr/bin/python3)" ] && dev=python3-dev
   apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends @TOOLCHAIN@ $dev
 }
+# uv names the packages its date cutoff filtered out of a failed resolution (some old releases carry
+# no upload time at all); exempt exactly those, up to the release uv says would satisfy.
+SWEFARM_EXEMPT=""
+swefarm_exempt() {
+  local found
+  found=$(python3 - "$1" <<'PY'
+import re, sys
+from datetime import datetime, timedelta
+text = open(sys.argv[1], errors="replace").read()
+hint = r"`([A-Za-z0-9._-]+)` was filtered by `exclude-newer`[^\n]*?published at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)"
+seen = set()
+for name, when in re.findall(hint, text):
+    if name not in seen:
+        seen.add(name)
+        after = datetime.fromisoformat(when) + timedelta(seconds=1)
+        print(f"{name}={after:%Y-%m-%dT%H:%M:%S}Z")
+PY
+)
+  found=$(for f in $found; do case " $SWEFARM_EXEMPT " in *" ${f%%=*}="*) ;; *) echo "$f" ;; esac; done)
+  [ -n "$found" ] || return 1
+  echo "== the date cutoff hid what resolution needs; exempting: $found"
+  SWEFARM_EXEMPT="$SWEFARM_EXEMPT $found"
+}
+swefarm_note() { echo "$1" >> /tmp/swefarm-summary; }
+# The most telling error line of a log (uv's `error:`, a Python exception, pytest's INTERNALERROR).
+swefarm_error() {
+  grep -m1 -E "^(error|ERROR)\b|^ *[A-Za-z_.]*(Error|Exception): |INTERNALERROR|^E +[A-Za-z_.]*Error" "$1" \
+    | sed 's/^ *//' | cut -c1-400
+}
 SWEFARM_LAST=""
 swefarm_try() {
   local name=$1 kind=$2 fn=$3
@@ -240,18 +282,30 @@ swefarm_try() {
   swefarm_fresh_venv
   ( $fn ) > "/tmp/swefarm-step-$name.log" 2>&1
   local rc=$?
-  if [ $rc -ne 0 ] && grep -qE "@NEEDS_COMPILER@" "/tmp/swefarm-step-$name.log" && swefarm_toolchain; then
+  local again=0
+  while [ $rc -ne 0 ] && [ $again -lt 4 ]; do
+    again=$((again + 1))
+    if grep -qE "@NEEDS_COMPILER@" "/tmp/swefarm-step-$name.log" && swefarm_toolchain; then
+      :
+    elif swefarm_exempt "/tmp/swefarm-step-$name.log"; then
+      :
+    else
+      break
+    fi
     swefarm_fresh_venv
     ( $fn ) > "/tmp/swefarm-step-$name.log" 2>&1
     rc=$?
-  fi
+  done
   if [ $rc -ne 0 ]; then
     SWEFARM_LAST=install
-    echo "== step $name: the install failed (exit $rc):"; tail -n 40 "/tmp/swefarm-step-$name.log"; return 1
+    echo "== step $name: the install failed (exit $rc):"; tail -n 40 "/tmp/swefarm-step-$name.log"
+    swefarm_note "$name: the install failed: $(swefarm_error "/tmp/swefarm-step-$name.log")"
+    return 1
   fi
   if ! swefarm_smoke > "/tmp/swefarm-smoke-$name.log" 2>&1; then
     SWEFARM_LAST=runner
     echo "== step $name: installed, but the test runner crashes on start:"; tail -n 30 "/tmp/swefarm-smoke-$name.log"
+    swefarm_note "$name: installed, but the test runner crashes: $(swefarm_error "/tmp/swefarm-smoke-$name.log")"
     return 1
   fi
   mkdir -p /opt/swefarm && echo "$name" > /opt/swefarm/install-step
@@ -260,6 +314,9 @@ swefarm_try() {
   return 0
 }"""
 
-_FAILED = r"""echo "swefarm-install: no step worked. The first step's log ends:"
-tail -n 60 /tmp/swefarm-step-recipe.log 2>/dev/null
+_FAILED = r"""echo "== the first step's log ends:"
+tail -n 25 /tmp/swefarm-step-recipe.log 2>/dev/null
+tail -n 25 /tmp/swefarm-smoke-recipe.log 2>/dev/null
+echo "swefarm-install: no step worked:"
+sed 's/^/  step /' /tmp/swefarm-summary
 exit 1"""

@@ -199,7 +199,7 @@ def _validate_once(client: docker.DockerClient, task: Task, runs: int) -> tuple[
     provenance = task.provenance.model_copy(update={"validation_runs": report.runs, "flaky_tests": excluded})
     update = {
         "status": TaskStatus.VALID if report.valid else TaskStatus.INVALID,
-        "status_reason": None if report.valid else f"validation: {report.reason}",
+        "status_reason": None if report.valid else f"validation: {strip_ansi(report.reason)}",
         "provenance": provenance,
         "extra": extra,
     }
@@ -209,7 +209,7 @@ def _validate_once(client: docker.DockerClient, task: Task, runs: int) -> tuple[
         instance_id=task.instance_id,
         ok=report.valid,
         status="valid" if report.valid else "invalid",
-        reason=report.reason,
+        reason=strip_ansi(report.reason),
         seconds=round(time.monotonic() - start, 1),
     )
     return task.model_copy(update=update), outcome
