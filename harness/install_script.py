@@ -102,8 +102,10 @@ def install_script(env: Environment, inputs: ScriptInputs) -> str:
             ("legacy-setuptools", "install", [legacy, "export SWEFARM_NO_EDITABLE=1", *recipe, "swefarm_link_checkout"])
         )
     if env.requirements_files:
-        minimal = [_without_requirement_files(cmd) for cmd in recipe]
-        steps.append(("package-only", "runner", [c for c in minimal if c]))
+        minimal = [c for c in (_without_requirement_files(cmd) for cmd in recipe) if c]
+        if inputs.runner == "pytest":  # the package plus the test runner of the task's date
+            minimal.append("uv pip install pytest")
+        steps.append(("package-only", "runner", minimal))
     upgrade = 'UV_EXCLUDE_NEWER="$SWEFARM_RUNNER_DATE" uv pip install --upgrade ' + " ".join(RUNNER_PACKAGES)
     if inputs.date and inputs.date < PYTEST3_LAST:  # pytest 4 rejects a [pytest] section in setup.cfg
         steps.append(
