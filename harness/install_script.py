@@ -159,9 +159,10 @@ def _render(env: Environment, inputs: ScriptInputs, steps, upgrade: str) -> str:
     ]
     if env.pre_install:
         lines.append("echo '== pre-install'")
-        lines.append("( set -ex\n" + "\n".join(env.pre_install) + "\n) || exit 1")
+        lines.append("( set -x\n" + "\n".join(f"{c} || exit 1" for c in env.pre_install) + "\n) || exit 1")
     for i, (name, kind, commands) in enumerate(steps):
-        body = "\n".join(f"  {c}" for c in commands) or "  true"
+        # each command checked: errexit is off inside a function called from a condition, as swefarm_try is
+        body = "\n".join(f"  {c} || exit 1" for c in commands) or "  true"
         lines.append(f"step_{i}() {{\n  set -ex\n{body}\n}}")
         lines.append(f"swefarm_try {shlex.quote(name)} {kind} step_{i} && exit 0")
     lines.append(_FAILED)
@@ -198,7 +199,7 @@ _HELPERS = r"""swefarm_fresh_venv() {
 # Replace the project's installed distribution with a .pth that points at the checkout (src/ when the
 # code lives there), so the tests import the code the agent edits.
 swefarm_link_checkout() {
-  python - <<'PY'
+  python - <<'PY' || return 1
 import json, pathlib, shutil, site, subprocess, sys
 from importlib import metadata
 mine = []
