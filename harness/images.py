@@ -72,7 +72,8 @@ def _slug(text: str) -> str:
 #: compile-time SyntaxWarning before any test runs (flask's filterwarnings = error).
 #: f3: the install runs harness/install_script.py's steps (fallbacks, versions from git, a toolchain
 #: when needed, the runner started once); uv lives outside the project's venv.
-ENV_FORMAT = "f3"
+#: f4: every command of a step is checked (f3 could count a step whose install failed).
+ENV_FORMAT = "f4"
 
 
 def env_image_tag(task: Task, env: Environment) -> str:
