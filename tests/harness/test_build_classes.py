@@ -80,6 +80,7 @@ def test_a_c_extension_gets_a_toolchain(docker_client, tmp_path):
     assert result.ok, checked.status_reason
 
 
+@pytest.mark.timeout(1200)  # two environments, two validations
 def test_a_test_that_needs_a_newer_python_is_retried_on_one(docker_client, tmp_path):
     """Class 4: the task's date and metadata pick 3.9; its new test needs tomllib (3.11) and is skipped there."""
     setup = ("from setuptools import setup\nsetup(name='widget', py_modules=['widget'], classifiers=["
@@ -95,6 +96,7 @@ def test_a_test_that_needs_a_newer_python_is_retried_on_one(docker_client, tmp_p
     assert result.ok and checked.environment.python == "3.11", checked.status_reason
 
 
+@pytest.mark.timeout(1200)  # the failing recipe is tried through every fallback step, twice
 def test_a_failed_build_is_remembered_and_not_rebuilt_until_forced(docker_client, tmp_path, monkeypatch):
     """Class 8: the failure is kept with its reason and recipe hash; a sibling task does not rebuild it."""
     import time
