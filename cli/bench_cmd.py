@@ -6,9 +6,11 @@ import json
 
 import typer
 from rich.console import Console
+from swefarm.cli import zoo_cmd
 
 app = typer.Typer(help="Benchmarks; record their figures in bench/RESULTS.md.", no_args_is_help=True)
 console = Console(stderr=True)
+app.command("zoo")(zoo_cmd.zoo)
 
 
 @app.command("sandbox")

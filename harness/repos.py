@@ -48,13 +48,14 @@ def git(*args: str, cwd: Path | None = None, env: dict | None = None, check: boo
     return done.stdout
 
 
-def resolve_repo(repo: str, repo_paths: dict[str, Path] | None = None, log=print) -> Path:
-    """A local git directory (work tree or bare) holding `repo`'s history."""
+def resolve_repo(repo: str, repo_paths: dict[str, Path] | None = None, log=print, url: str | None = None) -> Path:
+    """A local git directory (work tree or bare) holding `repo`'s history (cloned once from `url`,
+    default $SWEFARM_GIT_URL's template, into $SWEFARM_HOME/repos)."""
     if repo_paths and repo in repo_paths:
         return repo_paths[repo]
     mirror = swefarm_home() / "repos" / (repo.replace("/", "__") + ".git")
     if not mirror.exists():
-        url = URL_TEMPLATE.format(repo=repo)
+        url = url or URL_TEMPLATE.format(repo=repo)
         log(f"cloning {url} into {mirror}")
         mirror.parent.mkdir(parents=True, exist_ok=True)
         tmp = mirror.with_suffix(".partial")

@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass
 
 from swefarm.sandbox import registry
-from swefarm.sandbox.bases import BASES, image_exists
+from swefarm.sandbox.bases import BASES, image_exists, makeable_pythons
 from swefarm.sandbox.engine import compose_available, connect
 from swefarm.sandbox.errors import EngineUnavailableError
 from swefarm.sandbox.paths import swefarm_home
@@ -43,7 +43,7 @@ def run_checks() -> list[Check]:
             "v2 plugin found" if compose_available() else "missing: run `swefarm setup`",
         )
     )
-    for spec in BASES.values():
+    for spec in (BASES[v] for v in makeable_pythons()):
         present = client is not None and image_exists(client, spec.tag)
         checks.append(
             Check(
