@@ -19,7 +19,6 @@ Errors come back as the classes in `api.errors` (an unknown session is a `NotFou
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 from collections.abc import Callable
@@ -42,6 +41,8 @@ from swefarm.api.schemas import (
     WorkerPublic,
 )
 
+from swefarm.settings import current
+
 DEFAULT_URL = "http://127.0.0.1:8600"
 #: Request headers and body leave in two writes; without TCP_NODELAY, Nagle and delayed ACKs stall each by 40 ms.
 NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
@@ -49,8 +50,8 @@ NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 class SwefarmClient:
     def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 7200.0):
-        self.url = (url or os.environ.get("SWEFARM_API_URL") or DEFAULT_URL).rstrip("/")
-        token = token or os.environ.get("SWEFARM_API_TOKEN")
+        self.url = (url or current().api_url or DEFAULT_URL).rstrip("/")
+        token = token or current().api_token
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(
             base_url=self.url,

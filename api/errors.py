@@ -7,6 +7,8 @@ catches a missing task whether it came from the task store or over REST. The ser
 
 from __future__ import annotations
 
+from swefarm.errors import InfrastructureError
+
 
 class ApiError(RuntimeError):
     """Base class: an answer other than success from the swefarm API."""
@@ -62,7 +64,7 @@ class TooManyRequestsError(ApiError):
     status = 429
 
 
-class UnavailableError(ApiError, ConnectionError):
+class UnavailableError(ApiError, InfrastructureError, ConnectionError):
     """No worker can take the request now, or the server cannot be reached."""
 
     status = 503

@@ -127,6 +127,7 @@ def item_public(row) -> ItemPublic:
     return ItemPublic(
         id=row.id, task_id=row.task_id, variant=row.variant, repeat=row.repeat, status=row.status,
         attempts=row.attempts, reward=row.reward, resolved=row.resolved, steps=row.steps, infra_error=row.infra_error,
+        error=result.get("error"),
         reward_components=result.get("reward_components", {}), timing=result.get("timing", {}),
         perturbation=result.get("perturbation"), started_at=_time(row.started_at), finished_at=_time(row.finished_at),
     )  # fmt: skip

@@ -2,20 +2,21 @@
 
 The build context holds the project's sources, `deploy/farm.Dockerfile` and, as
 `deploy/farm-ca.crt`, the host's CA bundle: behind a TLS-inspecting proxy pip in the build must
-trust what the host trusts (`SWEFARM_CA_BUNDLE` names another bundle; an empty value adds none).
+trust what the host trusts (`SWEFARM_CA_BUNDLE` names another bundle; `none` adds none).
 The tag carries a hash of the context, so an unchanged checkout is never rebuilt.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import docker
+
+from swefarm.settings import current
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -38,8 +39,8 @@ def _context(target: Path) -> None:
     (target / "deploy").mkdir()
     for name in ("farm.Dockerfile", "farm-requirements.txt"):
         shutil.copy2(ROOT / "deploy" / name, target / "deploy" / name)
-    bundle = os.environ.get("SWEFARM_CA_BUNDLE", DEFAULT_CA_BUNDLE)
-    if bundle and Path(bundle).is_file():
+    bundle = current().ca_bundle
+    if bundle != "none" and Path(bundle).is_file():
         shutil.copy2(bundle, target / "deploy" / "farm-ca.crt")
 
 

@@ -2,7 +2,9 @@
 
 An episode is claimed with one conditional UPDATE (two workers never hold the same claim), played
 on the same env a session gets, and written back only while the claim is still this worker's.
-A policy is loaded once per (spec, options) and shared by the episodes that use it.
+A policy is loaded once per (spec, options) and shared by the episodes that use it. Episodes play
+through `policy.episode.play`: an infrastructure failure is the episode's result (never scored);
+any other exception is a bug, so the job fails with it (and the worker's log has the traceback).
 """
 
 from __future__ import annotations
@@ -18,11 +20,16 @@ from sqlalchemy import select, update
 from swefarm.api import db, evaluations
 from swefarm.api.hosting import build_env, public_action, public_info
 
+from swefarm.errors import InfrastructureError
+
 log = logging.getLogger("swefarm.worker")
 
 
-class Cancelled(Exception):
-    """The job was cancelled, or the worker is stopping, while the episode ran."""
+class Cancelled(BaseException):
+    """The job was cancelled, or the worker is stopping, while the episode ran.
+
+    A BaseException, like asyncio's CancelledError: it is control flow, and passes through the
+    episode runner without being logged as a bug."""
 
 
 class EvaluationRunner:
@@ -106,6 +113,14 @@ class EvaluationRunner:
                 values = self._play(item, job, factory)
             except Cancelled:
                 return  # stop() or cancel() put the item where it belongs
+            except Exception as exc:  # a bug in the policy or the env: play() logged its traceback
+                reason = (
+                    f"episode {item.id} on {item.task_id} raised {type(exc).__name__}: {exc} "
+                    "(a bug in the policy or the env, not infrastructure; the worker's log has the traceback)"
+                )
+                self._write(item, claim, status="failed", result=json.dumps({"error": reason[:4000]}))
+                evaluations.fail(self.database, job.id, reason)
+                return
             self._write(item, claim, status="done", **values)
         except Exception:
             log.exception("evaluation episode %s failed", item.id)
@@ -118,41 +133,32 @@ class EvaluationRunner:
                 log.exception("finalising evaluation %s", job.id)
 
     def _play(self, item, job, factory) -> dict[str, Any]:
-        from swefarm.envs.config import EnvConfig
+        """One episode through `policy.episode.play`; an infrastructure failure is the episode's result."""
+        from swefarm.policy.episode import play
 
         perturbation = json.loads(job.perturbation) if job.perturbation and item.variant == "perturbed" else None
         seed = job.seed + item.repeat
-        config = json.loads(job.config)
-        env = policy = None
-        actions: list[Any] = []
+        task = self.worker.store.get(item.task_id)
+        env = None
         try:
-            task = self.worker.store.get(item.task_id)
-            env = build_env(task, config, perturbation, seed, self.worker.client, self.settings.pool_size)
+            env = build_env(
+                task, json.loads(job.config), perturbation, seed, self.worker.client, self.settings.pool_size
+            )
             policy = factory.new(task)
-            observation, info = env.reset(seed=seed)
-            policy.begin(observation, info)
-            reward, limit = 0.0, EnvConfig.load(config).max_steps + 2
-            for _ in range(limit):
-                self._check(item)
-                action = policy.act(observation, info)
-                actions.append(public_action(action))
-                observation, reward, terminated, truncated, info = env.step(action)
-                if terminated or truncated:
-                    break
-            return self._result(job, reward, info, actions, policy)
-        except Cancelled:
-            raise
-        except Exception as exc:
-            log.warning("episode %s on %s failed: %s", item.id, item.task_id, exc)
-            infra = f"{type(exc).__name__}: {exc}"
-            trajectory = {"messages": [], "actions": actions, "info": {"error": infra}}
-            return {
-                "infra_error": infra[:4000],
-                "trajectory": json.dumps(trajectory) if job.keep_trajectories else None,
-            }
+            episode = play(env, policy, seed=seed, before_step=lambda: self._check(item))
+        except InfrastructureError as exc:  # the env could not even be made
+            return self._infra(job, f"{type(exc).__name__}: {exc}", [])
         finally:
             if env is not None:
                 env.close()
+        actions = [public_action(action) for action in episode.actions]
+        if episode.error is not None:
+            return self._infra(job, episode.error, actions)
+        return self._result(job, episode.reward, episode.info, actions, policy)
+
+    def _infra(self, job, error: str, actions: list) -> dict[str, Any]:
+        trajectory = {"messages": [], "actions": actions, "info": {"error": error}}
+        return {"infra_error": error[:4000], "trajectory": json.dumps(trajectory) if job.keep_trajectories else None}
 
     def _result(self, job, reward: float, info: dict, actions: list, policy) -> dict[str, Any]:
         info = public_info(info)

@@ -234,6 +234,7 @@ class ItemPublic(BaseModel):
     resolved: bool | None = None
     steps: int | None = None
     infra_error: str | None = None
+    error: str | None = Field(None, description="the episode raised (a bug in the policy or the env); the job failed")
     reward_components: dict[str, float] = Field(default_factory=dict)
     timing: dict[str, float] = Field(default_factory=dict)
     perturbation: list[dict[str, Any]] | dict[str, Any] | None = Field(None, description="what was varied")

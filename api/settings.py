@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from swefarm.settings import current
+
 MIN_TOKEN_LENGTH = 16
 PREFIX = "SWEFARM_"
 
@@ -33,12 +35,8 @@ DEFAULT_POLICIES = [
 ]
 
 
-def swefarm_home() -> Path:
-    return Path(os.environ.get("SWEFARM_HOME") or Path.home() / ".swefarm").expanduser()
-
-
 def default_database_url() -> str:
-    return f"sqlite:///{swefarm_home() / 'api.db'}"
+    return f"sqlite:///{current().home.expanduser() / 'api.db'}"
 
 
 class Settings(BaseModel):

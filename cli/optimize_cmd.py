@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -101,7 +100,7 @@ def optimize(
         farm = LocalFarm(out / "farm", allowed_policies=allowed).start()
         client = farm.client()
     else:
-        client = SwefarmClient(api, os.environ.get("SWEFARM_API_TOKEN"))
+        client = SwefarmClient(api)  # the token: $SWEFARM_API_TOKEN, read by the process settings
 
     def report(rnd) -> None:
         e = rnd.entry

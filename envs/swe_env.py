@@ -92,7 +92,7 @@ class SWEEnv(gym.Env[str, Any]):
             self._check_ready(task)
 
     def _check_ready(self, task: Task) -> None:
-        from swefarm.harness.images import task_image_tag
+        from swefarm.harness.images import task_image
         from swefarm.sandbox.bases import image_exists
 
         if not task.FAIL_TO_PASS:
@@ -100,7 +100,7 @@ class SWEEnv(gym.Env[str, Any]):
                 f"task {task.instance_id} has no FAIL_TO_PASS tests, so no episode on it can be graded; "
                 f"validate it first: swefarm validate {task.instance_id}"
             )
-        image = task.environment.image or task_image_tag(task)
+        image = task_image(task)
         if not image_exists(self._client, image):
             raise ValueError(
                 f"task {task.instance_id} has no image {image}; build it first: swefarm build {task.instance_id}"
@@ -311,14 +311,14 @@ class SWEEnv(gym.Env[str, Any]):
 
     def _grade(self):
         from swefarm.harness.grade import grade
-        from swefarm.harness.images import task_image_tag
+        from swefarm.harness.images import task_image
 
         task = self._task
         try:
             diff = self._sandbox.diff()
         except SandboxError as exc:
             return None, f"{type(exc).__name__}: reading the agent's diff: {exc}"
-        image = task.environment.image or task_image_tag(task)
+        image = task_image(task)
         report = grade(task, diff, self._client, image, timeout=self._cfg.grade_timeout_s)
         return report, report.infra_error
 
@@ -335,9 +335,9 @@ class SWEEnv(gym.Env[str, Any]):
         return self._pool.acquire()
 
     def _ensure_pool(self, task: Task) -> None:
-        from swefarm.harness.images import task_image_tag
+        from swefarm.harness.images import task_image
 
-        image = task.environment.image or task_image_tag(task)
+        image = task_image(task)
         if self._pool_image != image:
             if self._pool is not None:
                 release_pool(self._pool)
@@ -346,13 +346,13 @@ class SWEEnv(gym.Env[str, Any]):
 
     def _prefetch_next(self) -> None:
         """For a sampler: start the sandbox the next reset will most likely want, while this episode runs."""
-        from swefarm.harness.images import task_image_tag
+        from swefarm.harness.images import task_image
         from swefarm.sandbox.docker_backend import DockerSandbox
 
         upcoming = self.source.upcoming(deepcopy(self.np_random))
         if upcoming is None or upcoming.instance_id == self._task.instance_id:
             return
-        image = upcoming.environment.image or task_image_tag(upcoming)
+        image = task_image(upcoming)
         if image == self._pool_image:
             return
         future = _prefetcher.submit(DockerSandbox, self._client, image, self._box_config)

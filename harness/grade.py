@@ -17,7 +17,7 @@ import time
 
 import docker
 from pydantic import BaseModel, Field
-from swefarm.harness.images import sandbox_config, task_image_tag
+from swefarm.harness.images import sandbox_config, task_image
 from swefarm.harness.results import TestStatus
 from swefarm.harness.testrun import InfraError, apply_patch, diff_paths, restore_paths, run_tests
 from swefarm.sandbox.docker_backend import DockerSandbox
@@ -86,7 +86,7 @@ def grade(
     )
     start = time.monotonic()
     try:
-        with DockerSandbox(client or connect(), image or task_image_tag(task), sandbox_config()) as sb:
+        with DockerSandbox(client or connect(), image or task_image(task), sandbox_config()) as sb:
             _grade_in(sb, task, diff, report, timeout)
     except (SandboxError, InfraError) as exc:
         report.infra_error = f"{exc.__class__.__name__}: {exc}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import docker
 from pydantic import BaseModel
-from swefarm.harness.images import BuildError, build_env_image, build_task_image, task_image_tag
+from swefarm.harness.images import BuildError, build_env_image, build_task_image, task_image
 from swefarm.harness.recipe import infer_recipe
 from swefarm.harness.repos import RepoError, export_tree, resolve_repo
 from swefarm.harness.validate import validate
@@ -90,7 +90,7 @@ def validate_task(client: docker.DockerClient, task: Task, runs: int = 3) -> tup
             "PASS_TO_PASS": extra.get("dataset_PASS_TO_PASS", []),
         }
     )
-    report = validate(basis, client, runs=runs, image=task.environment.image or task_image_tag(task))
+    report = validate(basis, client, runs=runs, image=task_image(task))
     extra.pop("validation_disagreement", None)
     if report.dataset_disagreement:
         extra["validation_disagreement"] = report.dataset_disagreement

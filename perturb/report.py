@@ -34,7 +34,7 @@ class EpisodeRow:
     calls_ok: int = 0  # the policy's turns that held a well-formed call for the episode's tools
     turns: int = 0
     infra_error: str | None = None
-    error: str | None = None  # the policy failed (raised), not the env
+    error: str | None = None  # an infrastructure failure raised while playing (a model server down, say)
 
 
 @dataclass

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from api_helpers import sandboxes_of, wait_for
 from swefarm.api.client import SwefarmClient
-from swefarm.policy.scripted import OraclePolicy, play
+from swefarm.policy.episode import play
+from swefarm.policy.scripted import OraclePolicy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

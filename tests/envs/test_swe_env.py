@@ -8,7 +8,8 @@ import json
 import gymnasium
 import pytest
 from swefarm.envs.models import ToolCall
-from swefarm.policy.scripted import EmptyPolicy, OraclePolicy, play
+from swefarm.policy.episode import play
+from swefarm.policy.scripted import EmptyPolicy, OraclePolicy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -21,11 +21,11 @@ import contextlib
 import logging
 import os
 import shutil
-import statistics
 import subprocess
 import time
 import uuid
 
+from swefarm.bench.stats import p50_ms
 from swefarm.sandbox.labels import PREFIX, owner_labels
 
 INSTALL_HINT = (
@@ -121,7 +121,7 @@ def _sweep(executable: str, run_id: str) -> None:
 
 
 def _time_resets(make_env, run, dispose, resets: int) -> list[float]:
-    """ms from constructing an environment (its container starts) to the answer of its first `true`."""
+    """Seconds from constructing an environment (its container starts) to the answer of its first `true`."""
     times = []
     for _ in range(resets):
         env = None
@@ -129,7 +129,7 @@ def _time_resets(make_env, run, dispose, resets: int) -> list[float]:
             t0 = time.perf_counter()
             env = make_env()
             run(env, "true")
-            times.append((time.perf_counter() - t0) * 1000)
+            times.append(time.perf_counter() - t0)
         finally:
             if env is not None:
                 dispose(env)
@@ -137,7 +137,7 @@ def _time_resets(make_env, run, dispose, resets: int) -> list[float]:
 
 
 def _time_steps(make_env, run, dispose, steps: int) -> list[float]:
-    """ms per `true` on one started environment (after one untimed warm-up command)."""
+    """Seconds per `true` on one started environment (after one untimed warm-up command)."""
     env = make_env()
     try:
         run(env, "true")
@@ -145,7 +145,7 @@ def _time_steps(make_env, run, dispose, steps: int) -> list[float]:
         for _ in range(steps):
             t0 = time.perf_counter()
             run(env, "true")
-            times.append((time.perf_counter() - t0) * 1000)
+            times.append(time.perf_counter() - t0)
         return times
     finally:
         dispose(env)
@@ -181,8 +181,8 @@ def measure_mini_swe_agent(image: str, resets: int = 10, steps: int = 100, cwd: 
         _dispose(env, executable)
 
     try:
-        reset_ms = _time_resets(make_env, run, dispose, resets)
-        step_ms = _time_steps(make_env, run, dispose, steps)
+        reset_s = _time_resets(make_env, run, dispose, resets)
+        step_s = _time_steps(make_env, run, dispose, steps)
     except subprocess.SubprocessError as exc:  # its `docker run` failed or timed out: say what docker said
         said = getattr(exc, "stderr", None) or getattr(exc, "output", None) or ""
         said = said.decode(errors="replace") if isinstance(said, bytes) else said
@@ -192,14 +192,14 @@ def measure_mini_swe_agent(image: str, resets: int = 10, steps: int = 100, cwd: 
 
     return {
         "version": version,
-        "reset_p50_ms": round(statistics.median(reset_ms), 3),
-        "step_p50_ms": round(statistics.median(step_ms), 3),
-        "resets": len(reset_ms),
-        "steps": len(step_ms),
+        "reset_p50_ms": p50_ms(reset_s),
+        "step_p50_ms": p50_ms(step_s),
+        "resets": len(reset_s),
+        "steps": len(step_s),
     }
 
 
-if __name__ == "__main__":  # python -m envs.bench_mini [image]
+if __name__ == "__main__":  # python -m swefarm.bench.mini [image]
     import json
     import sys
 

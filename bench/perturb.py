@@ -1,4 +1,5 @@
-"""`swefarm bench perturb`: the same tasks unperturbed and under each perturbation family, and the gap.
+"""The perturbation benchmark behind `swefarm bench perturb`: the same tasks unperturbed and under each
+perturbation family, and the gap.
 
 Every family plays the same tasks with the same seeds (episode k of task t uses
 seed + 1000 t + k), on one env per task wrapped differently per family, so the
@@ -11,62 +12,14 @@ or "all").
 
 from __future__ import annotations
 
-import contextlib
-import json
-import sys
 from pathlib import Path
 
-import typer
 from rich.console import Console
-from rich.markup import escape
-
-console = Console(stderr=True)
 
 DEFAULT_FAMILIES = "system,tools,user,layout,responses,all"
 
 
-def perturb_bench(
-    policy: str = typer.Option("oracle", "--policy", help="oracle | empty | transformers[:MODEL] | openai:URL | ..."),
-    tasks: list[str] = typer.Option(
-        None,
-        "--tasks",
-        help="valid task ids (repeat, or comma-separate); default: the store's valid tasks with "
-        "--store, else the demo task",
-    ),  # fmt: skip
-    store: Path = typer.Option(None, "--store", help="task store (default: $SWEFARM_HOME/tasks.db)"),
-    families: str = typer.Option(DEFAULT_FAMILIES, "--families", help="families or a+b combinations, comma-separated"),
-    episodes: int = typer.Option(1, "--episodes", min=1, help="episodes per task and family"),
-    seed: int = typer.Option(0, "--seed", help="base seed: episode k of task t uses seed + 1000 t + k"),
-    max_steps: int = typer.Option(None, "--max-steps", min=1, help="steps per episode (default: the env's, 50)"),
-    max_new_tokens: int = typer.Option(None, "--max-new-tokens", min=1, help="model policies: tokens per turn"),
-    as_json: bool = typer.Option(False, "--json", help="print the summary and every episode as JSON on stdout"),
-    chart: Path = typer.Option(None, "--chart", help="write the chart here (.svg, or .html for a page)"),
-) -> None:
-    """Success rate, steps and wall-clock per perturbation family, and the gap to unperturbed."""
-    from swefarm.perturb import PerturbationError
-    from swefarm.perturb.report import summarize, table, to_json, write_chart
-
-    try:
-        plan = _families(families)
-        chosen = _tasks(tasks, store)
-    except (PerturbationError, ValueError, KeyError) as exc:
-        console.print(f"[red]cannot run the benchmark:[/] {escape(str(exc))}")
-        raise typer.Exit(2) from None
-    options = {"max_new_tokens": max_new_tokens} if max_new_tokens else {}
-    with contextlib.redirect_stdout(sys.stderr):  # a backend's own messages must not spoil the JSON on stdout
-        rows = _play(policy, options, chosen, plan, episodes, seed, max_steps)
-    summary = summarize(rows)
-    console.print(table(summary, title=f"Generalisation gap: {policy} on {len(chosen)} task(s), {episodes} each"))
-    for row in [r for r in rows if r.error or r.infra_error][:5]:
-        console.print(f"[yellow]{row.family} {row.task} #{row.episode}:[/] {escape(row.error or row.infra_error)}")
-    if chart is not None:
-        console.print(f"chart: {write_chart(summary, chart, title=f'Generalisation gap: {policy}')}")
-    if as_json:
-        meta = {"policy": policy, "tasks": [t.instance_id for t in chosen], "episodes_per_task": episodes, "seed": seed}
-        print(json.dumps(to_json(summary, rows, meta), indent=2))
-
-
-def _families(text: str) -> list[tuple[str, str | None]]:
+def families(text: str) -> list[tuple[str, str | None]]:
     """(label, spec) per family to run, the unperturbed baseline first; each spec is checked now."""
     from swefarm.perturb import PerturbConfig
 
@@ -79,8 +32,8 @@ def _families(text: str) -> list[tuple[str, str | None]]:
     return plan
 
 
-def _tasks(ids: list[str] | None, store: Path | None):
-    from swefarm.cli.demo_task import task_for_demo
+def choose_tasks(ids: list[str] | None, store: Path | None, console: Console):
+    from swefarm.harness.demo import task_for_demo
     from swefarm.tasks.models import TaskStatus
     from swefarm.tasks.store import TaskStore
 
@@ -95,13 +48,13 @@ def _tasks(ids: list[str] | None, store: Path | None):
     return chosen
 
 
-def _play(policy: str, options: dict, tasks: list, plan, episodes: int, seed: int, max_steps: int | None):
+def play_families(policy: str, options: dict, tasks: list, plan, episodes: int, seed: int, max_steps: int | None,
+                  console: Console):  # fmt: skip
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from swefarm.envs.pools import wait_closed
     from swefarm.envs.swe_env import SWEEnv
     from swefarm.perturb.report import EpisodeRow
     from swefarm.policy.factory import load_policy
-    from swefarm.policy.scripted import play
     from swefarm.sandbox.engine import connect
 
     from swefarm import perturb
@@ -109,7 +62,6 @@ def _play(policy: str, options: dict, tasks: list, plan, episodes: int, seed: in
     client = connect()
     overrides = {"max_steps": max_steps} if max_steps else {}
     envs = {t.instance_id: SWEEnv(t, client=client, pool_size=1, **overrides) for t in tasks}
-    limit = next(iter(envs.values())).config.max_steps + 5
     with console.status(f"loading policy {policy}"):
         factory = load_policy(policy, **options)
     rows: list[EpisodeRow] = []
@@ -126,7 +78,7 @@ def _play(policy: str, options: dict, tasks: list, plan, episodes: int, seed: in
                     start = (t + k) % len(wrapped)  # each family goes first as often as the others
                     for label, env in wrapped[start:] + wrapped[:start]:
                         progress.update(bar, description=f"{label}: {task.instance_id} #{k}")
-                        rows.append(_episode(env, factory, task, label, k, seed + 1000 * t + k, limit, play))
+                        rows.append(_episode(env, factory, task, label, k, seed + 1000 * t + k))
                         progress.advance(bar)
     finally:
         factory.close()
@@ -136,15 +88,15 @@ def _play(policy: str, options: dict, tasks: list, plan, episodes: int, seed: in
     return rows
 
 
-def _episode(env, factory, task, label: str, k: int, seed: int, limit: int, play):
+def _episode(env, factory, task, label: str, k: int, seed: int):
     from swefarm.perturb.report import EpisodeRow, count_calls
+    from swefarm.policy.episode import play
 
     row = EpisodeRow(family=label, task=task.instance_id, episode=k, seed=seed, resolved=False, reward=0.0,
                      steps=0, wall_s=0.0)  # fmt: skip
-    try:
-        episode = play(env, factory.new(task), seed=seed, max_steps=limit)
-    except Exception as exc:  # one failing episode (a model backend down, say) must not end the whole run
-        row.error = f"{type(exc).__name__}: {exc}"
+    episode = play(env, factory.new(task), seed=seed)
+    if episode.error is not None:  # an infrastructure failure (a model backend down, say): the run goes on
+        row.error = episode.error
         return row
     outcome = episode.info.get("outcome") or {}
     row.resolved, row.reward = bool(outcome.get("resolved")), episode.reward

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import docker
+from swefarm.bench.stats import p50_ms, speedup, time_calls
 from swefarm.sandbox.docker_backend import DockerSandbox
 from swefarm.sandbox.models import SandboxConfig
 from swefarm.sandbox.pool import SandboxPool
-
-
-def p50_ms(samples: list[float]) -> float:
-    return round(statistics.median(samples) * 1000, 3)
-
-
-def time_calls(fn: Callable[[], object], n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
 
 
 def exec_latency(client: docker.DockerClient, image: str, n: int) -> dict:
@@ -38,7 +24,7 @@ def exec_latency(client: docker.DockerClient, image: str, n: int) -> dict:
         "exec_p50_ms": p50_ms(ours),
         "exec_stateless_p50_ms": p50_ms(stateless),
         "docker_exec_p50_ms": p50_ms(theirs),
-        "exec_speedup": round(statistics.median(theirs) / statistics.median(ours), 1),
+        "exec_speedup": speedup(theirs, ours),
     }
 
 

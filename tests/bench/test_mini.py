@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from swefarm.envs.bench_mini import measure_mini_swe_agent
+from swefarm.bench.mini import measure_mini_swe_agent
 
 
 def test_missing_minisweagent_says_how_to_install(monkeypatch):

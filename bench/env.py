@@ -19,11 +19,12 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from swefarm.bench.stats import p50_ms, per_minute, time_calls
 from swefarm.envs.aio import EpisodeRunner
 from swefarm.envs.pools import wait_closed
 from swefarm.envs.swe_env import SWEEnv
+from swefarm.policy.episode import play
 from swefarm.policy.scripted import OraclePolicy
-from swefarm.sandbox.bench import p50_ms, time_calls
 from swefarm.tasks.models import Task
 
 TRUE_CALL = {"name": "bash", "arguments": {"command": "true"}}
@@ -37,7 +38,7 @@ def reset_and_step(task: Task, client, resets: int, steps: int) -> dict:
         env.warm()
         reset_s, first_s = [], []
         for _ in range(resets):
-            env.unwrapped._pool.wait_ready()  # the steady state: the pool refilled while the last episode ran
+            env.warm()  # the steady state: the pool refilled while the last episode ran
             start = time.perf_counter()
             env.reset()
             reset_s.append(time.perf_counter() - start)
@@ -71,15 +72,11 @@ def oracle_throughput(task: Task, client, concurrency: int, episodes: int) -> di
     rewards: list[float] = []
 
     async def one(i: int) -> None:
-        policy = OraclePolicy(task.patch)
         async with runner.env(task, pool_size=min(concurrency, 8)) as env:
-            obs, info = await env.reset(seed=i)
-            policy.begin(obs, info)
-            while True:
-                obs, reward, terminated, truncated, info = await env.step(policy.act(obs, info))
-                if terminated or truncated:
-                    rewards.append(reward if "infra_error" not in info else float("nan"))
-                    return
+            # the episode plays on the runner's threads (one slot per live env), through the one episode loop
+            episode = await env.run(play, OraclePolicy(task.patch), seed=i)
+        infra = episode.error or episode.info.get("infra_error")
+        rewards.append(float("nan") if infra else episode.reward)
 
     async def main() -> None:
         await asyncio.gather(*(one(i) for i in range(episodes)))
@@ -94,7 +91,7 @@ def oracle_throughput(task: Task, client, concurrency: int, episodes: int) -> di
     return {
         "episodes": episodes,
         "seconds": round(seconds, 2),
-        "episodes_per_min": round(episodes / seconds * 60, 1),
+        "episodes_per_min": per_minute(episodes, seconds),
         "resolved": sum(r == 1.0 for r in rewards),
     }
 
@@ -102,16 +99,16 @@ def oracle_throughput(task: Task, client, concurrency: int, episodes: int) -> di
 def run_all(
     task: Task, client, quick: bool = False, mini: bool = True, progress: Callable[[str], None] = lambda m: None
 ) -> dict:
-    from swefarm.harness.images import REPO_IN_IMAGE, task_image_tag
+    from swefarm.harness.images import REPO_IN_IMAGE, task_image
 
     resets, steps = (10, 50) if quick else (30, 300)
     progress("our env: reset and step")
     result: dict = {"task": task.instance_id, **reset_and_step(task, client, resets, steps)}
     if mini:
-        from swefarm.envs.bench_mini import measure_mini_swe_agent
+        from swefarm.bench.mini import measure_mini_swe_agent
 
         progress("mini-swe-agent's Docker environment on the same image")
-        image = task.environment.image or task_image_tag(task)
+        image = task_image(task)
         theirs = measure_mini_swe_agent(image, resets=max(resets // 3, 5), steps=steps // 3, cwd=REPO_IN_IMAGE)
         result.update(
             mini_swe_agent_version=theirs["version"],

@@ -10,24 +10,17 @@ steps in-process, side by side.
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
 from collections.abc import Callable
 
+from swefarm.bench.stats import percentile_ms
+
 TRUE_CALL = {"name": "bash", "arguments": {"command": "true"}}
 
 
-def _ms(samples: list[float], q: float) -> float | None:
-    if not samples:
-        return None
-    if len(samples) == 1:
-        return round(samples[0] * 1000, 3)
-    return round(statistics.quantiles(samples, n=100, method="inclusive")[int(q) - 1] * 1000, 3)
-
-
 def _figures(prefix: str, steps: list[float]) -> dict:
-    return {f"{prefix}_step_p50_ms": _ms(steps, 50), f"{prefix}_step_p95_ms": _ms(steps, 95)}
+    return {f"{prefix}_step_p50_ms": percentile_ms(steps, 50), f"{prefix}_step_p95_ms": percentile_ms(steps, 95)}
 
 
 def _parallel(n: int, work: Callable[[int], None]) -> list[str]:
@@ -104,8 +97,8 @@ def over_rest(farm_url: str, token: str, task_id: str, concurrency: int, steps: 
         f"{key}_sessions_ok": ok[0],
         f"{key}_errors": errors[:10],
         f"{key}_wall_s": round(time.perf_counter() - wall, 2),
-        f"{key}_session_start_p50_ms": _ms(start_s, 50),
-        f"{key}_session_start_p95_ms": _ms(start_s, 95),
+        f"{key}_session_start_p50_ms": percentile_ms(start_s, 50),
+        f"{key}_session_start_p95_ms": percentile_ms(start_s, 95),
         **_figures(key, step_s),
     }
 
