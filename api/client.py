@@ -11,7 +11,7 @@
         job = farm.wait(job.id)
         print(job.summary.score, job.summary.generalisation_gap)
 
-Errors come back as the classes in `api.errors` (an unknown session is a `NotFoundError`, a
+Errors come back as the classes in `api.contract.errors` (an unknown session is a `NotFoundError`, a
 `LookupError`; a bad request an `InvalidRequestError`, a `ValueError`). The URL and token default to
 `SWEFARM_API_URL` and `SWEFARM_API_TOKEN`.
 """
@@ -19,15 +19,15 @@ Errors come back as the classes in `api.errors` (an unknown session is a `NotFou
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
 import httpx
-from swefarm.api.errors import UnavailableError, error_for
-from swefarm.api.schemas import (
+from swefarm.api.contract import NODELAY
+from swefarm.api.contract.errors import UnavailableError, error_for
+from swefarm.api.contract.schemas import (
     EvaluationPublic,
     ItemPublic,
     ScaffoldConfig,
@@ -44,8 +44,6 @@ from swefarm.api.schemas import (
 from swefarm.settings import current
 
 DEFAULT_URL = "http://127.0.0.1:8600"
-#: Request headers and body leave in two writes; without TCP_NODELAY, Nagle and delayed ACKs stall each by 40 ms.
-NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 class SwefarmClient:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from swefarm.api.errors import NotFoundError, UnavailableError
-from swefarm.api.localfarm import LocalFarm
+from swefarm.api.contract.errors import NotFoundError, UnavailableError
+from swefarm.api.server.local import LocalFarm
 from swefarm.tasks.models import Task, TaskStatus
 from swefarm.tasks.store import TaskStore
 

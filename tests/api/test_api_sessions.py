@@ -8,7 +8,7 @@ import signal
 
 import pytest
 from api_helpers import sandboxes_of, wait_for
-from swefarm.api.errors import ConflictError, InvalidRequestError, NotFoundError
+from swefarm.api.contract.errors import ConflictError, InvalidRequestError, NotFoundError
 from swefarm.policy.episode import play
 from swefarm.policy.scripted import EmptyPolicy, OraclePolicy
 

@@ -9,14 +9,14 @@ import random
 
 import pytest
 from sqlalchemy import select
-from swefarm.api import db, evaluations
-from swefarm.api.auth import Authenticator, owner_id
-from swefarm.api.errors import ConflictError, InvalidRequestError, NotFoundError, UnauthorizedError, error_for
-from swefarm.api.hosting import public_info
-from swefarm.api.optimize import OPERATORS, Memory, MutationProposer, select_operators
-from swefarm.api.optimize.memory import config_hash
-from swefarm.api.schemas import ScaffoldConfig, SessionCreate
-from swefarm.api.settings import Settings
+from swefarm.api.contract.errors import ConflictError, InvalidRequestError, NotFoundError, UnauthorizedError, error_for
+from swefarm.api.contract.schemas import ScaffoldConfig, SessionCreate
+from swefarm.api.farm import db, evaluations
+from swefarm.api.farm.settings import Settings
+from swefarm.api.server.auth import Authenticator, owner_id
+from swefarm.api.worker.hosting import public_info
+from swefarm.optimize import OPERATORS, Memory, MutationProposer, select_operators
+from swefarm.optimize.memory import config_hash
 
 TOKEN = "a-long-enough-token-1234"
 
@@ -183,7 +183,7 @@ def test_the_mutation_proposer_never_repeats_what_memory_holds(tmp_path):
     proposer = MutationProposer(["steps_up", "steps_down"], seed=1)
     best = ScaffoldConfig(max_steps=10).model_dump()
     seen = {config_hash(best)}
-    from swefarm.api.optimize.memory import Entry
+    from swefarm.optimize.memory import Entry
 
     memory.record(Entry(round=0, scaffold="s@1", change="-", why="-", score=0.0, best_before=None,
                         decision="baseline", config_hash=config_hash(best)))  # fmt: skip

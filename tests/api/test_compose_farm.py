@@ -22,7 +22,7 @@ TASK = "fixture__calc-2"
 
 @pytest.fixture(scope="module")
 def farm_image(docker_client):
-    from swefarm.api.farm import build_image
+    from swefarm.api.server.image import build_image
     from swefarm.sandbox.engine import ensure_compose
 
     ensure_compose(log=lambda m: None)  # CI's machine may lack the plugin: `swefarm setup` installs it the same way

@@ -22,7 +22,7 @@ def test_an_empty_variable_is_the_same_as_an_unset_one(monkeypatch, tmp_path):
 
 
 def test_every_store_under_home_follows_the_same_rule(monkeypatch, tmp_path):
-    from swefarm.api.settings import default_database_url
+    from swefarm.api.farm.settings import default_database_url
     from swefarm.tasks.store import default_store_path
 
     for value, home in (("", Path.home() / ".swefarm"), (str(tmp_path), tmp_path)):
