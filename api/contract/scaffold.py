@@ -13,7 +13,7 @@ import string
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from swefarm.envs.config import DEFAULT_INSTANCE_PROMPT, DEFAULT_SYSTEM_PROMPT, EnvConfig
+from swefarm.envs.config import EnvConfig, Scaffold
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 TOOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
@@ -42,26 +42,33 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ScaffoldConfig(Strict):
-    """An agent scaffold: prompts, tools, tool-call format, limits, the reward spec, a default perturbation."""
+class ScaffoldConfig(Scaffold):
+    """An agent scaffold: the `Scaffold` fields of `EnvConfig` (prompts, tools, tool-call format, limits),
+    the reward spec (a preset or an object, never a path) and a default perturbation.
 
-    system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, max_length=MAX_PROMPT)
-    instance_prompt: str = Field(DEFAULT_INSTANCE_PROMPT, max_length=MAX_PROMPT)
-    tools: list[str] = Field(default_factory=lambda: ["bash", "editor", "search", "submit"], min_length=1)
-    tool_names: dict[str, str] = Field(default_factory=lambda: {"editor": "str_replace_editor"})
-    tool_arguments: dict[str, dict[str, str]] = Field(
-        default_factory=dict, description="kind -> {argument: the name the agent uses}, in this order"
-    )
-    tool_descriptions: dict[str, str] = Field(default_factory=dict, description="kind -> the tool's description")
-    tool_format: str = "hermes"
-    max_steps: int = Field(50, ge=1)
-    wall_clock_budget_s: float = Field(1800.0, gt=0)
-    command_timeout_s: float = Field(120.0, gt=0)
-    idle_timeout_s: float | None = Field(None, gt=0)
-    max_observation_chars: int = Field(30_000, ge=100, le=1_000_000)
-    grade_on_truncation: bool = True
+    The fields come from `envs.config.Scaffold`, never declared here again; what a client may send is
+    checked on top of them (bounded prompts, known placeholders, tool names that are identifiers).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
     reward: str | dict[str, Any] = Field("swebench", description="a preset name or {weights, speed_budget_s}")
     perturbation: Perturbation = Field(None, description="the default perturbation of sessions on this scaffold")
+
+    @field_validator("system_prompt", "instance_prompt", "max_observation_chars", "tools",
+                     "idle_timeout_s", mode="after")  # fmt: skip
+    @classmethod
+    def _bounded(cls, value: Any, info) -> Any:
+        name = info.field_name
+        if name in ("system_prompt", "instance_prompt") and len(value) > MAX_PROMPT:
+            raise ValueError(f"a prompt is at most {MAX_PROMPT:,} characters")
+        if name == "max_observation_chars" and value > 1_000_000:
+            raise ValueError("max_observation_chars is at most 1,000,000")
+        if name == "tools" and not value:
+            raise ValueError("a scaffold needs at least one tool")
+        if name == "idle_timeout_s" and value is not None and value <= 0:
+            raise ValueError("idle_timeout_s must be greater than 0")
+        return value
 
     @field_validator("system_prompt", "instance_prompt")
     @classmethod
@@ -129,23 +136,9 @@ class ScaffoldConfig(Strict):
     @model_validator(mode="after")
     def _builds(self) -> ScaffoldConfig:
         """The episode config and its tools must build, so a bad scaffold fails here and not mid-session."""
-        from swefarm.envs.formats import get_format
-        from swefarm.envs.tools import make_tools
-
         config = self.env_config()
-        tools = make_tools(
-            config.tools,
-            config.tool_names,
-            arguments=config.tool_arguments,
-            descriptions=config.tool_descriptions,
-            workdir="/testbed",
-        )
-        fmt = get_format(
-            config.tool_format,
-            bash_tool=config.tool_names.get("bash", "bash"),
-            submit_tool=config.tool_names.get("submit", "submit"),
-        )
-        fmt.instructions([tool.spec for tool in tools.values()])
+        tools = config.build_tools(workdir="/testbed")
+        config.call_format().instructions([tool.spec for tool in tools.values()])
         return self
 
     def env_config(self, **farm: Any) -> EnvConfig:

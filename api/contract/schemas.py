@@ -17,10 +17,8 @@ from swefarm.api.contract.scaffold import MAX_ACTION, NAME, Perturbation, Scaffo
 
 
 class TaskPublic(BaseModel):
-    """What a client may know of a task: never the gold patch, the test patch, or the tests' names.
-
-    The PR's number and URL are left out too (they lead to the fix); the issue is the problem statement.
-    """
+    """What a client may know of a task (`tasks.public.public_view`): never the gold patch, the test patch,
+    the tests' names, or the PR's number and URL (they lead to the fix); the issue is the problem statement."""
 
     instance_id: str
     repo: str
@@ -36,19 +34,9 @@ class TaskPublic(BaseModel):
 
     @classmethod
     def of(cls, task) -> TaskPublic:
-        return cls(
-            instance_id=task.instance_id,
-            repo=task.repo,
-            base_commit=task.base_commit,
-            problem_statement=task.problem_statement,
-            hints_text=task.hints_text,
-            created_at=task.created_at,
-            version=task.version,
-            status=task.status.value,
-            fail_to_pass_count=len(task.FAIL_TO_PASS),
-            pass_to_pass_count=len(task.PASS_TO_PASS),
-            license=task.provenance.license,
-        )
+        from swefarm.tasks.public import public_view
+
+        return cls(**public_view(task))  # the one place that decides what may leave the factory
 
 
 class TaskPage(BaseModel):
@@ -203,7 +191,9 @@ class EvaluationSummary(BaseModel):
     perturbed_score: float | None = None
     perturbed_resolved_rate: float | None = None
     perturbed_scored: int = 0
-    generalisation_gap: float | None = Field(None, description="score unperturbed minus score perturbed")
+    generalisation_gap: float | None = Field(
+        None, description="score unperturbed minus score perturbed (perturb.gap): positive is what perturbing cost"
+    )
 
 
 class EvaluationPublic(BaseModel):

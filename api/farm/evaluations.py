@@ -19,6 +19,7 @@ from sqlalchemy import func, insert, select, update
 from swefarm.api.contract.errors import ConflictError, NotFoundError
 from swefarm.api.contract.schemas import EvaluationPublic, EvaluationSummary, ItemPublic
 from swefarm.api.farm import db
+from swefarm.perturb.gap import generalisation_gap
 
 ACTIVE = ("queued", "running")
 FINAL = ("done", "failed", "cancelled")
@@ -76,7 +77,7 @@ def summarise(rows) -> EvaluationSummary:
         summary.perturbed_resolved_rate = mean(1.0 if r.resolved else 0.0 for r in perturbed)
     summary.perturbed_scored = len(perturbed)
     if summary.score is not None and summary.perturbed_score is not None:
-        summary.generalisation_gap = summary.score - summary.perturbed_score
+        summary.generalisation_gap = generalisation_gap(summary.score, summary.perturbed_score)
     return summary
 
 

@@ -38,7 +38,10 @@ class ToolFormat(Protocol):
 
 
 def get_format(name: str, **options) -> ToolFormat:
-    """The format called `name`; `options` go to its constructor where it takes them (e.g. `bash_tool`)."""
+    """The format called `name`; `options` go to its constructor where it takes them (e.g. `bash_tool`).
+
+    An option no format knows is a ValueError (a misspelt option must not be dropped silently).
+    """
     from swefarm.envs.formats.bash_block import BashBlockFormat
     from swefarm.envs.formats.hermes import HermesFormat
     from swefarm.envs.formats.minimax import MiniMaxFormat
@@ -46,6 +49,10 @@ def get_format(name: str, **options) -> ToolFormat:
     classes = {"hermes": HermesFormat, "minimax": MiniMaxFormat, "bash": BashBlockFormat}
     if name not in classes:
         raise ValueError(f"unknown tool-call format {name!r}; known: {', '.join(FORMATS)}")
+    known = {p for cls in classes.values() for p in inspect.signature(cls).parameters}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"unknown tool-call format option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     cls = classes[name]
     accepted = inspect.signature(cls).parameters
     return cls(**{k: v for k, v in options.items() if k in accepted})

@@ -52,7 +52,8 @@ def make_tools(
     `names` renames kinds (e.g. {"editor": "str_replace_editor"}); `arguments`
     renames and orders a kind's arguments ({"bash": {"command": "cmd"}}) and
     `descriptions` replaces a kind's description (see `RenamedTool`); `options`
-    go to every tool whose constructor takes them (e.g. `workdir`, `timeout_s`).
+    go to every tool whose constructor takes them (e.g. `workdir`, `timeout_s`);
+    an option no tool takes is a ValueError.
     Each tool carries its `kind`.
     """
     import inspect
@@ -63,6 +64,10 @@ def make_tools(
     unknown = [k for k in [*kinds, *(arguments or {}), *(descriptions or {})] if k not in known]
     if unknown:
         raise ValueError(f"unknown tool kind(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    takes = {p for cls in known.values() for p in inspect.signature(cls).parameters} - {"name"}
+    strange = sorted(set(options) - takes)
+    if strange:  # a misspelt option must not be dropped silently
+        raise ValueError(f"unknown tool option(s) {', '.join(strange)}; known: {', '.join(sorted(takes))}")
     tools: dict[str, Tool] = {}
     for kind in kinds:
         cls = known[kind]

@@ -209,3 +209,15 @@ def test_serve_without_a_token_says_how_to_make_one(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     result = CliRunner().invoke(app, ["serve", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--port", "0"])
     assert result.exit_code == 2 and "SWEFARM_API_TOKENS" in result.output and "token_urlsafe" in result.output
+
+
+def test_a_scaffold_declares_no_env_config_field_again():
+    from swefarm.api.contract.scaffold import ScaffoldConfig
+    from swefarm.envs.config import EnvConfig, Scaffold
+
+    own = set(ScaffoldConfig.__annotations__)
+    assert own == {"reward", "perturbation"}  # the rest is inherited from envs.config.Scaffold
+    assert set(Scaffold.model_fields) < set(ScaffoldConfig.model_fields)
+    assert set(ScaffoldConfig().env_config().model_dump()) == set(EnvConfig.model_fields)
+    with pytest.raises(ValueError, match="at most 1,000,000"):
+        ScaffoldConfig(max_observation_chars=2_000_000)
