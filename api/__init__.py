@@ -4,8 +4,8 @@
   schemas, `ScaffoldConfig`.
 - `client.py`: `SwefarmClient`, and `RemoteEnv`, a Gymnasium env that plays over REST.
 - `server/`: the FastAPI app (`create_app`), bearer-token auth as a dependency, the worker directory,
-  the monitor, `swefarm serve`, a farm on this machine (`server.local.LocalFarm`) and the farm's
-  Docker image (`server.image`).
+  the monitor, `swefarm serve`, and the farm's Docker image (`server.image`).
+- `local.py`: `LocalFarm`, a farm on this machine (`swefarm serve` with its workers) and a client for it.
 - `worker/`: a worker process holding sessions' sandboxes and running evaluation episodes (`swefarm worker`).
 - `farm/`: what the server and the workers share: settings, the database, the evaluation queue.
 

@@ -233,9 +233,8 @@ class RemoteEnv(gym.Env[str, Any]):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
         super().reset(seed=seed)
-        usable = self.session is not None and self.session.status in ("active", "ended")
         options = {**self.options, **({"seed": seed} if seed is not None else {})}
-        if usable:
+        if self.session is not None and self.session.status in ("active", "ended"):
             started = self.client.reset_session(self.session.id, seed=options.get("seed"))
         else:
             started = self.client.start_session(self.task_id, **options)

@@ -13,6 +13,7 @@ or "all").
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -60,7 +61,7 @@ def play_families(policy: str, options: dict, tasks: list, plan, episodes: int, 
     from swefarm import perturb
 
     client = connect()
-    overrides = {"max_steps": max_steps} if max_steps else {}
+    overrides: dict[str, Any] = {"max_steps": max_steps} if max_steps else {}
     envs = {t.instance_id: SWEEnv(t, client=client, pool_size=1, **overrides) for t in tasks}
     with console.status(f"loading policy {policy}"):
         factory = load_policy(policy, **options)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from swefarm.policy.engine import Engine
 from swefarm.policy.sampling import SamplingConfig
@@ -97,14 +98,14 @@ def run_all(task, store, client, backends: tuple[str, ...] = ("transformers", "v
     for backend in backends:
         progress(f"{backend}: loading")
         try:
-            factory = load_policy(backend, temperature=0.7, max_new_tokens=max_new, seed=0)
+            factory: Any = load_policy(backend, temperature=0.7, max_new_tokens=max_new, seed=0)  # a ModelFactory
         except Exception as exc:
             result[backend] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
             continue
         try:
             progress(f"{backend}: generation")
             prompts = bench_prompts(factory.engine, messages, n_prompts)
-            figures = {"generation": generation(factory.engine, prompts, max_new, batch=n_prompts)}
+            figures: dict[str, Any] = {"generation": generation(factory.engine, prompts, max_new, batch=n_prompts)}
             progress(f"{backend}: episodes")
             figures["episodes"] = episodes(factory, task.instance_id, store, (1, 8), per_level,
                                            result["episode_max_steps"], client)  # fmt: skip

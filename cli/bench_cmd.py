@@ -124,7 +124,7 @@ def api_bench(
     """p50/p95 step latency through REST next to the same steps in-process; every session must succeed."""
     import tempfile
 
-    from swefarm.api.server.local import LocalFarm
+    from swefarm.api.local import LocalFarm
     from swefarm.bench.api import run_all
     from swefarm.harness.demo import task_for_demo
     from swefarm.sandbox.engine import connect

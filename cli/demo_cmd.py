@@ -51,7 +51,7 @@ def _play(task, tool_format: str) -> None:
     env = gymnasium.make(envs.env_id(task.instance_id), tool_format=tool_format, pool_size=2)
     try:
         with console.status("starting a warm pool of 2 sandboxes"):
-            env.unwrapped.warm()
+            env.unwrapped.warm()  # type: ignore[attr-defined]  # an SWEEnv
         episodes = {}
         for name, policy in (("oracle", OraclePolicy(task.patch)), ("empty", EmptyPolicy())):
             console.rule(f"{name} policy")

@@ -43,6 +43,9 @@ def _show(directory: Path) -> None:
     out.print(bars(memory.entries))
     chart = svg(memory.entries, directory / "history.svg")
     best = memory.best()
+    if best is None:
+        out.print(f"no scored round yet; memory {directory / 'memory.md'}; chart {chart}")
+        return
     out.print(f"best: {best.scaffold} score {best.score:.3f}; memory {directory / 'memory.md'}; chart {chart}")
 
 
@@ -94,7 +97,7 @@ def optimize(
     farm = None
     if local:
         from swefarm.api.farm.settings import DEFAULT_POLICIES
-        from swefarm.api.server.local import LocalFarm
+        from swefarm.api.local import LocalFarm
 
         allowed = list(dict.fromkeys([*DEFAULT_POLICIES, policy]))
         farm = LocalFarm(out / "farm", allowed_policies=allowed).start()

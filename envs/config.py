@@ -8,7 +8,7 @@ reward spec. The perturbation layer varies these; a trainer sets them with
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional, cast
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from swefarm.rewards.spec import RewardSpec
@@ -37,7 +37,7 @@ Fix the issue above."""
 def _sandbox_overrides() -> type[BaseModel]:
     """SandboxConfig with every field optional: the overrides an env config may set (typed, never a bare dict)."""
     fields: dict[str, Any] = {
-        name: (info.annotation | None, Field(None, description=info.description))
+        name: (Optional[info.annotation], Field(None, description=info.description))  # noqa: UP045
         for name, info in SandboxConfig.model_fields.items()
     }
     return create_model("SandboxOverrides", __config__=ConfigDict(extra="forbid"), **fields)
@@ -123,7 +123,7 @@ class EnvConfig(Scaffold):
 
     def sandbox_overrides(self, grading: bool = False) -> dict[str, Any]:
         """The sandbox fields this config sets; for `grading`, only the resource limits grading honours."""
-        set_ = self.sandbox.model_dump(exclude_none=True)
+        set_ = cast(BaseModel, self.sandbox).model_dump(exclude_none=True)
         return {k: v for k, v in set_.items() if k in GRADING_LIMITS} if grading else set_
 
     @field_validator("reward", mode="before")

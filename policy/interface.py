@@ -32,5 +32,5 @@ def episode_format(info: dict[str, Any], interface: dict[str, dict[str, Any]] | 
     """The tool-call format the env parses this episode's replies with (told its bash and submit tools)."""
     interface = interface or tool_interface(info)
     names = {entry["kind"]: name for name, entry in interface.items()}
-    bash_args = next((e["arguments"] for e in interface.values() if e["kind"] == "bash"), {})
+    bash_args: dict[str, str] = next((e["arguments"] for e in interface.values() if e["kind"] == "bash"), {})
     return call_format(info["tool_format"], names, bash_args)

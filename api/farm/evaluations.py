@@ -107,19 +107,21 @@ def public(database: db.Database, owner: str, evaluation_id: str, events: int = 
         perturbation=json.loads(row.perturbation) if row.perturbation else None, total=row.total, done=finished,
         progress=finished / row.total if row.total else 1.0, summary=summary, created_at=_time(row.created_at),
         started_at=_time(row.started_at), finished_at=_time(row.finished_at),
-        events=[f"{_time(at).isoformat(timespec='seconds')} {message}" for at, message in reversed(notes)],
+        events=[f"{datetime.fromtimestamp(at, UTC).isoformat(timespec='seconds')} {message}"
+                for at, message in reversed(notes)],
     )  # fmt: skip
 
 
 def listing(database: db.Database, owner: str, limit: int = 100) -> list[EvaluationPublic]:
     with database.read() as conn:
-        ids = conn.execute(
-            select(db.evaluations.c.id)
-            .where(db.evaluations.c.owner == owner)
-            .order_by(db.evaluations.c.created_at.desc())
-            .limit(limit)
-        ).scalars()
-        ids = list(ids)
+        ids = list(
+            conn.execute(
+                select(db.evaluations.c.id)
+                .where(db.evaluations.c.owner == owner)
+                .order_by(db.evaluations.c.created_at.desc())
+                .limit(limit)
+            ).scalars()
+        )
     return [public(database, owner, i, events=0) for i in ids]
 
 

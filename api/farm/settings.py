@@ -11,12 +11,13 @@ A token is at least 16 characters; each one is a separate owner of sessions, sca
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from swefarm.settings import current
+from swefarm.settings import current, read
 
 MIN_TOKEN_LENGTH = 16
 PREFIX = "SWEFARM_"
@@ -88,14 +89,11 @@ class Settings(BaseModel):
         return value
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
-        """Fields from `SWEFARM_<NAME>` variables, then `overrides` (None values are ignored)."""
-        environ = os.environ if environ is None else environ
-        data: dict[str, Any] = {}
-        for name in cls.model_fields:
-            value = environ.get(PREFIX + name.upper())
-            if value is not None and value != "":
-                data[name] = value
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Fields from `SWEFARM_<NAME>` variables (by `swefarm.settings`' rule: empty is unset), then
+        `overrides` (None values are ignored)."""
+        variables = {name: PREFIX + name.upper() for name in cls.model_fields}
+        data: dict[str, Any] = read(os.environ if environ is None else environ, variables)
         data.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(data)
 

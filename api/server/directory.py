@@ -108,9 +108,12 @@ class WorkerDirectory:
         fresh = db.now() - self.settings.worker_stale_s
         with self.database.read() as conn:
             query = select(func.count()).select_from(db.workers)
-            return conn.execute(
-                query.where((db.workers.c.status == "alive") & (db.workers.c.heartbeat_at >= fresh))
-            ).scalar()
+            return (
+                conn.execute(
+                    query.where((db.workers.c.status == "alive") & (db.workers.c.heartbeat_at >= fresh))
+                ).scalar()
+                or 0
+            )
 
     # -- lost workers ---------------------------------------------------------------------------------
     def why_lost(self, worker) -> str | None:
@@ -213,13 +216,14 @@ class WorkerDirectory:
     def _orphaned_items(self) -> None:
         """Episodes still marked running by a worker that is no longer alive; jobs with nothing left to run."""
         with self.database.read() as conn:
-            gone = conn.execute(
-                select(db.items.c.worker_id)
-                .where(db.items.c.status == "running")
-                .where(~db.items.c.worker_id.in_(select(db.workers.c.id).where(db.workers.c.status == "alive")))
-                .distinct()
-            ).scalars()
-            gone = list(gone)
+            gone = list(
+                conn.execute(
+                    select(db.items.c.worker_id)
+                    .where(db.items.c.status == "running")
+                    .where(~db.items.c.worker_id.in_(select(db.workers.c.id).where(db.workers.c.status == "alive")))
+                    .distinct()
+                ).scalars()
+            )
             open_jobs = list(
                 conn.execute(
                     select(db.evaluations.c.id).where(db.evaluations.c.status.in_(evaluations.ACTIVE))

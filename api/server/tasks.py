@@ -36,9 +36,9 @@ class TaskCatalog:
 
         if status is not None and status not in {s.value for s in TaskStatus}:
             raise InvalidRequestError(f"unknown status {status!r}; one of {', '.join(s.value for s in TaskStatus)}")
-        filters = dict(repo=repo, status=status, created_after=created_after, created_before=created_before)
-        total = self.store.count(**filters)
-        tasks = list(self.store.iter(**filters, limit=offset + limit))[offset:]
+        total = self.store.count(repo=repo, status=status, created_after=created_after, created_before=created_before)
+        tasks = list(self.store.iter(repo=repo, status=status, created_after=created_after,
+                                     created_before=created_before, limit=offset + limit))[offset:]  # fmt: skip
         return TaskPage(items=[TaskPublic.of(t) for t in tasks], total=total, offset=offset, limit=limit)
 
     def select(self, ids: list[str] | None, split: str, repo: str | None, limit: int | None, test_fraction: float):

@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from sqlalchemy import insert, update
 from swefarm.api.farm import db
@@ -184,7 +185,7 @@ class Worker:
             session.last_active = time.monotonic()
         finally:
             session.lock.release()
-        fields = {"steps": session.steps}
+        fields: dict[str, Any] = {"steps": session.steps}
         if terminated or truncated:
             fields.update(status="ended", reward=float(reward))
         self._record(session_id, **fields)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import httpx
 import pytest
 from swefarm.api.contract.errors import NotFoundError, UnavailableError
-from swefarm.api.server.local import LocalFarm
+from swefarm.api.local import LocalFarm
 from swefarm.tasks.models import Task, TaskStatus
 from swefarm.tasks.store import TaskStore
+
+pytestmark = pytest.mark.farm  # a real `swefarm serve` process (no worker, no Docker)
 
 LIMIT = 64 * 1024
 

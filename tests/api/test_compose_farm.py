@@ -14,7 +14,7 @@ from swefarm.api.client import SwefarmClient
 from swefarm.policy.episode import play
 from swefarm.policy.scripted import OraclePolicy
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.farm, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 TASK = "fixture__calc-2"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Query
+from starlette.responses import Response
 from swefarm.api.contract.schemas import (
     ResetRequest,
     SessionCreate,
@@ -42,7 +43,7 @@ def get(state: State, owner: Owner, session_id: SessionId) -> SessionPublic:
 
 
 @router.post("/{session_id}/step", response_model=StepResult)
-async def step(state: State, owner: Owner, session_id: SessionId, body: StepRequest) -> StepResult:
+async def step(state: State, owner: Owner, session_id: SessionId, body: StepRequest) -> StepResult | Response:
     """`env.step(action)`: observation, reward, terminated, truncated, info."""
     return await sessions.step(state, owner, session_id, body)
 

@@ -31,16 +31,17 @@ class LocalFarm:
         self.tokens = [secrets.token_urlsafe(24) for _ in range(tokens)]
         self.token = self.tokens[0]
         self.workers = workers
+        self.url_file = self.home / "api.url"
         defaults = dict(database_url=f"sqlite:///{self.home / 'api.db'}", port=0, local_workers=workers)
         self.settings = Settings(
-            **{**defaults, **settings, "api_tokens": self.tokens, "api_url_file": str(self.home / "api.url")}
+            **{**defaults, **settings, "api_tokens": self.tokens, "api_url_file": str(self.url_file)}
         )
         self.url: str | None = None
         self.proc: subprocess.Popen | None = None
         self.log = self.home / "serve.log"
 
     def start(self, timeout: float = 180.0) -> LocalFarm:
-        Path(self.settings.api_url_file).unlink(missing_ok=True)
+        self.url_file.unlink(missing_ok=True)
         env = {**os.environ, **self.settings.to_env()}
         env.pop("SWEFARM_API_TOKENS_FILE", None)
         with open(self.log, "ab") as log:
@@ -49,7 +50,7 @@ class LocalFarm:
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + timeout
-        url_file = Path(self.settings.api_url_file)
+        url_file = self.url_file
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"swefarm serve exited with {self.proc.returncode}:\n{self.log_tail()}")
