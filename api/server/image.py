@@ -18,7 +18,7 @@ import docker
 
 from swefarm.settings import current
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # api/server/image.py -> the checkout
 DEFAULT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 REPOSITORY = "swefarm/farm"
 

@@ -221,3 +221,14 @@ def test_a_scaffold_declares_no_env_config_field_again():
     assert set(ScaffoldConfig().env_config().model_dump()) == set(EnvConfig.model_fields)
     with pytest.raises(ValueError, match="at most 1,000,000"):
         ScaffoldConfig(max_observation_chars=2_000_000)
+
+
+def test_the_farm_image_context_holds_every_package_folder(tmp_path):
+    import tomllib
+
+    from swefarm.api.server.image import ROOT, _context
+
+    _context(tmp_path)
+    folders = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].values())
+    assert folders <= {p.name for p in tmp_path.iterdir()}
+    assert (tmp_path / "api" / "server" / "image.py").is_file() and (tmp_path / "pyproject.toml").is_file()
