@@ -12,6 +12,7 @@ Calls written inside thinking are not calls: every parser strips thinking first.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from typing import Protocol
@@ -49,13 +50,19 @@ def get_format(name: str, **options) -> ToolFormat:
     classes = {"hermes": HermesFormat, "minimax": MiniMaxFormat, "bash": BashBlockFormat}
     if name not in classes:
         raise ValueError(f"unknown tool-call format {name!r}; known: {', '.join(FORMATS)}")
-    known = {p for cls in classes.values() for p in inspect.signature(cls).parameters}
+    known = frozenset().union(*(_parameters(cls) for cls in classes.values()))
     unknown = sorted(set(options) - known)
     if unknown:
         raise ValueError(f"unknown tool-call format option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     cls = classes[name]
-    accepted = inspect.signature(cls).parameters
+    accepted = _parameters(cls)
     return cls(**{k: v for k, v in options.items() if k in accepted})
+
+
+@functools.cache
+def _parameters(cls: type) -> frozenset[str]:
+    """What a format's constructor takes (read once per class: signatures are slow, and formats are made per reset)."""
+    return frozenset(inspect.signature(cls).parameters)
 
 
 _THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL)
