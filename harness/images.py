@@ -86,6 +86,11 @@ def task_image_tag(task: Task) -> str:
     return f"swefarm/task:{_slug(task.instance_id)}"
 
 
+def task_image(task: Task) -> str:
+    """The image a task's sandboxes start from: the one the task names, else its task image's tag. The only rule."""
+    return task.environment.image or task_image_tag(task)
+
+
 def sandbox_config(**overrides) -> SandboxConfig:
     """How a sandbox runs a task image: the snapshot copied into a writable /testbed."""
     fields = dict(workdir=TESTBED, seed_workspace_from=REPO_IN_IMAGE, workspace_size="2g")

@@ -8,7 +8,7 @@ from pathlib import Path
 import docker
 from pydantic import BaseModel
 from swefarm.harness.build_failures import classify_build_failure, strip_ansi
-from swefarm.harness.images import BuildError, build_env_image, build_task_image, env_image_tag, task_image_tag
+from swefarm.harness.images import BuildError, build_env_image, build_task_image, env_image_tag, task_image
 from swefarm.harness.overrides import apply_overrides
 from swefarm.harness.recipe import infer_recipe
 from swefarm.harness.recipe_python import base_for
@@ -161,7 +161,7 @@ def _retry_on_newer_python(client, task: Task, outcome: StepOutcome, runs: int) 
     tests = skipped_targets(task, task.provenance.validation_runs)
     if not (tests and build.get("git_dir") and build.get("python")):
         return task, outcome
-    reasons = skip_reasons(client, task.environment.image or task_image_tag(task), task, tests)
+    reasons = skip_reasons(client, task_image(task), task, tests)
     newer = next_python(build["python"]) if wants_newer_python(reasons) else None
     if newer is None:
         return task, outcome
@@ -191,7 +191,7 @@ def _validate_once(client: docker.DockerClient, task: Task, runs: int) -> tuple[
             "PASS_TO_PASS": extra.get("dataset_PASS_TO_PASS", []),
         }
     )
-    report = validate(basis, client, runs=runs, image=task.environment.image or task_image_tag(task))
+    report = validate(basis, client, runs=runs, image=task_image(task))
     extra.pop("validation_disagreement", None)
     if report.dataset_disagreement:
         extra["validation_disagreement"] = report.dataset_disagreement

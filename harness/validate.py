@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import docker
 from pydantic import BaseModel, Field
-from swefarm.harness.images import sandbox_config, task_image_tag
+from swefarm.harness.images import sandbox_config, task_image
 from swefarm.harness.results import TestRun, TestStatus, counts_as_pass
 from swefarm.harness.runners import module_labels
 from swefarm.harness.testrun import InfraError, apply_patch, files_after, run_tests, runner_name
@@ -66,7 +66,7 @@ def validate(
 ) -> ValidationReport:
     """Run the base and gold states and derive FAIL_TO_PASS / PASS_TO_PASS / flaky tests."""
     client = client or connect()
-    image = image or task_image_tag(task)
+    image = image or task_image(task)
     report = ValidationReport(instance_id=task.instance_id)
     started = datetime.now(UTC)
     if not test_targets(task):

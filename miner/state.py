@@ -16,7 +16,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 from swefarm.miner.models import STAGES, PullRecord, Rejection, Stage
-from swefarm.sandbox.paths import swefarm_home
+
+from swefarm.settings import swefarm_home
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS candidates (

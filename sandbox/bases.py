@@ -24,7 +24,8 @@ import docker
 from swefarm.sandbox.engine import apt_install
 from swefarm.sandbox.errors import SetupError
 from swefarm.sandbox.labels import IMAGE_LABELS
-from swefarm.sandbox.paths import swefarm_home
+
+from swefarm.settings import swefarm_home
 
 SANDBOX_UID = 1000
 SANDBOX_USER = "swefarm"
