@@ -13,7 +13,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-
 from swefarm.cli import zoo_cmd
 
 app = typer.Typer(help="Benchmarks; record their figures in bench/RESULTS.md.", no_args_is_help=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from swefarm.cli.zoo_cmd import DEFAULT_MANIFEST
-from swefarm.harness.zoo import RepoResult, ZooEntry, load_manifest, locate, totals
+from swefarm.bench.zoo import RepoResult, ZooEntry, load_manifest, locate, totals
 
 
 def test_the_checked_in_zoo_is_diverse_and_names_no_local_paths():
