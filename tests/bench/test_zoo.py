@@ -6,8 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from swefarm.cli.zoo_cmd import DEFAULT_MANIFEST
 from swefarm.bench.zoo import RepoResult, ZooEntry, load_manifest, locate, totals
+from swefarm.cli.zoo_cmd import DEFAULT_MANIFEST
 
 
 def test_the_checked_in_zoo_is_diverse_and_names_no_local_paths():
