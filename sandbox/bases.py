@@ -194,6 +194,7 @@ def _source_files() -> list[Path]:
 
 
 def _build_with_debootstrap(client: docker.DockerClient, spec: BaseSpec, tarball: Path, log) -> None:
+    assert spec.release is not None, "only bases with a Debian release are built with debootstrap"
     if os.geteuid() != 0:
         raise SetupError(
             f"cannot build {spec.tag}: no registry answers and debootstrap needs root. "
