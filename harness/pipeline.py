@@ -6,8 +6,9 @@ import time
 from pathlib import Path
 
 import docker
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from swefarm.harness.images import BuildError, build_env_image, build_task_image, task_image_tag
+from swefarm.harness.outcomes import BuildOutcome, ValidationOutcome
 from swefarm.harness.recipe import infer_recipe
 from swefarm.harness.repos import RepoError, export_tree, resolve_repo
 from swefarm.harness.validate import validate
@@ -18,6 +19,7 @@ class StepOutcome(BaseModel):
     instance_id: str
     ok: bool
     status: str
+    code: BuildOutcome | ValidationOutcome = Field(description="how the step ended, as a code")
     reason: str = ""
     seconds: float = 0.0
     layer_mb: float = 0.0
@@ -43,6 +45,7 @@ def build_task(
         env_build = build_env_image(client, task, env, git_dir, force=force, log=log)
         task_build = build_task_image(client, task, env_build.tag, git_dir, force=force)
     except (RepoError, BuildError, ValueError) as exc:
+        code = _build_code(exc)
         tail = getattr(exc, "log_tail", "")
         reason = f"{exc}" + (f"\n--- build log tail ---\n{tail[-1500:]}" if tail else "")
         failed = task.model_copy(update={"status": TaskStatus.INVALID, "status_reason": f"build: {reason}"})
@@ -50,6 +53,7 @@ def build_task(
             instance_id=task.instance_id,
             ok=False,
             status="build failed",
+            code=code,
             reason=str(exc)[:300],
             seconds=round(time.monotonic() - start, 1),
         )
@@ -61,11 +65,18 @@ def build_task(
         instance_id=task.instance_id,
         ok=True,
         status="built",
+        code=BuildOutcome.BUILT,
         seconds=round(time.monotonic() - start, 1),
         layer_mb=round(task_build.layer_bytes / 1024**2, 2),
         layer_seconds=task_build.seconds,
         cached=env_build.cached and task_build.cached,
     )
+
+
+def _build_code(exc: Exception) -> BuildOutcome:
+    if isinstance(exc, RepoError):
+        return BuildOutcome.REPO_ERROR
+    return BuildOutcome.BUILD_FAILED if isinstance(exc, BuildError) else BuildOutcome.RECIPE_ERROR
 
 
 def _infer(git_dir: Path, task: Task, overrides: dict | None):
@@ -95,7 +106,14 @@ def validate_task(client: docker.DockerClient, task: Task, runs: int = 3) -> tup
     if report.dataset_disagreement:
         extra["validation_disagreement"] = report.dataset_disagreement
     excluded = report.flaky + report.order_dependent
-    provenance = task.provenance.model_copy(update={"validation_runs": report.runs, "flaky_tests": excluded})
+    provenance = task.provenance.model_copy(
+        update={
+            "validation_runs": report.runs,
+            "flaky_tests": excluded,
+            "validation_outcome": str(report.outcome),
+            "dropped_tests": report.dropped,
+        }
+    )
     update = {
         "status": TaskStatus.VALID if report.valid else TaskStatus.INVALID,
         "status_reason": None if report.valid else f"validation: {report.reason}",
@@ -108,6 +126,7 @@ def validate_task(client: docker.DockerClient, task: Task, runs: int = 3) -> tup
         instance_id=task.instance_id,
         ok=report.valid,
         status="valid" if report.valid else "invalid",
+        code=report.outcome,
         reason=report.reason,
         seconds=round(time.monotonic() - start, 1),
     )
