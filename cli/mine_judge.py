@@ -31,8 +31,8 @@ class PolicyJudge:
         if getattr(self.engine, "mode", "tokens") == "chat" or tokenizer is None:
             text, _, _ = self.engine.chat(messages, SAMPLING)
             return text.strip()
-        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-        ids = list(ids["input_ids"] if isinstance(ids, dict) else ids)
+        text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        ids = list(tokenizer.encode(text, add_special_tokens=False))
         room = max(1, min(SAMPLING.max_new_tokens, self.engine.context_limit - len(ids)))
         generation = self.engine.generate(ids, SAMPLING, room)
         return tokenizer.decode(generation.ids, skip_special_tokens=True).strip()

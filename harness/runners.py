@@ -55,8 +55,9 @@ def test_command(
     exists or that SWE-bench cut at a space), the command runs their files instead.
     django / unittest: `test_foo (app.tests.FooTests)` (either Python's spelling) or dotted labels;
     with `files`, their modules run instead (which ids name loadable tests cannot be told from the
-    ids: see _labels). Ids that name no test (Django docstring lines in SWE-bench's lists) need `files`. sympy: bare names (`test_foo`), `path::test_foo` or test file paths;
-    `files` limits the run to those files (without any, bin/test scans the whole suite).
+    ids: see _labels). Ids that name no test (Django docstring lines in SWE-bench's lists) need `files`.
+    sympy: bare names (`test_foo`), `path::test_foo` or test file paths; `files` limits the run to
+    those files (without any, bin/test scans the whole suite).
     """
     tests = list(dict.fromkeys(tests))
     if not tests:

@@ -37,7 +37,7 @@ _NOT_A_PROBLEM = re.compile(
     re.IGNORECASE,
 )
 _DIFF = re.compile(r"^(?:diff --git |@@ -\d+(?:,\d+)? \+\d+|\+\+\+ b/|--- a/)", re.MULTILINE)
-_DEFINED = re.compile(r"^\+\s*(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.MULTILINE)
+_DEFINED = re.compile(r"^\+[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 _IDENT = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
 _CODE_CHARS = set("()[]{}=.:")
 _REPLACED = re.compile(r"\b(?:replac\w*|instead of|in favou?r of|switch\w* (?:from|to)|rename\w*|use[sd]? )", re.I)
@@ -83,7 +83,7 @@ def leaked(statement: str, patch: str, from_message: bool) -> str:
     if not from_message:
         return ""  # an issue may name the API it asks for: that is the request, not the fix
     mentioned = set(_IDENT.findall(statement))
-    new_names = set(_DEFINED.findall(patch)) - {n for n in _IDENT.findall("\n".join(removed))}
+    new_names = set(_DEFINED.findall(patch)) - set(_IDENT.findall(_unchanged_text(patch)))
     if named := sorted(n for n in new_names & mentioned if len(n) > 3):
         return f"it names what the fix defines: {', '.join(named[:3])}"
     old_idents = _code_idents(removed) - _code_idents(added)
@@ -102,6 +102,13 @@ def _changed_lines(patch: str) -> tuple[set[str], set[str]]:
         elif line.startswith("-") and not line.startswith("---"):
             removed.add(_normalise(line[1:]))
     return {a for a in added if a}, {r for r in removed if r}
+
+
+def _unchanged_text(patch: str) -> str:
+    """The patch's removed and context lines and hunk headers: what existed before the change."""
+    keep = [line[1:] for line in patch.splitlines() if line[:1] in ("-", " ") and not line.startswith("---")]
+    keep += [line.split("@@", 2)[-1] for line in patch.splitlines() if line.startswith("@@")]
+    return "\n".join(keep)
 
 
 def _code_idents(lines: set[str]) -> set[str]:

@@ -160,9 +160,7 @@ def test_sympy_runs_its_files_then_the_names_as_keywords():
     command = command_for(
         "sympy", ["test_foo", "sympy/core/tests/test_basic.py::test_bar"], files=["sympy/core/tests/test_arit.py"]
     )
-    assert command == (
-        SYMPY + " sympy/core/tests/test_arit.py sympy/core/tests/test_basic.py -k test_foo test_bar"
-    )
+    assert command == (SYMPY + " sympy/core/tests/test_arit.py sympy/core/tests/test_basic.py -k test_foo test_bar")
     assert command_for("sympy", ["test_foo"]) == SYMPY + " -k test_foo"
 
 
@@ -173,9 +171,7 @@ def test_sympy_whole_files_are_not_filtered_by_keywords():
 
 def test_too_many_sympy_names_run_the_files_or_fail():
     names = [f"test_some_rather_long_sympy_test_name_{i}" for i in range(4000)]
-    assert command_for("sympy", names, files=["sympy/a/tests/test_b.py"]) == (
-        SYMPY + " sympy/a/tests/test_b.py"
-    )
+    assert command_for("sympy", names, files=["sympy/a/tests/test_b.py"]) == (SYMPY + " sympy/a/tests/test_b.py")
     with pytest.raises(CommandTooLongError):
         command_for("sympy", names)
 
