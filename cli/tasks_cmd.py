@@ -186,6 +186,7 @@ def _summary(task: Task) -> Table:
         "patch": _size(task.patch),
         "test_patch": _size(task.test_patch) + f", files: {', '.join(task.test_files()) or '-'}",
         "hints": f"{len(task.hints_text)} characters",
+        "statement quality": _quality(task),
         "other fields": ", ".join(task.extra) or "-",
     }
     for section, model in (("environment", task.environment), ("provenance", task.provenance)):
@@ -194,6 +195,13 @@ def _summary(task: Task) -> Table:
     for key, value in rows.items():
         table.add_row(key, Text(value))
     return table
+
+
+def _quality(task: Task) -> str:
+    if task.quality is None:
+        return "not judged"
+    verdict = ", ".join(task.quality.flags) or "ok"
+    return verdict + (f" ({'; '.join(task.quality.notes)})" if task.quality.notes else "")
 
 
 def _tests(names: list[str]) -> str:

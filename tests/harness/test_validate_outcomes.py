@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from swefarm.harness.dropped import dropped_tests
 from swefarm.harness.outcomes import RETRY, DropReason, ValidationOutcome, describe
 from swefarm.harness.results import TestRun, TestStatus
-from swefarm.harness.validate import ValidationReport, _classify, _dropped
+from swefarm.harness.validate import ValidationReport, _classify
 from swefarm.tasks.models import Task
 
 P, F, E, S, XF = TestStatus.PASSED, TestStatus.FAILED, TestStatus.ERROR, TestStatus.SKIPPED, TestStatus.XFAIL
@@ -48,7 +49,7 @@ def test_expected_failures_are_in_neither_list_and_say_why():
     assert report.fail_to_pass == ["t.py::fixed", "t.py::was_xfail"]  # XFAIL before, a real pass after: fixed
     assert report.pass_to_pass == ["t.py::kept"]
     assert report.expected_failures == ["t.py::known_bug"]
-    assert _dropped(task(), report, r["base"], [r["gold"]]) == {"t.py::known_bug": "xfail"}
+    assert dropped_tests(task(), report, r["base"], [r["gold"]]) == {"t.py::known_bug": "xfail"}
 
 
 def test_gold_runs_without_results_are_no_test_results_with_the_cause():
@@ -115,7 +116,7 @@ def test_every_test_a_dataset_list_holds_and_ours_do_not_is_explained():
         f2p=["t.py::f", "t.py::already"],
         p2p=["t.py::now_fixed", "t.py::flip", "t.py::skip", "t.py::gone", "t.py::fails"],
     )
-    assert _dropped(dataset, report, r["base"], [r["gold"], r["gold2"]]) == {
+    assert dropped_tests(dataset, report, r["base"], [r["gold"], r["gold2"]]) == {
         "t.py::flip": DropReason.FLAKY,
         "t.py::already": DropReason.PASSES_AT_BASE,  # moved to our PASS_TO_PASS
         "t.py::now_fixed": DropReason.FAILS_AT_BASE,  # moved to our FAIL_TO_PASS
@@ -130,7 +131,7 @@ def test_another_spelling_of_an_id_is_not_a_dropped_test():
     r = runs("unittest", base=({long: F}, 1, ""), gold=({long: P}, 0, ""))
     report = classify(r["base"], r["gold"])
     assert report.fail_to_pass == [long]
-    assert _dropped(task(f2p=["test_a (pkg.tests.T)"]), report, r["base"], [r["gold"]]) == {}
+    assert dropped_tests(task(f2p=["test_a (pkg.tests.T)"]), report, r["base"], [r["gold"]]) == {}
 
 
 def test_dataset_tests_of_a_module_that_did_not_import_are_collection_errors():
@@ -139,7 +140,7 @@ def test_dataset_tests_of_a_module_that_did_not_import_are_collection_errors():
         gold=({"tests/test_a.py::t": P, "tests/test_b.py": E}, 1, ""),
     )
     report = classify(r["base"], r["gold"])
-    dropped = _dropped(task(p2p=["tests/test_b.py::test_x"]), report, r["base"], [r["gold"]])
+    dropped = dropped_tests(task(p2p=["tests/test_b.py::test_x"]), report, r["base"], [r["gold"]])
     assert dropped == {"tests/test_b.py::test_x": DropReason.COLLECTION_ERROR}
 
 

@@ -175,3 +175,5 @@ def test_mine_report_and_tasks_list_show_and_filter_the_verdict(mined):
     assert not any(iid in ok.output for iid in thin)
     bad = runner.invoke(app, ["tasks", "list", "--quality", "great"], env=env)
     assert bad.exit_code == 1 and "unknown quality" in bad.output
+    shown = runner.invoke(app, ["tasks", "show", sorted(thin)[0]], env=env)
+    assert "statement quality" in shown.output and "thin (thin:" in shown.output
