@@ -61,7 +61,7 @@ def crash_cause(log: str, exit_code: int | None) -> str:
     code = f"exit code {exit_code}" if exit_code is not None else "no exit code"
     if match := _TIMEOUT.search("\n".join(lines)):
         return f"the test run timed out: {match.group(0)[1:-1].removeprefix('swefarm: ')}"
-    found = _raised(raw) or _last(lines, (_PYTEST_E,)) or _last(lines, _PYTEST_ERRORS) or _last(lines, (_NOT_FOUND,))
+    found = _raised(raw) or _pytest_error(lines) or _last(lines, _PYTEST_ERRORS) or _last(lines, (_NOT_FOUND,))
     if found or (found := _last(lines, (_NOTHING,))):
         return f"{found} ({code})"
     last = _short(lines[-1]) if lines else "(no output)"
@@ -78,6 +78,21 @@ def _raised(lines: list[str]) -> str:
     for line in lines[starts[-1] + 1 :]:
         if not line[:1].isspace():
             return _short(line.strip())
+    return ""
+
+
+def _pytest_error(lines: list[str]) -> str:
+    """The exception pytest reported last: the first `E   Name: message` line of its last `E` block (the
+    block's other lines continue the message)."""
+    end = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].startswith("E ")), None)
+    if end is None:
+        return ""
+    start = end
+    while start > 0 and lines[start - 1].startswith("E "):
+        start -= 1
+    for line in lines[start : end + 1]:
+        if match := _PYTEST_E.match(line):
+            return _short(match["text"].strip())
     return ""
 
 

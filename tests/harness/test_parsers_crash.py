@@ -113,3 +113,20 @@ def test_ordinary_failures_are_not_collection_errors():
         "tests/test_y.py": TestStatus.SKIPPED,
     }
     assert collection_errors(statuses) == []
+
+
+def test_a_multi_line_pytest_error_is_named_by_its_first_line():
+    """pallets/click on a newer pytest: the collection error's message runs over several `E` lines."""
+    log = (
+        "/opt/venv/lib/python3.13/site-packages/_pytest/mark/structures.py:203: in _for_parametrize\n"
+        "    warnings.warn(\n"
+        "E   pytest.PytestRemovedIn10Warning: Passing a non-Collection iterable to parametrize is deprecated.\n"
+        "E   Test: tests/test_basic.py::test_boolean_conversion, argvalues type: chain\n"
+        "E   Please convert to a list or tuple.\n"
+        "=========================== short test summary info ============================\n"
+        "ERROR tests/test_basic.py - pytest.PytestRemovedIn10Warning: Passing a non-Co...\n"
+        "!!!!!!!!!!!!!!!!!!!! Interrupted: 1 error during collection !!!!!!!!!!!!!!!!!!!!\n"
+    )
+    assert crash_cause(log, 2) == (
+        "pytest.PytestRemovedIn10Warning: Passing a non-Collection iterable to parametrize is deprecated. (exit code 2)"
+    )
