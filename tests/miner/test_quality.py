@@ -177,3 +177,10 @@ def test_mine_report_and_tasks_list_show_and_filter_the_verdict(mined):
     assert bad.exit_code == 1 and "unknown quality" in bad.output
     shown = runner.invoke(app, ["tasks", "show", sorted(thin)[0]], env=env)
     assert "statement quality" in shown.output and "thin (thin:" in shown.output
+
+
+def test_a_judge_must_be_a_model_backend(tmp_path):
+    history = make_history(tmp_path / "src")
+    args = ["mine", "git", str(history.path), "--repo", "acme/widgets", "--no-build", "--judge", "oracle"]
+    done = CliRunner().invoke(app, args, env={"SWEFARM_HOME": str(tmp_path / "home"), "COLUMNS": "200"})
+    assert done.exit_code == 2 and "a judge needs a model backend" in done.output
