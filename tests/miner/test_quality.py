@@ -165,8 +165,10 @@ def test_mine_report_and_tasks_list_show_and_filter_the_verdict(mined):
     report = runner.invoke(app, ["mine", "report", "--repo", "acme/widgets", "--json"], env=env)
     assert report.exit_code == 0, report.output
     assert json.loads(report.output)["quality"]["tasks"] == len(store.list())
-    table = runner.invoke(app, ["mine", "report", "--repo", "acme/widgets"], env=env)
+    page = home / "funnel.html"
+    table = runner.invoke(app, ["mine", "report", "--repo", "acme/widgets", "--html", str(page)], env=env)
     assert "statement quality of" in table.output
+    assert "<h2>Problem statements</h2>" in page.read_text() and "<code>thin</code>" in page.read_text()
     thin = {t.instance_id for t in store.list() if THIN in t.quality.flags}
     listed = runner.invoke(app, ["tasks", "list", "--quality", "thin"], env=env)
     assert listed.exit_code == 0 and f"{len(thin)} of {len(thin)} matching" in listed.output
