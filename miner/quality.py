@@ -33,7 +33,8 @@ FLAGS = (NOT_A_STATEMENT, THIN, LEAKS_FIX)
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'-]*")
 _NOT_A_PROBLEM = re.compile(
-    r"^(?:revert\b|bump\b|release\b|prepare (?:for )?(?:the )?release|v?\d+(?:\.\d+)+\s*$|(?:update|set) version\b)",
+    r"^(?:revert\b|bump\b|(?:release|version) v?\d+(?:\.\d+)+|prepare (?:for )?(?:the )?(?:release|v?\d)"
+    r"|v?\d+(?:\.\d+)+\s*$|(?:update|set) version\b)",
     re.IGNORECASE,
 )
 _DIFF = re.compile(r"^(?:diff --git |@@ -\d+(?:,\d+)? \+\d+|\+\+\+ b/|--- a/)", re.MULTILINE)

@@ -62,10 +62,21 @@ def test_a_one_line_title_is_thin():
 
 @pytest.mark.parametrize(
     "statement",
-    ["Merge branch 'main' into patch-1", "Merge pull request #7 from a/b", 'Revert "Fix area"', "Bump version to 2.0"],
+    [
+        "Merge branch 'main' into patch-1",
+        "Merge pull request #7 from a/b",
+        'Revert "Fix area"',
+        "Bump version to 2.0",
+        "Release 2.0.1",
+    ],
 )
 def test_merge_messages_reverts_and_bumps_are_not_statements(statement):
     assert assess(make(statement, "commit message")).flags == [NOT_A_STATEMENT, THIN]
+
+
+@pytest.mark.parametrize("title", ["Release the lock when a worker dies", "Merge sort keeps equal keys in order"])
+def test_titles_that_only_start_like_a_merge_or_release_are_statements(title):
+    assert NOT_A_STATEMENT not in assess(make(title + "\n\n" + ISSUE, "commit message")).flags
 
 
 def test_a_statement_holding_the_fix_s_code_leaks_it():
