@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from swefarm.harness.outcomes import DropReason
-from swefarm.harness.parsers import lookup
+from swefarm.harness.parsers import TestIndex
 from swefarm.harness.parsers.crash import collection_errors, module_of
 from swefarm.harness.results import TestRun, TestStatus, counts_as_pass
 from swefarm.tasks.models import Task
@@ -30,35 +30,39 @@ def dropped_tests(task: Task, report: ValidationReport, base: TestRun | None, go
     if not gold or base is None:
         return out
     parser = gold[0].parser
-    f2p = dict.fromkeys(report.fail_to_pass, TestStatus.PASSED)
-    p2p = dict.fromkeys(report.pass_to_pass, TestStatus.PASSED)
-    ours = dict(out)
+    f2p = TestIndex(parser, dict.fromkeys(report.fail_to_pass, TestStatus.PASSED))
+    p2p = TestIndex(parser, dict.fromkeys(report.pass_to_pass, TestStatus.PASSED))
+    excluded = {
+        why: TestIndex(parser, {t: TestStatus.FAILED for t, said in out.items() if said == why})
+        for why in set(out.values())
+    }
+    runs = TestIndex(parser, gold[0].statuses), TestIndex(parser, base.statuses)
     broken = {module_of(m) for m in set().union(*(collection_errors(g.statuses) for g in gold))}
     for listed, same, other, moved in (
         (task.FAIL_TO_PASS, f2p, p2p, DropReason.PASSES_AT_BASE),
         (task.PASS_TO_PASS, p2p, f2p, DropReason.FAILS_AT_BASE),
     ):
         for test in listed:
-            if lookup(parser, same, test) is not None:
+            if same.find(test) is not None:
                 continue
-            if lookup(parser, other, test) is not None:
+            if other.find(test) is not None:
                 out[test] = str(moved)
-            elif known := next((why for t, why in ours.items() if lookup(parser, {t: TestStatus.FAILED}, test)), ""):
+            elif known := next((why for why, index in excluded.items() if index.find(test)), ""):
                 out[test] = known
             else:
-                out[test] = str(_why(test, base, gold, broken))
+                out[test] = str(_why(test, *runs, broken))
     return out
 
 
-def _why(test: str, base: TestRun, gold: list[TestRun], broken: set[str]) -> DropReason:
+def _why(test: str, gold: TestIndex, base: TestIndex, broken: set[str]) -> DropReason:
     """Why a test is in neither list, from its status in the first gold run (and at base)."""
-    status = gold[0].status_of(test)
+    status = gold.find(test)
     if status is None:
         dotted = {m.removesuffix(".py").replace("/", ".") for m in broken}
         in_broken = any(m in test for m in broken | dotted)
         return DropReason.COLLECTION_ERROR if in_broken else DropReason.MISSING
     if status == TestStatus.PASSED:
-        return DropReason.FAILS_AT_BASE if not counts_as_pass(base.status_of(test)) else DropReason.PASSES_AT_BASE
+        return DropReason.FAILS_AT_BASE if not counts_as_pass(base.find(test)) else DropReason.PASSES_AT_BASE
     return {
         TestStatus.XFAIL: DropReason.XFAIL,
         TestStatus.XPASS: DropReason.XPASS,
