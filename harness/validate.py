@@ -32,6 +32,7 @@ from pydantic import BaseModel, Field
 from swefarm.harness.dropped import disagreement, dropped_tests
 from swefarm.harness.images import sandbox_config, task_image_tag
 from swefarm.harness.outcomes import ValidationOutcome
+from swefarm.harness.parsers import TestIndex
 from swefarm.harness.parsers.crash import collection_errors, crash_cause, module_of
 from swefarm.harness.results import TestRun, TestStatus, counts_as_pass
 from swefarm.harness.runners import module_labels
@@ -148,11 +149,12 @@ def _confirm_as_graded(client, image: str, task: Task, report: ValidationReport,
         cause = crash_cause(gold.log_tail, gold.exit_code)
         report.end(ValidationOutcome.NO_TEST_RESULTS, "the tests selected by id reported nothing", cause)
         return
+    at_gold, at_base = TestIndex(gold.parser, gold.statuses), TestIndex(base.parser, base.statuses)
     unstable = [
-        t for t in report.pass_to_pass if not (counts_as_pass(gold.status_of(t)) and counts_as_pass(base.status_of(t)))
+        t for t in report.pass_to_pass if not (counts_as_pass(at_gold.find(t)) and counts_as_pass(at_base.find(t)))
     ]
     unstable += [
-        t for t in report.fail_to_pass if gold.status_of(t) != TestStatus.PASSED or counts_as_pass(base.status_of(t))
+        t for t in report.fail_to_pass if at_gold.find(t) != TestStatus.PASSED or counts_as_pass(at_base.find(t))
     ]
     report.order_dependent = sorted(unstable)
     report.fail_to_pass = [t for t in report.fail_to_pass if t not in unstable]
@@ -181,15 +183,16 @@ def _classify(report: ValidationReport, base: TestRun, gold: list[TestRun]) -> N
     ids = sorted(
         set(base.statuses).union(*(g.statuses for g in gold)) - modules - set(collection_errors(base.statuses))
     )
+    at_base, golds = TestIndex(base.parser, base.statuses), [TestIndex(g.parser, g.statuses) for g in gold]
     for test in ids:
-        outcomes = {g.status_of(test) for g in gold}
+        outcomes = {g.find(test) for g in golds}
         if len(outcomes) > 1:
             report.flaky.append(test)
             continue
         (status,) = outcomes
         if status == TestStatus.XFAIL:
             report.expected_failures.append(test)
-        elif status == TestStatus.PASSED and base.status_of(test) == TestStatus.PASSED:
+        elif status == TestStatus.PASSED and at_base.find(test) == TestStatus.PASSED:
             report.pass_to_pass.append(test)
         elif status == TestStatus.PASSED:
             report.fail_to_pass.append(test)
