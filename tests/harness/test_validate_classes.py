@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from fixture_calc import new_file_patch
 from swefarm.harness.grade import grade
-from swefarm.harness.outcomes import BuildOutcome, ValidationOutcome
+from swefarm.harness.outcomes import RETRY, BuildOutcome, ValidationOutcome
 from swefarm.harness.pipeline import validate_task
 from swefarm.tasks.models import Environment, TaskStatus
 
@@ -180,3 +180,12 @@ def test_sympy_tests_whose_warnings_split_their_lines_are_kept(validated, docker
     assert {"test_mul_warns", "test_mul_plain"} <= set(task.PASS_TO_PASS)
     assert task.provenance.dropped_tests == {}
     assert grade(task, task.patch, docker_client).resolved
+
+
+def test_a_gold_patch_that_does_not_apply_says_so_and_is_not_retried(validated):
+    broken = "diff --git a/src/calc/__init__.py b/src/calc/__init__.py\n--- a/src/calc/__init__.py\n"
+    broken += "+++ b/src/calc/__init__.py\n@@ -1,2 +1,2 @@\n def nothing_like_this():\n-    pass\n+    return 1\n"
+    task, outcome = validated("fixture__calc-badpatch", patch=broken)
+    assert outcome.code == ValidationOutcome.PATCH_DOES_NOT_APPLY
+    assert outcome.reason.startswith("the gold patch does not apply")
+    assert outcome.code not in RETRY
