@@ -26,7 +26,8 @@ def zoo(
 ) -> None:
     """Mine each zoo window with `swefarm mine git`: candidates, tasks, environments, valid tasks, failure classes."""
     from swefarm.bench.zoo import load_manifest, run_zoo
-    from swefarm.sandbox.paths import swefarm_home
+
+    from swefarm.settings import swefarm_home
 
     try:
         entries = load_manifest(manifest)
