@@ -40,7 +40,7 @@ from swefarm.envs.spaces import AnyText
 from swefarm.envs.tools import make_tools, tool_interface
 from swefarm.envs.tools.schema import check_arguments
 from swefarm.rewards.outcome import EpisodeOutcome
-from swefarm.sandbox.errors import SandboxError
+from swefarm.sandbox.errors import AgentCausedError, SandboxError
 from swefarm.tasks.models import Task
 
 MAX_TEXT = 1_000_000
@@ -180,6 +180,8 @@ class SWEEnv(gym.Env[str, Any]):
         for call in turn.calls if turn.error is None else []:
             try:
                 result = self._run(call)
+            except AgentCausedError as exc:  # what the agent's commands did stops the call: the agent's to read
+                result = ToolResult(output=f"Error: {exc}", error=True)
             except SandboxError as exc:
                 infra_error = f"{type(exc).__name__}: {exc}"
                 break
