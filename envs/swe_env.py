@@ -317,6 +317,7 @@ class SWEEnv(gym.Env[str, Any]):
 
         task = self._task
         try:
+            self._sandbox.kill_agent_processes()  # nothing the agent started runs on while its change is read
             diff = self._sandbox.diff()
         except SandboxError as exc:
             return None, f"{type(exc).__name__}: reading the agent's diff: {exc}"
