@@ -11,7 +11,7 @@ record and the package still imports.
 from __future__ import annotations
 
 import pytest
-from fixture_calc import CALC_BUGGY, PYPROJECT, TESTS_OLD, git
+from fixture_calc import PYPROJECT, commit_buggy_calc, git
 from swefarm.harness.images import sandbox_config
 from swefarm.sandbox.docker_backend import DockerSandbox
 from swefarm.tasks.models import Environment, Task
@@ -27,15 +27,7 @@ SEARCH = f"grep -rlas --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev -e 
 @pytest.fixture(scope="module")
 def later_setup_task(tmp_path_factory, docker_client):
     repo = tmp_path_factory.mktemp("repos") / "calc-later"
-    (repo / "src/calc").mkdir(parents=True)
-    (repo / "tests").mkdir()
-    (repo / "pyproject.toml").write_text(PYPROJECT)
-    (repo / "src/calc/__init__.py").write_text(CALC_BUGGY)
-    (repo / "tests/test_calc.py").write_text(TESTS_OLD)
-    git(repo, "init", "-q", "--initial-branch=main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "calc")
-    base = git(repo, "rev-parse", "HEAD").strip()
+    base = commit_buggy_calc(repo)
     (repo / f"src/calc/{LATER_MODULE}.py").write_text(f"NOTE = {MARKER!r}\n")
     (repo / "CHANGES.md").write_text(CHANGES)
     (repo / "pyproject.toml").write_text(PYPROJECT.replace('version = "0.1"', 'version = "0.1"\nreadme = "CHANGES.md"'))
