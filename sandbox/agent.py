@@ -106,29 +106,29 @@ class Identity:
             self.bounding_empty = drop_bounding_set()
         else:
             self.uid, self.gid = os.getuid(), os.getgid()
+        try:
+            self.oom_fd = os.open("/proc/self/oom_score_adj", os.O_RDWR | os.O_CLOEXEC)
+            self.oom_own = os.read(self.oom_fd, 16).strip() or b"0"
+        except OSError:
+            self.oom_fd = None
 
     def files(self):
         """A context in which file access is checked as the agent's (and new files are the agent's)."""
         return AsAgent(self) if self.sealed else NoSwitch()
 
-    def child(self, as_root=False):
-        """The preexec function a child runs before exec: below the server in OOM order, then the agent."""
-        sealed, uid, gid = self.sealed, self.uid, self.gid
+    def popen_args(self, as_root=False):
+        """Popen's arguments that start a child as the agent (setgroups, setregid, setreuid in the child)."""
+        if not self.sealed or as_root:
+            return {}
+        return {"user": self.uid, "group": self.gid, "extra_groups": []}
 
-        def setup():
-            if not as_root:
-                try:
-                    with open("/proc/self/oom_score_adj", "w") as fh:
-                        fh.write("1000")
-                except OSError:
-                    pass
-            if sealed:
-                os.setgroups([])
-                if not as_root:
-                    os.setresgid(gid, gid, gid)
-                    os.setresuid(uid, uid, uid)
-
-        return setup
+    def set_oom(self, value):
+        """The server's own oom_score_adj; the children it forks meanwhile inherit it."""
+        if self.oom_fd is not None:
+            try:
+                os.pwrite(self.oom_fd, value, 0)
+            except OSError:
+                pass
 
 
 class AsAgent:
@@ -287,7 +287,13 @@ def spawn(ident, cwd, as_root=False, *args, **kwargs):
         deadline = time.monotonic() + FORK_RETRY_S
         while True:
             try:
-                return subprocess.Popen(*args, preexec_fn=ident.child(as_root), **kwargs)
+                if as_root:
+                    return subprocess.Popen(*args, **kwargs)
+                ident.set_oom(b"1000")  # the child starts first in the OOM killer's order, the server stays last
+                try:
+                    return subprocess.Popen(*args, **dict(kwargs, **ident.popen_args()))
+                finally:
+                    ident.set_oom(ident.oom_own)
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise Refused("process_limit", PIDS_FULL) from None
@@ -824,7 +830,9 @@ def answer_error(exc):
     if isinstance(exc, Refused):
         res["kind"] = exc.kind
     elif isinstance(exc, OSError) and exc.errno is not None:
-        res["errno"] = exc.errno
+        res.update(errno=exc.errno, strerror=exc.strerror, filename=exc.filename)
+        if isinstance(exc.filename, bytes):
+            res["filename"] = exc.filename.decode("utf-8", "replace")
     return res
 
 

@@ -238,16 +238,17 @@ class DockerSandbox:
     def _error(self, op: str, answer: dict) -> Exception:
         """The exception for the server's refusal: the agent's doing, a file error, or the infrastructure's."""
         err, message = answer.get("error", "Error"), answer.get("message")
-        text = f"{op} in sandbox {self.id}: {message}"
-        code = answer.get("errno")
+        code, where = answer.get("errno"), f"{op} in sandbox {self.id}"
         if answer.get("kind") in _AGENT_KINDS:
-            return _AGENT_KINDS[answer["kind"]](text)
-        if code in (errno.ENOSPC, errno.EDQUOT):
-            return WorkspaceFullError(code, text)
-        if code is not None and op not in _COMMAND_OPS:
-            return OSError(code, text)  # the builtin subclass for the errno: FileNotFoundError, PermissionError...
+            return _AGENT_KINDS[answer["kind"]](f"{where}: {message}")
+        if code is not None:
+            args = (code, f"{where}: {answer.get('strerror') or message}", answer.get("filename"))
+            if code in (errno.ENOSPC, errno.EDQUOT):
+                return WorkspaceFullError(*args)
+            if op not in _COMMAND_OPS:
+                return OSError(*args)  # the builtin subclass for the errno: FileNotFoundError, PermissionError...
         if err == "ValueError" and op not in _COMMAND_OPS:
-            return ValueError(text)
+            return ValueError(f"{where}: {message}")
         return SandboxError(f"{op} in sandbox {self.id}: {err}: {message}")
 
     def _recover(self, exc: ChannelClosed, start: float, op: str, wait_s: float, fields: dict) -> dict:

@@ -13,7 +13,7 @@ import pytest
 from swefarm.sandbox.docker_backend import DockerSandbox
 from swefarm.sandbox.errors import AgentCausedError, ProcessLimitError, WorkspaceFullError
 from swefarm.sandbox.models import SandboxConfig
-from test_hostile import PID_HOG
+from test_hostile import PID_HOG, pids_in
 
 pytestmark = pytest.mark.docker
 
@@ -86,10 +86,12 @@ def test_kill_agent_processes_ends_everything_the_agent_started(small_sandbox):
     assert sb.restarts == 0
 
 
-def test_a_full_process_table_is_the_agents_error(small_sandbox):
+def test_a_full_process_table_is_the_agents_error(docker_client, small_sandbox):
     sb = small_sandbox
     sb.run(PID_HOG.format(seconds=60))  # a daemon holding every pid
-    time.sleep(1)
+    deadline = time.monotonic() + 20  # a loaded machine fills the table slowly
+    while pids_in(docker_client, sb) < sb.config.pids_limit and time.monotonic() < deadline:
+        time.sleep(0.2)
     with pytest.raises(ProcessLimitError, match="process limit") as caught:
         sb.run_stateless("echo again", timeout=10)
     assert isinstance(caught.value, AgentCausedError)
