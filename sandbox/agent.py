@@ -17,7 +17,9 @@ with the agent's file-system identity, and only regular files outside /proc and
 /sys, so a symlink the agent plants cannot make the server open what the agent
 may not, nor its own stdout or memory. The shell sources a sealed, read-only
 memfd. The agent's processes start with oom_score_adj 1000, so the kernel kills
-them before the server when memory runs out. `kill_agent` SIGKILLs every
+them before the server when memory runs out (a process may lower its own score
+to the server's 0, not below: then the kernel picks the largest process, and if
+that is the server the host starts a new one). `kill_agent` SIGKILLs every
 process of the agent's uid until none is left. A request may run a stateless
 command as root instead ("user": "root"), without any capability: the agent's
 processes cannot touch it either. Run as any other user (a local test backend),

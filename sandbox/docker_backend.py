@@ -10,7 +10,10 @@ Memory: `config.memory` is what the sandbox's processes can always use. Files in
 /tmp, the workspace and /dev/shm live in memory too and count against the same
 cgroup, so the container's limit is `memory` plus those tmpfs sizes: filling
 them never starves the processes, and the agent's processes (oom_score_adj
-1000) die before the command server when memory does run out.
+1000) die before the command server when memory does run out. A server the
+kernel killed anyway (an agent that lowered its processes' score and spread its
+memory over many small ones) is started again: the command reports it (exit
+137, "ran out of memory"), any other request is sent again.
 """
 
 from __future__ import annotations
