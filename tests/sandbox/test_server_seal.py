@@ -196,3 +196,19 @@ def test_the_server_never_opens_its_own_process_files_for_the_agent(sandbox):
             sandbox.read_file(path)
     assert_genuine(sandbox)
     assert sandbox.restarts == 0
+
+
+def test_a_server_that_dies_anyway_is_started_again(sandbox):
+    # only the kernel's OOM killer can end the server now; the engine plays it here
+    def kill_server():
+        sandbox.container.exec_run(["bash", "-c", f"kill -9 {sandbox._channel.pid}"], user="0")
+
+    sandbox.write_file("kept.txt", "still here\n")
+    kill_server()
+    res = sandbox.run("echo never-ran")
+    assert res.exit_code == 137 and "command server died" in res.output and "never-ran" not in res.output
+    assert sandbox.restarts == 1
+    kill_server()
+    assert sandbox.read_file("kept.txt") == b"still here\n"  # a file request is simply sent again
+    assert sandbox.restarts == 2
+    assert_genuine(sandbox)
