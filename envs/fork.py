@@ -13,7 +13,7 @@ random generator state, so a sampler's next reset draws the same task in each.
 
 from __future__ import annotations
 
-from copy import deepcopy
+from copy import copy, deepcopy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -106,3 +106,21 @@ def _sibling(env: SWEEnv, sandbox, state: dict[str, Any]) -> SWEEnv:
     child._sandbox = sandbox
     _load(child, state)
     return child
+
+
+def fork_wrapped(env: gym.Env, n: int = 1) -> list[gym.Env]:
+    """`fork` through the wrappers around an SWEEnv: each sibling is wrapped by copies of the same wrappers
+    (the perturbation wrappers act at reset, so a sibling's later episodes are perturbed as the parent's)."""
+    wrappers = []
+    inner = env
+    while isinstance(inner, gym.Wrapper):
+        wrappers.append(inner)
+        inner = inner.env
+    siblings: list[gym.Env] = []
+    for sibling in fork(inner, n):  # type: ignore[arg-type]
+        for wrapper in reversed(wrappers):
+            outer = copy(wrapper)
+            outer.env = sibling
+            sibling = outer
+        siblings.append(sibling)
+    return siblings
