@@ -22,10 +22,8 @@ agent's own commands could not; the sealing of each sibling is the pool's (tests
 from __future__ import annotations
 
 import base64
-import io
 import secrets
 import shlex
-import tarfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -68,19 +66,19 @@ class SandboxSnapshot:
     image: str
     workdir: str
     seed: str | None
-    shell: bytes  # a bash script that recreates the shell session
-    deletions: bytes  # NUL-separated workspace paths to remove from the base
+    shell: str  # a bash script that recreates the shell session, as one bash-quoted word (ASCII)
+    deletions: tuple[str, ...]  # workspace paths to remove from the base, each a bash-quoted word
     tree: bytes  # a POSIX tar of every workspace entry changed since the seed
     taken_from: str
 
     @property
     def delta_bytes(self) -> int:
-        return len(self.tree) + len(self.deletions) + len(self.shell)
+        return len(self.tree) + sum(map(len, self.deletions)) + len(self.shell)
 
 
 # The parent's shell writes a script that recreates it: options first (extglob changes how
 # function bodies parse), aliases only after the functions (so bodies are not alias-expanded),
-# `set -o` last (errexit must not stop the replay).
+# `set -o` last (errexit must not stop the replay). Builtins only: nothing is started.
 _DUMP = (
     "{{ builtin shopt -p; builtin printf '%s\\n' 'builtin shopt -u expand_aliases'; "
     "builtin printf 'builtin cd -- %q 2>/dev/null || builtin cd -- %q\\n' \"$PWD\" {workdir}; "
@@ -93,16 +91,19 @@ _DUMP = (
 # The delta, computed as the agent: every entry whose inode changed after the seed. A directory
 # the seed also has is compared with it: names gone or of another kind are deleted; a new
 # directory, or one moved here whole (its ctime is new, its mtime is not), is copied with all it
-# holds, since what was moved along keeps its old ctime.
+# holds, since what was moved along keeps its old ctime. Output, all ASCII: the tar in base64,
+# tar's exit code, its errors, the shell script, then one deletion a line (the last three
+# bash-quoted). Processes started: find, and tar with base64 beside it.
 _DELTA = r"""
 W={workdir}; S={seed}; E={since}; T={tmp}
 shopt -s nullglob dotglob
 kind() {{ if [[ -L $1 ]]; then k=l; elif [[ -d $1 ]]; then k=d; elif [[ -e $1 ]]; then k=f; else k=; fi; }}
 under() {{ local r; for r in "${{R[@]}}"; do [[ $1 == "$r"/* ]] && return 0; done; return 1; }}
 covered() {{ local r; for r in "${{R[@]}}"; do [[ $1 == "$r" || $1 == "$r"/* ]] && return 0; done; return 1; }}
+IFS= read -r -d '' dump < "$T.sh"; (rm -f "$T.sh" >/dev/null 2>&1 &)
 cd -- "$W" || exit 3
 mapfile -d '' A < <(find . -newerct "@$E" \( -newermt "@$E" -printf N -o -printf O \) -printf '%y%p\0')
-R=(); D=()
+R=(); D=(); L=(); C=()
 if [[ -n $S ]]; then
   for e in "${{A[@]}}"; do
     [[ ${{e:1:1}} == d && -d $S/${{e:2}} && ! -L $S/${{e:2}} ]] || continue
@@ -112,22 +113,22 @@ if [[ -n $S ]]; then
     for q in "$p"/*; do [[ -d $q && ! -L $q ]] || continue; kind "$S/$q"; [[ $k == d ]] || R+=("$q"); done
   done
 fi
-{{ for e in "${{A[@]}}"; do p=${{e:2}}; covered "$p" || printf '%s\0' "$p"; done; }} > "$T.list"
-{{ for r in "${{R[@]}}"; do under "$r" || printf '%s\0' "$r"; done; }} > "$T.rec"
-{{ for d in "${{D[@]}}"; do printf '%s\0' "$d"; done; }} > "$T.del"
-tar -c -f - --format=posix -C /tmp "${{T#/tmp/}}.sh" "${{T#/tmp/}}.del" -C "$W" --no-recursion --null -T "$T.list" \
-  --recursion --null -T "$T.rec" 2> "$T.err" | base64 -w0
-rc=${{PIPESTATUS[0]}}
-IFS= read -r -d '' err < "$T.err"; printf '\n%d\n%s' "$rc" "$err"; rm -f "$T.sh" "$T.list" "$T.rec" "$T.del" "$T.err"
+for e in "${{A[@]}}"; do covered "${{e:2}}" || L+=("${{e:2}}"); done
+for r in "${{R[@]}}"; do under "$r" || C+=("$r"); done
+exec 4>&1
+nul() {{ local x; for x; do printf '%s\0' "$x"; done; }}
+err=$( {{ tar -c -f - --format=posix -C "$W" --no-recursion --null -T <(nul "${{L[@]}}") \
+  --recursion --null -T <(nul "${{C[@]}}") 2>&3 | base64 -w0 >&4; printf '\n%d\n' "${{PIPESTATUS[0]}}" >&4; }} 3>&1 )
+export LC_ALL=C
+printf '%q\n%q\n' "$err" "$dump"
+for d in "${{D[@]}}"; do printf '%q\n' "$d"; done
 """
 
 # Applied in the sibling's own shell, before the replay can shadow a command: remove what the
 # parent deleted, extract what it changed, then recreate the shell session.
 _APPLY = (
-    "builtin cd -- {workdir} && {{ [ ! -s {dele} ] || xargs -0 rm -rf -- < {dele}; }} "
-    "&& tar -x -p -f {tree} -C {workdir} 2>&1; __swefarm_v=$?; "
-    "IFS= builtin read -r -d '' __swefarm_d < {shell}; rm -f {dele} {tree} {shell}; "
-    "if [ $__swefarm_v = 0 ]; then builtin printf 'swefarm-fork-applied\\n'; "
+    "builtin cd -- {workdir} && {remove}tar -x -p -f {tree} 2>&1; __swefarm_v=$?; (rm -f {tree} >/dev/null 2>&1 &); "
+    "if [ $__swefarm_v = 0 ]; then builtin printf 'swefarm-fork-applied\\n'; __swefarm_d={shell}; "
     'builtin eval "$__swefarm_d" 2>/dev/null; fi'
 )
 
@@ -153,36 +154,20 @@ def snapshot(sandbox: Forkable) -> SandboxSnapshot:
         raise ForkError(f"{what}: {type(exc).__name__}: {exc}") from None
     if dumped.exit_code != 0:
         raise ForkError(f"{what}: its shell could not write its state: {dumped.output[-500:]}")
-    data, _, rest = res.output.partition("\n")
-    rc, _, errors = rest.partition("\n")
     if res.truncated:
         raise ForkError(f"{what}: its workspace changed by more than {MAX_DELTA // 2**20} MiB since it started")
-    if res.exit_code != 0 or rc.strip() not in ("0", "1"):  # tar's 1: a file changed while it was read
-        raise ForkError(f"{what}: reading its workspace failed: {(errors or res.output)[-800:].strip()}")
-    raw = base64.b64decode(data)
-    shell, deletions, tree = _split(raw)
+    lines = res.output.split("\n")
+    if res.exit_code != 0 or len(lines) < 5 or lines[1] not in ("0", "1"):  # tar's 1: a file changed as it read
+        raise ForkError(f"{what}: reading its workspace failed: {res.output[-800:].strip()}")
     return SandboxSnapshot(
         image=sandbox.image,
         workdir=workdir,
         seed=sandbox.config.seed_workspace_from,
-        shell=shell,
-        deletions=deletions,
-        tree=tree,
+        shell=lines[3],
+        deletions=tuple(line for line in lines[4:] if line),
+        tree=base64.b64decode(lines[0]),
         taken_from=_name(sandbox),
     )
-
-
-def _split(raw: bytes) -> tuple[bytes, bytes, bytes]:
-    """The archive's two leading members (the shell script, the deletions) and the rest as a tar of its own."""
-    with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
-        shell_m, del_m = tar.next(), tar.next()
-        if shell_m is None or del_m is None:
-            raise ForkError("the fork's archive lacks the shell state")
-        shell = tar.extractfile(shell_m).read()
-        deletions = tar.extractfile(del_m).read()
-        following = tar.next()
-    rest = raw[following.offset :] if following is not None else b"\0" * 1024
-    return shell, deletions, rest
 
 
 def restore(snap: SandboxSnapshot, sandbox: Forkable, check_fresh: bool = True) -> None:
@@ -197,15 +182,14 @@ def restore(snap: SandboxSnapshot, sandbox: Forkable, check_fresh: bool = True) 
         raise ForkError(f"{what}: it runs {here}, not {snap.image} in {snap.workdir}")
     if sandbox.config.seed_workspace_from != snap.seed:
         raise ForkError(f"{what}: its workspace starts from {sandbox.config.seed_workspace_from}, not {snap.seed}")
-    tmp = _DIR + secrets.token_hex(6)
-    q = {k: shlex.quote(f"{tmp}.{k}") for k in ("dele", "tree", "shell")}
+    tree = _DIR + secrets.token_hex(6)
+    remove = f"rm -rf -- {' '.join(snap.deletions)} && " if snap.deletions else ""
+    command = _APPLY.format(workdir=shlex.quote(snap.workdir), remove=remove, tree=shlex.quote(tree), shell=snap.shell)
     try:
         if check_fresh:
             _check_fresh(sandbox, what)
-        sandbox.write_file(f"{tmp}.dele", snap.deletions)
-        sandbox.write_file(f"{tmp}.tree", snap.tree)
-        sandbox.write_file(f"{tmp}.shell", snap.shell)
-        res = sandbox.run(_APPLY.format(workdir=shlex.quote(snap.workdir), **q), timeout=300)
+        sandbox.write_file(tree, snap.tree)
+        res = sandbox.run(command, timeout=300)
     except (SandboxError, OSError) as exc:
         raise ForkError(f"{what}: {type(exc).__name__}: {exc}") from None
     if "swefarm-fork-applied" not in res.output:
