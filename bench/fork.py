@@ -7,6 +7,10 @@ trainer that forks once per group). `identical` checks one fork of 8 the way a u
 workspace tree's hash (every entry's kind, mode, path, link target and bytes), `pwd`, and the
 exported environment of every sibling equal the parent's. The cold reset is `reset()` with no
 pool (a container started and the repository copied in), measured in the same run.
+
+A fork's wall time on a shared machine is mostly waiting for a CPU, so two yardsticks come with
+it: the CPU time the parent's and the siblings' containers spent on the fork (their cgroups'
+accounts), and `one_process_p50_ms`, one `true` started in a sandbox, measured in the same run.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import os
 import shlex
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from swefarm.bench.stats import p50_ms, time_calls
 from swefarm.envs.pools import close_later, wait_closed
@@ -43,13 +48,37 @@ def _state(sandbox) -> tuple[str, str]:
     return sandbox.run_stateless(TREE, cwd=sandbox.config.workdir).output, sandbox.run(SHELL).output
 
 
-def _timed_fork(env: SWEEnv, n: int, samples: int, keep: list | None = None) -> list[float]:
+def _cpu_ns(container_id: str) -> int | None:
+    """CPU time a container used so far (its cgroup's account, v1 or v2), or None where it cannot be read."""
+    for path, scale in (
+        (f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage", 1),
+        (f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cpu.stat", 1000),
+        (f"/sys/fs/cgroup/docker/{container_id}/cpu.stat", 1000),
+    ):
+        try:
+            text = Path(path).read_text()
+        except OSError:
+            continue
+        if scale == 1:
+            return int(text)
+        fields = dict(line.split() for line in text.splitlines())
+        return int(fields["usage_usec"]) * scale
+    return None
+
+
+def _timed_fork(env: SWEEnv, n: int, samples: int, cpu: list, keep: list | None = None) -> list[float]:
+    """Wall seconds of each `env.fork(n)`; appends to `cpu` the CPU seconds the containers spent on it."""
     out = []
     for i in range(samples):
         env._pool.wait_ready(n, timeout=600)  # the steady state: the pool refilled since the last fork
+        ready = list(env._pool._ready.queue)[:n] + [env._sandbox]  # the siblings to be, and the parent
+        before = [_cpu_ns(box.container.id) for box in ready]
         start = time.perf_counter()
         siblings = env.fork(n)
         out.append(time.perf_counter() - start)
+        after = [_cpu_ns(box.container.id) for box in ready]
+        if None not in before + after:
+            cpu.append(sum(a - b for a, b in zip(after, before, strict=True)) / 1e9)
         if keep is not None and i == 0:
             keep.extend(siblings)
             continue
@@ -73,9 +102,12 @@ def run_all(task: Task, client, quick: bool = False, progress: Callable[[str], N
         size = env._sandbox.run_stateless(f"du -sk {workdir}").output.split()[0]
         delta = snapshot(env._sandbox).delta_bytes
         progress(f"fork of 1, {samples1} times")
-        fork1 = _timed_fork(env, 1, samples1)
+        cpu1: list[float] = []
+        cpu8: list[float] = []
+        stateless = time_calls(lambda: env._sandbox.run_stateless("true"), 15)
+        fork1 = _timed_fork(env, 1, samples1, cpu1)
         progress(f"fork of 8, {samples8} times")
-        fork8 = _timed_fork(env, 8, samples8, keep=kept)
+        fork8 = _timed_fork(env, 8, samples8, cpu8, keep=kept)
         want = _state(env._sandbox)
         identical = len(kept) == 8 and all(_state(s._sandbox) == want for s in kept)
     finally:
@@ -97,6 +129,9 @@ def run_all(task: Task, client, quick: bool = False, progress: Callable[[str], N
         "fork8_p50_ms": p50_ms(fork8),
         "reset_cold_p50_ms": p50_ms(cold_s),
         "identical": identical,
+        "fork1_cpu_p50_ms": p50_ms(cpu1) if cpu1 else None,
+        "fork8_cpu_p50_ms": p50_ms(cpu8) if cpu8 else None,
+        "one_process_p50_ms": p50_ms(stateless),
         "samples": {"fork1": len(fork1), "fork8": len(fork8), "reset_cold": len(cold_s)},
         "load_average": round(os.getloadavg()[0], 1),
     }
