@@ -20,6 +20,7 @@ import shlex
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from swefarm.bench.stats import p50_ms, time_calls
 from swefarm.envs.pools import close_later, wait_closed
@@ -34,7 +35,7 @@ TREE = (
 SHELL = "pwd; env | grep -v '^_=' | LC_ALL=C sort | sha256sum"
 
 
-def _mid_episode(env: SWEEnv, task: Task) -> None:
+def _mid_episode(env: Any, task: Task) -> None:
     box = env._sandbox
     box.write_file("/tmp/gold.patch", task.patch)
     work = shlex.quote(box.config.workdir)
@@ -66,19 +67,30 @@ def _cpu_ns(container_id: str) -> int | None:
     return None
 
 
-def _timed_fork(env: SWEEnv, n: int, samples: int, cpu: list, keep: list | None = None) -> list[float]:
+def _cpu_total(boxes: list) -> int | None:
+    """CPU time all these containers used so far, or None where any cannot be read."""
+    total = 0
+    for box in boxes:
+        used = _cpu_ns(box.container.id)
+        if used is None:
+            return None
+        total += used
+    return total
+
+
+def _timed_fork(env: Any, n: int, samples: int, cpu: list, keep: list | None = None) -> list[float]:
     """Wall seconds of each `env.fork(n)`; appends to `cpu` the CPU seconds the containers spent on it."""
     out = []
     for i in range(samples):
         env._pool.wait_ready(n, timeout=600)  # the steady state: the pool refilled since the last fork
         ready = list(env._pool._ready.queue)[:n] + [env._sandbox]  # the siblings to be, and the parent
-        before = [_cpu_ns(box.container.id) for box in ready]
+        before = _cpu_total(ready)
         start = time.perf_counter()
         siblings = env.fork(n)
         out.append(time.perf_counter() - start)
-        after = [_cpu_ns(box.container.id) for box in ready]
-        if None not in before + after:
-            cpu.append(sum(a - b for a, b in zip(after, before, strict=True)) / 1e9)
+        after = _cpu_total(ready)
+        if before is not None and after is not None:
+            cpu.append((after - before) / 1e9)
         if keep is not None and i == 0:
             keep.extend(siblings)
             continue
@@ -91,7 +103,7 @@ def _timed_fork(env: SWEEnv, n: int, samples: int, cpu: list, keep: list | None 
 
 def run_all(task: Task, client, quick: bool = False, progress: Callable[[str], None] = print) -> dict:
     samples1, samples8, cold_n = (5, 3, 3) if quick else (15, 7, 5)
-    env = SWEEnv(task, client=client, pool_size=8, max_steps=1_000_000)
+    env: Any = SWEEnv(task, client=client, pool_size=8, max_steps=1_000_000)
     kept: list = []
     try:
         progress("warming the pool")

@@ -67,7 +67,8 @@ def _load(env: SWEEnv, state: dict[str, Any]) -> None:
 def snapshot(env: SWEEnv) -> EnvSnapshot:
     """The episode now (sandbox and transcript); the env goes on unchanged."""
     _live(env, "snapshot")
-    return EnvSnapshot(sandbox=snapshot_sandbox(env._sandbox), episode=_episode_state(env))
+    box: Any = env._sandbox
+    return EnvSnapshot(sandbox=snapshot_sandbox(box), episode=_episode_state(env))
 
 
 def restore(env: SWEEnv, snap: EnvSnapshot) -> None:
@@ -75,7 +76,8 @@ def restore(env: SWEEnv, snap: EnvSnapshot) -> None:
     its state, the transcript and counts are the snapshot's, and the env's current sandbox is let go."""
     task = snap.episode["_task"]
     env._ensure_pool(task)
-    sandbox = env._pool.acquire()
+    pool: Any = env._pool
+    sandbox = pool.acquire()
     try:
         restore_sandbox(snap.sandbox, sandbox, check_fresh=False)
     except BaseException:
@@ -93,16 +95,19 @@ def fork(env: SWEEnv, n: int = 1) -> list[SWEEnv]:
     """
     _live(env, "fork")
     state = _episode_state(env)
-    sandboxes = env._sandbox.fork(n, pool=env._pool)
+    box: Any = env._sandbox
+    sandboxes = box.fork(n, pool=env._pool)
     return [_sibling(env, sandbox, state) for sandbox in sandboxes]
 
 
 def _sibling(env: SWEEnv, sandbox, state: dict[str, Any]) -> SWEEnv:
-    child = object.__new__(type(env))
+    child: Any = object.__new__(type(env))
     child.__dict__.update(env.__dict__)
     child._np_random = deepcopy(env._np_random)
     child._prefetched = None
-    child._pool = acquire_pool(env._pool_image, env._box_config, env.config.pool_size, env._client)  # one more user
+    child._pool = acquire_pool(
+        str(env._pool_image), env._box_config, env.config.pool_size, env._client
+    )  # one more user
     child._sandbox = sandbox
     _load(child, state)
     return child
@@ -118,9 +123,10 @@ def fork_wrapped(env: gym.Env, n: int = 1) -> list[gym.Env]:
         inner = inner.env
     siblings: list[gym.Env] = []
     for sibling in fork(inner, n):  # type: ignore[arg-type]
+        outer: gym.Env = sibling
         for wrapper in reversed(wrappers):
-            outer = copy(wrapper)
-            outer.env = sibling
-            sibling = outer
-        siblings.append(sibling)
+            layer = copy(wrapper)
+            layer.env = outer
+            outer = layer
+        siblings.append(outer)
     return siblings

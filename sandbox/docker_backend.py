@@ -180,7 +180,9 @@ class DockerSandbox:
         """n siblings of this sandbox's workspace and shell state, from `pool` (else started now); see sandbox.fork."""
         from swefarm.sandbox.fork import fork
 
-        acquire = pool.acquire if pool is not None else lambda: DockerSandbox(self._client, self.image, self.config)
+        def acquire() -> DockerSandbox:
+            return pool.acquire() if pool is not None else DockerSandbox(self._client, self.image, self.config)
+
         return fork(self, n, acquire)
 
     def __enter__(self) -> DockerSandbox:

@@ -27,7 +27,7 @@ import shlex
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from swefarm.sandbox.errors import SandboxError
 
@@ -52,11 +52,23 @@ class Forkable(Protocol):
 
     def run(self, cmd: str, timeout: float | None = None, idle_timeout: float | None = None) -> Any: ...
 
-    def run_stateless(self, cmd: str, timeout: float | None = None, **kwargs: Any) -> Any: ...
+    def run_stateless(
+        self,
+        cmd: str,
+        timeout: float | None = None,
+        idle_timeout: float | None = None,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+        max_output: int | None = None,
+        user: str = "agent",
+    ) -> Any: ...
 
     def write_file(self, path: str, data: bytes | str, mode: int | None = None) -> None: ...
 
     def close(self) -> None: ...
+
+
+Box = TypeVar("Box", bound=Forkable)
 
 
 @dataclass(frozen=True)
@@ -93,16 +105,18 @@ _DUMP = (
 # directory, or one moved here whole (its ctime is new, its mtime is not), is copied with all it
 # holds, since what was moved along keeps its old ctime. Output, all ASCII: the tar in base64,
 # tar's exit code, its errors, the shell script, then one deletion a line (the last three
-# bash-quoted). Processes started: find, and tar with base64 beside it.
+# bash-quoted). Processes started: find, tar with base64 beside it, and rm, not waited for.
 _DELTA = r"""
 W={workdir}; S={seed}; E={since}; T={tmp}
 shopt -s nullglob dotglob
 kind() {{ if [[ -L $1 ]]; then k=l; elif [[ -d $1 ]]; then k=d; elif [[ -e $1 ]]; then k=f; else k=; fi; }}
 under() {{ local r; for r in "${{R[@]}}"; do [[ $1 == "$r"/* ]] && return 0; done; return 1; }}
 covered() {{ local r; for r in "${{R[@]}}"; do [[ $1 == "$r" || $1 == "$r"/* ]] && return 0; done; return 1; }}
-IFS= read -r -d '' dump < "$T.sh"; (rm -f "$T.sh" >/dev/null 2>&1 &)
+trap '(rm -f "$T.sh" "$T.all" "$T.list" "$T.rec" "$T.err" >/dev/null 2>&1 &)' EXIT
+IFS= read -r -d '' dump < "$T.sh"
 cd -- "$W" || exit 3
-mapfile -d '' A < <(find . -newerct "@$E" \( -newermt "@$E" -printf N -o -printf O \) -printf '%y%p\0')
+find . -newerct "@$E" \( -newermt "@$E" -printf N -o -printf O \) -printf '%y%p\0' > "$T.all" || exit 4
+mapfile -d '' A < "$T.all"
 R=(); D=(); L=(); C=()
 if [[ -n $S ]]; then
   for e in "${{A[@]}}"; do
@@ -115,10 +129,12 @@ if [[ -n $S ]]; then
 fi
 for e in "${{A[@]}}"; do covered "${{e:2}}" || L+=("${{e:2}}"); done
 for r in "${{R[@]}}"; do under "$r" || C+=("$r"); done
-exec 4>&1
 nul() {{ local x; for x; do printf '%s\0' "$x"; done; }}
-err=$( {{ tar -c -f - --format=posix -C "$W" --no-recursion --null -T <(nul "${{L[@]}}") \
-  --recursion --null -T <(nul "${{C[@]}}") 2>&3 | base64 -w0 >&4; printf '\n%d\n' "${{PIPESTATUS[0]}}" >&4; }} 3>&1 )
+nul "${{L[@]}}" > "$T.list"; nul "${{C[@]}}" > "$T.rec"
+tar -c -f - --format=posix -C "$W" --no-recursion --null -T "$T.list" --recursion --null -T "$T.rec" 2> "$T.err" \
+  | base64 -w0
+printf '\n%d\n' "${{PIPESTATUS[0]}}"
+IFS= read -r -d '' err < "$T.err"
 export LC_ALL=C
 printf '%q\n%q\n' "$err" "$dump"
 for d in "${{D[@]}}"; do printf '%q\n' "$d"; done
@@ -203,7 +219,7 @@ def _check_fresh(sandbox: Forkable, what: str) -> None:
         raise ForkError(f"{what}: it is not fresh (its workspace changed since it started); take one from a pool")
 
 
-def fork(parent: Forkable, n: int, acquire: Callable[[], Forkable]) -> list[Forkable]:
+def fork(parent: Box, n: int, acquire: Callable[[], Box]) -> list[Box]:
     """n siblings of `parent`'s state, in sandboxes `acquire()` hands out fresh (a pool's acquire).
 
     All or nothing: if one sibling fails, every sibling made is closed and ForkError is raised.
@@ -212,7 +228,8 @@ def fork(parent: Forkable, n: int, acquire: Callable[[], Forkable]) -> list[Fork
         raise ValueError(f"a fork makes at least one sibling, not {n!r}")
     snap = snapshot(parent)
     futures = [_pool.submit(_sibling, snap, acquire) for _ in range(n)]
-    children, failure = [], None
+    children: list[Box] = []
+    failure: BaseException | None = None
     for future in futures:
         try:
             children.append(future.result())
@@ -229,7 +246,7 @@ def fork(parent: Forkable, n: int, acquire: Callable[[], Forkable]) -> list[Fork
     return children
 
 
-def _sibling(snap: SandboxSnapshot, acquire: Callable[[], Forkable]) -> Forkable:
+def _sibling(snap: SandboxSnapshot, acquire: Callable[[], Box]) -> Box:
     child = acquire()
     try:
         restore(snap, child, check_fresh=False)

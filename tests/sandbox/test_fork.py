@@ -55,9 +55,16 @@ def test_siblings_are_identical_at_the_fork_and_independent_after(calc_pool):
     try:
         assert parent.run(EDITS).exit_code == 0
         calc_pool.wait_ready(3)
+        before = tree(parent), shell(parent)
         siblings = parent.fork(3, pool=calc_pool)
         try:
             want_tree, want_shell = tree(parent), shell(parent)
+            assert (want_tree, want_shell) == before  # forking leaves the parent as it was
+            for box in (parent, *siblings):  # and leaves nothing behind in /tmp (removed in the background)
+                left = box.run_stateless(
+                    "for i in $(seq 50); do ls -A /tmp | grep -q swefarm || exit 0; sleep 0.1; done; exit 1"
+                )
+                assert left.exit_code == 0, box.run_stateless("ls -A /tmp").output
             assert "/testbed/new/deep" in want_shell and "FOO=two words" in want_shell and "greet" in want_shell
             for sibling in siblings:
                 assert sibling.id != parent.id and sibling.forked_from == parent.id
