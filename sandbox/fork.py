@@ -27,8 +27,9 @@ import shlex
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
+from swefarm.sandbox import Sandbox
 from swefarm.sandbox.errors import SandboxError
 
 MAX_DELTA = 512 * 1024 * 1024  # bytes of base64 a fork carries at most
@@ -40,32 +41,11 @@ class ForkError(SandboxError):
     """The sandbox could not be forked or restored; the message says why and what to do."""
 
 
-class Forkable(Protocol):
-    """What a fork needs of a sandbox (the Docker backend has it)."""
+class Forkable(Sandbox, Protocol):
+    """What a fork needs of a sandbox beyond the Sandbox protocol (the Docker backend has it)."""
 
     image: str
-    config: Any
-    seeded_at: str | None
-
-    @property
-    def id(self) -> str: ...
-
-    def run(self, cmd: str, timeout: float | None = None, idle_timeout: float | None = None) -> Any: ...
-
-    def run_stateless(
-        self,
-        cmd: str,
-        timeout: float | None = None,
-        idle_timeout: float | None = None,
-        cwd: str | None = None,
-        env: dict[str, str] | None = None,
-        max_output: int | None = None,
-        user: str = "agent",
-    ) -> Any: ...
-
-    def write_file(self, path: str, data: bytes | str, mode: int | None = None) -> None: ...
-
-    def close(self) -> None: ...
+    seeded_at: str | None  # when its workspace finished copying from the image, in its own clock
 
 
 Box = TypeVar("Box", bound=Forkable)
