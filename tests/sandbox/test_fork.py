@@ -3,6 +3,9 @@ counted and reaped like every sandbox; a closed or dead sandbox cannot be forked
 
 from __future__ import annotations
 
+import time
+
+import docker.errors
 import pytest
 from swefarm.sandbox import labels, registry
 from swefarm.sandbox.docker_backend import DockerSandbox
@@ -28,6 +31,18 @@ EDITS = (
     '&& greet() { echo hello "$@"; } && export -f greet && shopt -s extglob expand_aliases '
     "&& alias ll='ls -l' && umask 027 && cd new/deep"
 )
+
+
+def wait_gone(client, container_id: str, timeout: float = 60.0) -> None:
+    """Until the engine has removed the container (a killed one is removed in the background)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            client.containers.get(container_id)
+        except docker.errors.NotFound:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"container {container_id[:12]} was not removed in {timeout:.0f}s")
 
 
 def tree(sandbox) -> str:
@@ -178,3 +193,4 @@ def test_a_closed_or_dead_sandbox_cannot_be_forked(docker_client, built_calc_tas
             dead.fork(1)
     finally:
         dead.close()
+        wait_gone(docker_client, dead.container.id)
