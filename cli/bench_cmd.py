@@ -51,6 +51,19 @@ def env_bench(
     _measure(lambda progress: run_all(task, connect(pool_size=64), quick=quick, mini=mini, progress=progress), as_json)
 
 
+@app.command("fork")
+def fork_bench(
+    task_id: str = _TASK, as_json: bool = _JSON, quick: bool = typer.Option(False, help="fewer samples")
+) -> None:
+    """env.fork(1) and env.fork(8) mid-episode, from the warm pool, next to a cold reset; siblings checked identical."""
+    from swefarm.bench.fork import run_all
+    from swefarm.harness.demo import task_for_demo
+    from swefarm.sandbox.engine import connect
+
+    task = _task(task_for_demo, task_id)
+    _measure(lambda progress: run_all(task, connect(pool_size=32), quick=quick, progress=progress), as_json)
+
+
 @app.command("policy")
 def policy_bench(
     task_id: str = _TASK,

@@ -103,6 +103,7 @@ class DockerSandbox:
         self._closed = False
         self._lock = threading.Lock()
         self.restarts = 0
+        self.seeded_at: str | None = None  # when the seed finished, in the sandbox's clock (sandbox.fork)
         registry.reserve()
         try:
             self.container = self._create()
@@ -147,9 +148,12 @@ class DockerSandbox:
 
     def _seed_workspace(self) -> None:
         src = self.config.seed_workspace_from
-        res = self.run_stateless(f"cp -a {src}/. {self.config.workdir}/", timeout=300)
+        # The time it ended, then a pause past the kernel's coarse file-time tick: whatever changes the
+        # workspace later has a newer ctime, which is how a fork finds it (sandbox/fork.py).
+        res = self.run_stateless(f"cp -a {src}/. {self.config.workdir}/ && date +%s.%N && sleep 0.02", timeout=300)
         if not res.ok:
             raise SandboxError(f"copying {src} into the workspace failed: {res.output[-500:]}")
+        self.seeded_at = res.output.split()[-1]
 
     @property
     def id(self) -> str:
@@ -171,6 +175,15 @@ class DockerSandbox:
                 pass  # already gone (auto_remove) or engine away: `swefarm gc` reaps it
         registry.untrack(self)
         registry.release_slot()
+
+    def fork(self, n: int = 1, pool=None) -> list[DockerSandbox]:
+        """n siblings of this sandbox's workspace and shell state, from `pool` (else started now); see sandbox.fork."""
+        from swefarm.sandbox.fork import fork
+
+        def acquire() -> DockerSandbox:
+            return pool.acquire() if pool is not None else DockerSandbox(self._client, self.image, self.config)
+
+        return fork(self, n, acquire)
 
     def __enter__(self) -> DockerSandbox:
         return self

@@ -44,6 +44,10 @@ class StepRequest(BaseModel):
     messages_from: int | None = None
 
 
+class ForkRequest(BaseModel):
+    session_ids: list[str]
+
+
 class ResetRequest(BaseModel):
     seed: int | None = None
     messages_from: int | None = None
@@ -118,6 +122,12 @@ def create_worker_app(worker: Worker, url: str) -> FastAPI:
     async def reset(session_id: str, body: ResetRequest):
         observation, info = await call(worker.reset, session_id, body.seed, body.messages_from)
         return {"observation": observation, "info": info}
+
+    @app.post("/internal/sessions/{session_id}/fork")
+    async def fork(session_id: str, body: ForkRequest):
+        from swefarm.api.worker.forking import fork_session
+
+        return {"sessions": await call(fork_session, worker, session_id, body.session_ids)}
 
     @app.delete("/internal/sessions/{session_id}")
     async def close(session_id: str):
