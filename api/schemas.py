@@ -204,6 +204,10 @@ class EvaluationSummary(BaseModel):
     perturbed_resolved_rate: float | None = None
     perturbed_scored: int = 0
     generalisation_gap: float | None = Field(None, description="score unperturbed minus score perturbed")
+    pass_at_k: dict[str, float] = Field(
+        default_factory=dict, description="unbiased pass@1..n over each task's n scored repeats (unperturbed)"
+    )
+    perturbed_pass_at_k: dict[str, float] = Field(default_factory=dict)
 
 
 class EvaluationPublic(BaseModel):

@@ -36,7 +36,11 @@ def clamp(x, lo, hi):
         return hi
     return x
 ''',
-        (5, 0, 10), (-3, 0, 10), (12, 0, 10), (0, 0, 10), (10, 0, 10),
+        (5, 0, 10),
+        (-3, 0, 10),
+        (12, 0, 10),
+        (0, 0, 10),
+        (10, 0, 10),
     ),
     _f(
         "vowels",
@@ -50,7 +54,11 @@ def count_vowels(text):
             count = count + 1
     return count
 ''',
-        ("hello",), ("AEIOU",), ("xyz",), ("",), ("Banana",),
+        ("hello",),
+        ("AEIOU",),
+        ("xyz",),
+        ("",),
+        ("Banana",),
     ),
     _f(
         "leap",
@@ -64,7 +72,12 @@ def is_leap_year(year):
         return False
     return year % 4 == 0
 ''',
-        (2000,), (1900,), (2024,), (2023,), (2400,), (2100,),
+        (2000,),
+        (1900,),
+        (2024,),
+        (2023,),
+        (2400,),
+        (2100,),
     ),
     _f(
         "series",
@@ -77,7 +90,11 @@ def sum_to(n):
         total = total + k
     return total
 ''',
-        (0,), (1,), (4,), (10,), (-2,),
+        (0,),
+        (1,),
+        (4,),
+        (10,),
+        (-2,),
     ),
     _f(
         "factorial",
@@ -90,7 +107,11 @@ def factorial(n):
         result = result * k
     return result
 ''',
-        (0,), (1,), (3,), (5,), (6,),
+        (0,),
+        (1,),
+        (3,),
+        (5,),
+        (6,),
     ),
     _f(
         "gaps",
@@ -105,7 +126,11 @@ def max_gap(values):
             best = gap
     return best
 ''',
-        ([1, 5, 6],), ([3],), ([],), ([10, 2, 4],), ([1, 1, 1],),
+        ([1, 5, 6],),
+        ([3],),
+        ([],),
+        ([10, 2, 4],),
+        ([1, 1, 1],),
     ),
     _f(
         "percent",
@@ -117,7 +142,11 @@ def percent(part, whole):
         return 0.0
     return round(100 * part / whole, 1)
 ''',
-        (1, 4), (3, 3), (0, 5), (2, 0), (1, 3),
+        (1, 4),
+        (3, 3),
+        (0, 5),
+        (2, 0),
+        (1, 3),
     ),
     _f(
         "tail",
@@ -129,7 +158,11 @@ def last_n(items, n):
         return []
     return items[-n:]
 ''',
-        ([1, 2, 3], 2), ([1, 2, 3], 0), ([1, 2, 3], 5), ([], 1), ([4, 5], 1),
+        ([1, 2, 3], 2),
+        ([1, 2, 3], 0),
+        ([1, 2, 3], 5),
+        ([], 1),
+        ([4, 5], 1),
     ),
     _f(
         "words",
@@ -147,7 +180,11 @@ def count_words(text):
             count = count + 1
     return count
 ''',
-        ("hello world",), ("  a  b ",), ("",), ("one",), ("x y z",),
+        ("hello world",),
+        ("  a  b ",),
+        ("",),
+        ("one",),
+        ("x y z",),
     ),
     _f(
         "palindrome",
@@ -163,7 +200,11 @@ def is_palindrome(text):
         left, right = left + 1, right - 1
     return True
 ''',
-        ("Level",), ("abc",), ("",), ("ab",), ("abba",),
+        ("Level",),
+        ("abc",),
+        ("",),
+        ("ab",),
+        ("abba",),
     ),
     _f(
         "median",
@@ -177,7 +218,11 @@ def median(values):
         return ordered[mid]
     return (ordered[mid - 1] + ordered[mid]) / 2
 ''',
-        ([3, 1, 2],), ([4, 1, 3, 2],), ([7],), ([5, 5],), ([9, 1, 8, 2, 7],),
+        ([3, 1, 2],),
+        ([4, 1, 3, 2],),
+        ([7],),
+        ([5, 5],),
+        ([9, 1, 8, 2, 7],),
     ),
     _f(
         "bounds",
@@ -187,7 +232,11 @@ def between(x, lo, hi):
     """True when lo <= x <= hi."""
     return lo <= x and x <= hi
 ''',
-        (5, 1, 9), (1, 1, 9), (9, 1, 9), (0, 1, 9), (10, 1, 9),
+        (5, 1, 9),
+        (1, 1, 9),
+        (9, 1, 9),
+        (0, 1, 9),
+        (10, 1, 9),
     ),
     _f(
         "search",
@@ -200,7 +249,11 @@ def first_index(items, target):
             return i
     return -1
 ''',
-        ([4, 5, 6], 5), ([4, 5, 6], 7), ([], 1), ([1, 1], 1), ([2, 3], 3),
+        ([4, 5, 6], 5),
+        ([4, 5, 6], 7),
+        ([], 1),
+        ([1, 1], 1),
+        ([2, 3], 3),
     ),
     _f(
         "grades",
@@ -216,7 +269,12 @@ def letter_grade(score):
         return "C"
     return "F"
 ''',
-        (95,), (90,), (80,), (70,), (69,), (85,),
+        (95,),
+        (90,),
+        (80,),
+        (70,),
+        (69,),
+        (85,),
     ),
     _f(
         "division",
@@ -228,7 +286,10 @@ def safe_div(a, b):
         return None
     return a / b
 ''',
-        (6, 3), (1, 0), (0, 5), (7, 2),
+        (6, 3),
+        (1, 0),
+        (0, 5),
+        (7, 2),
     ),
     _f(
         "powers",
@@ -242,7 +303,12 @@ def is_power_of_two(n):
         n = n // 2
     return n == 1
 ''',
-        (1,), (8,), (6,), (0,), (-4,), (1024,),
+        (1,),
+        (8,),
+        (6,),
+        (0,),
+        (-4,),
+        (1024,),
     ),
     _f(
         "temperature",
@@ -252,7 +318,10 @@ def celsius_to_fahrenheit(celsius):
     """Degrees Celsius in Fahrenheit."""
     return celsius * 9 / 5 + 32
 ''',
-        (0,), (100,), (-40,), (37,),
+        (0,),
+        (100,),
+        (-40,),
+        (37,),
     ),
     _f(
         "digits",
@@ -267,7 +336,11 @@ def digit_sum(n):
         n = n // 10
     return total
 ''',
-        (0,), (123,), (-45,), (9,), (1001,),
+        (0,),
+        (123,),
+        (-45,),
+        (9,),
+        (1001,),
     ),
     _f(
         "average",
@@ -279,7 +352,10 @@ def average(values):
         return 0.0
     return sum(values) / len(values)
 ''',
-        ([1, 2, 3],), ([],), ([4],), ([2, 4],),
+        ([1, 2, 3],),
+        ([],),
+        ([4],),
+        ([2, 4],),
     ),
     _f(
         "positives",
@@ -293,7 +369,11 @@ def count_positive(values):
             count = count + 1
     return count
 ''',
-        ([1, -2, 3],), ([0, 0],), ([],), ([5],), ([-1, 2, 0, 4],),
+        ([1, -2, 3],),
+        ([0, 0],),
+        ([],),
+        ([5],),
+        ([-1, 2, 0, 4],),
     ),
     _f(
         "running",
@@ -308,7 +388,10 @@ def running_total(values):
         totals.append(total)
     return totals
 ''',
-        ([1, 2, 3],), ([],), ([5],), ([2, -2, 2],),
+        ([1, 2, 3],),
+        ([],),
+        ([5],),
+        ([2, -2, 2],),
     ),
     _f(
         "rangecount",
@@ -322,7 +405,10 @@ def count_in_range(values, lo, hi):
             count = count + 1
     return count
 ''',
-        ([1, 2, 3, 4], 2, 4), ([], 0, 1), ([5, 5], 5, 6), ([0, 9], 1, 9),
+        ([1, 2, 3, 4], 2, 4),
+        ([], 0, 1),
+        ([5, 5], 5, 6),
+        ([0, 9], 1, 9),
     ),
     _f(
         "repeat",
@@ -334,7 +420,10 @@ def repeat_text(text, times, separator):
         return ""
     return separator.join([text] * times)
 ''',
-        ("ab", 3, "-"), ("x", 0, ","), ("y", 1, ","), ("z", 2, ""),
+        ("ab", 3, "-"),
+        ("x", 0, ","),
+        ("y", 1, ","),
+        ("z", 2, ""),
     ),
     _f(
         "sign",
@@ -348,6 +437,10 @@ def sign(x):
         return -1
     return 0
 ''',
-        (5,), (-2,), (0,), (1,), (-1,),
+        (5,),
+        (-2,),
+        (0,),
+        (1,),
+        (-1,),
     ),
 )

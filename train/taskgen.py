@@ -183,11 +183,13 @@ def _tests_for(function: Function, calls: list[tuple]) -> str:
     head = f"from minilib.{function.module} import {function.name}\n"
     if not calls:
         return head + f"\n\ndef test_{function.name}_exists():\n    assert callable({function.name})\n"
-    asserts = "".join(
-        f"    assert {function.name}({', '.join(repr(a) for a in args)}) == {_run(function.source, function.name, args)!r}\n"
-        for args in calls
-    )
+    asserts = "".join(_assert(function, args) for args in calls)
     return head + f"\n\ndef test_{function.name}():\n{asserts}"
+
+
+def _assert(function: Function, args: tuple) -> str:
+    call = f"{function.name}({', '.join(repr(a) for a in args)})"
+    return f"    assert {call} == {_run(function.source, function.name, args)!r}\n"
 
 
 def _agreeing(function: Function, bugs: list[Bug]) -> list[tuple]:
@@ -205,12 +207,8 @@ def _regression_test(bug: Bug) -> str:
         for args in bug.function.inputs
         if _run(bug.buggy_source, bug.function.name, args) != _run(bug.function.source, bug.function.name, args)
     ]
-    name = bug.function.name
-    asserts = "".join(
-        f"    assert {name}({', '.join(repr(a) for a in args)}) == {_run(bug.function.source, name, args)!r}\n"
-        for args in shows
-    )
-    return f"\n\ndef test_{name}_regression_{bug.index}():\n{asserts}"
+    asserts = "".join(_assert(bug.function, args) for args in shows)
+    return f"\n\ndef test_{bug.function.name}_regression_{bug.index}():\n{asserts}"
 
 
 def make_repo(root: Path, bugs: list[Bug]) -> tuple[Path, dict[str, dict[str, str]]]:

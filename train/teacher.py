@@ -1,8 +1,9 @@
 """A teacher whose episodes are written in the student model's own tokens: the data of rejection-sampling SFT.
 
 The teacher knows the gold patch (as the oracle does) but works the way a
-model should: it views each file the patch touches, replaces the changed lines
-(the single line when a hunk changes one, so the edit is as short as the
+model should: it views each file the patch touches (unless `look_first` is
+off), replaces the changed lines (the single line when a hunk changes one and
+that line is unique in what it has read, so the edit is as short as the
 issue's own words), then submits, thinking a sentence before every call.
 
 Its replies go through the student's `ModelPolicy` over a `TeacherEngine`, so
@@ -69,9 +70,9 @@ class TeacherEngine:
 class ScriptedTeacher:
     """View, fix, submit: the gold patch's edits as a model would make them (plain text replies, any format)."""
 
-    def __init__(self, gold_patch: str, seed: int = 0):
+    def __init__(self, gold_patch: str, seed: int = 0, look_first: bool = True):
         self.files = {p.path: p for p in PatchSet(gold_patch)}
-        self.seed = seed
+        self.seed, self.look_first = seed, look_first
 
     def begin(self, observation: str, info: dict[str, Any]) -> None:
         interface = tool_interface(info)
@@ -95,9 +96,11 @@ class ScriptedTeacher:
 
     def _replies(self):
         for n, (path, patched) in enumerate(self.files.items()):
-            view = self._call("editor", command="view", path=path)
-            yield self._format.render([view], thinking=self._pick(_VIEW, n).format(path=path))
-            shown = self._last_observation
+            shown = None  # unseen: the changed line is trusted to be unique (a failed edit is rejected later)
+            if self.look_first:
+                view = self._call("editor", command="view", path=path)
+                yield self._format.render([view], thinking=self._pick(_VIEW, n).format(path=path))
+                shown = self._last_observation
             for hunk in patched:
                 old, new = _edit(hunk, shown)
                 thinking = self._pick(_EDIT, n).format(old=old.strip(), new=new.strip())
@@ -106,13 +109,15 @@ class ScriptedTeacher:
         yield self._format.render([self._call("submit")], thinking=self._pick(_SUBMIT, self.seed))
 
 
-def _edit(hunk, shown: str) -> tuple[str, str]:
-    """(old, new) of one hunk: the changed line alone (stripped) when it is one line and unique, else the hunk."""
+def _edit(hunk, shown: str | None) -> tuple[str, str]:
+    """(old, new) of one hunk: the changed line alone (stripped) when it is one line and unique in what the
+    teacher read (`shown`; in the hunk when it read nothing), else the whole hunk."""
     removed = [line.value for line in hunk if line.is_removed]
     added = [line.value for line in hunk if line.is_added]
     if len(removed) == 1 and len(added) == 1:
         old, new = removed[0].strip(), added[0].strip()
-        if old and shown.count(old) == 1:
+        seen = shown if shown is not None else "".join(line.value for line in hunk.source_lines())
+        if old and seen.count(old) == 1:
             return old, new
     old = "".join(line.value for line in hunk.source_lines())
     new = "".join(line.value for line in hunk.target_lines())
@@ -156,16 +161,15 @@ class TeacherPolicy:
 class TeacherFactory:
     """A PolicyFactory of teacher policies over the student's tokenizer (the rollout runner plays them)."""
 
-    def __init__(self, model: str | None = None, sampling: dict | None = None, seed: int = 0):
-        from transformers import AutoConfig, AutoTokenizer
-
+    def __init__(self, model: str | None = None, sampling: dict | None = None, seed: int = 0, look_first: bool = True):
         from swefarm.policy.models import resolve_model
+        from transformers import AutoConfig, AutoTokenizer
 
         path = resolve_model(model, log=lambda *a: None)
         limit = int(getattr(AutoConfig.from_pretrained(path), "max_position_embeddings", 0) or 2048)
-        self.engine = TeacherEngine(AutoTokenizer.from_pretrained(path), path, limit)
+        self.tokenizer, self.path, self.context_limit = AutoTokenizer.from_pretrained(path), path, limit
         self.sampling = SamplingConfig(**(sampling or {}))
-        self.seed = seed
+        self.seed, self.look_first = seed, look_first
         self.name = f"teacher:{path}"
         self._count = 0
 
@@ -173,8 +177,9 @@ class TeacherFactory:
         if task is None or not getattr(task, "patch", None):
             raise ValueError("the teacher needs the task (its gold patch)")
         self._count += 1
-        teacher = ScriptedTeacher(task.patch, seed=self.seed + self._count)
-        return TeacherPolicy(teacher, self.engine, self.sampling)
+        teacher = ScriptedTeacher(task.patch, seed=self.seed + self._count, look_first=self.look_first)
+        engine = TeacherEngine(self.tokenizer, self.path, self.context_limit)  # one per episode: it holds a reply
+        return TeacherPolicy(teacher, engine, self.sampling)
 
     def close(self) -> None:
         pass
