@@ -70,12 +70,7 @@ def evaluate(
         raise ValueError("no tasks to evaluate on")
     if episodes < 1 or not seeds:
         raise ValueError("need at least one episode per task and one seed")
-    specs = [
-        EpisodeSpec(task, seed=1000 * seed + 10 * t + k, episode=k + episodes * s, env_config=dict(env_config or {}))
-        for s, seed in enumerate(seeds)
-        for t, task in enumerate(tasks)
-        for k in range(episodes)
-    ]
+    specs = eval_specs(tasks, episodes, seeds, env_config)
     own = factory is None
     factory = factory or load_policy(policy_spec(model), **(sampling or {}))
     try:
@@ -84,6 +79,16 @@ def evaluate(
         if own:
             factory.close()
     return report(played, specs, list(seeds), episodes)
+
+
+def eval_specs(tasks: list[str], episodes: int, seeds, env_config: dict[str, Any] | None) -> list[EpisodeSpec]:
+    """The episodes of an evaluation, seed by seed: episode k of task t under seed s uses 1000 s + 10 t + k."""
+    return [
+        EpisodeSpec(task, seed=1000 * seed + 10 * t + k, episode=k + episodes * s, env_config=dict(env_config or {}))
+        for s, seed in enumerate(seeds)
+        for t, task in enumerate(tasks)
+        for k in range(episodes)
+    ]
 
 
 def report(played: list[Trajectory], specs: list[EpisodeSpec], seeds: list[int], episodes: int) -> EvalReport:

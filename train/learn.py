@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from swefarm.policy.trajectory import write_jsonl
+from swefarm.policy.trajectory import read_jsonl, write_jsonl
 from swefarm.train import scaffold
 
 
@@ -42,6 +42,7 @@ class LearnPlan:
     temperature: float = 0.7
     concurrency: int = 8
     seed: int = 0
+    modules: list[str] | None = None  # build and use only these modules of the family (None: all of it)
     env: dict[str, Any] = field(default_factory=scaffold.env_config)
 
     @classmethod
@@ -60,16 +61,17 @@ class LearnPlan:
             train_layers=2,
             max_new_tokens=48,
             concurrency=2,
+            modules=["vowels", "series"],  # one training module, one held-out: three tasks to build
             env=scaffold.env_config(max_steps=2, reward={"weights": {"resolved": 1.0, "tokens": -0.001}}),
         )
 
 
 def run_learn(plan: LearnPlan, out: str | Path, store=None, progress=print) -> dict[str, Any]:
     """The whole run; writes its trajectories, models and `result.json` under `out` and returns the result."""
-    from swefarm.train.evaluate import evaluate
+    from swefarm.train.evaluate import eval_specs, evaluate, report
     from swefarm.train.family import ensure_family, family_tasks
-    from swefarm.train.grpo import run_grpo
-    from swefarm.train.sft import run_sft
+    from swefarm.train.grpo import GRPOResult, run_grpo
+    from swefarm.train.sft import SFTResult, run_sft
     from swefarm.train.teacher import TeacherFactory
     from swefarm.train.trl_adapter import SwefarmRollout
 
@@ -77,19 +79,32 @@ def run_learn(plan: LearnPlan, out: str | Path, store=None, progress=print) -> d
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     progress("building and validating the task family (once)")
-    ensure_family(store=store, progress=progress)
+    ensure_family(store=store, modules=plan.modules, progress=progress)
     from swefarm.tasks.store import TaskStore
 
     tasks = TaskStore(store)
-    heldout = [t.instance_id for t in family_tasks(tasks, "heldout")][: plan.heldout_tasks]
-    training = [t.instance_id for t in family_tasks(tasks, "train")][: plan.train_tasks]
-    assert not set(heldout) & set(training)
+    heldout = [t.instance_id for t in family_tasks(tasks, "heldout", plan.modules)][: plan.heldout_tasks]
+    training = [t.instance_id for t in family_tasks(tasks, "train", plan.modules)][: plan.train_tasks]
+    if not heldout or not training:
+        raise ValueError(f"the family has {len(training)} training and {len(heldout)} held-out tasks here: need both")
     sampling = {"temperature": plan.temperature, "max_new_tokens": plan.max_new_tokens}
     common = {"env_config": plan.env, "sampling": sampling, "store": store, "concurrency": plan.concurrency}
 
-    progress(f"evaluating the base model on {len(heldout)} held-out tasks")
-    before = evaluate(None, heldout, plan.episodes, plan.seeds, **common)
-    write_jsonl(before.trajectories, out / "eval_before.jsonl")
+    def evaluated(model, name):
+        done = out / f"{name}.jsonl"
+        specs = eval_specs(heldout, plan.episodes, plan.seeds, plan.env)
+        if done.exists():  # a run that stopped later resumes here
+            played = list(read_jsonl(done))
+            if len(played) == len(specs):
+                progress(f"{name}: reusing {done}")
+                return report(played, specs, list(plan.seeds), plan.episodes)
+        progress(f"{name}: {len(specs)} episodes of {model or 'the base model'} on {len(heldout)} held-out tasks")
+        result = evaluate(model, heldout, plan.episodes, plan.seeds, **common)
+        write_jsonl(result.trajectories, done.with_suffix(".tmp"))
+        done.with_suffix(".tmp").replace(done)
+        return result
+
+    before = evaluated(None, "eval_before")
 
     progress(f"playing the teacher on {len(training)} training tasks")
     from swefarm.train.episodes import EpisodeSpec, play_many
@@ -100,11 +115,12 @@ def run_learn(plan: LearnPlan, out: str | Path, store=None, progress=print) -> d
         for i, task in enumerate(training)
         for k in range(plan.teacher_episodes)
     ]
-    taught = play_many(specs, teacher, store=store, concurrency=min(plan.concurrency, 4))
-    write_jsonl(taught, out / "teacher.jsonl")
-    train_started = time.perf_counter()
-    progress(f"SFT (TRL) on {sum(t.resolved for t in taught)} resolved teacher episodes")
-    sft = run_sft(
+    if (out / "teacher.jsonl").exists():
+        taught = list(read_jsonl(out / "teacher.jsonl"))
+    else:
+        taught = play_many(specs, teacher, store=store, concurrency=min(plan.concurrency, 4))
+        write_jsonl(taught, out / "teacher.jsonl")
+    sft = _phase(out / "sft" / "result.json", SFTResult, lambda: run_sft(
         taught,
         out / "sft",
         epochs=plan.sft_epochs,
@@ -114,11 +130,10 @@ def run_learn(plan: LearnPlan, out: str | Path, store=None, progress=print) -> d
         seed=plan.seed,
         train_layers=plan.train_layers,
         log=progress,
-    )
-    progress(f"GRPO (TRL) for {plan.grpo_steps} steps from the SFT model")
+    ), progress, f"SFT (TRL) on {sum(t.resolved for t in taught)} resolved teacher episodes")  # fmt: skip
     rollout = SwefarmRollout(store=store, env_config=plan.env, sampling=sampling, concurrency=plan.concurrency,
                              out=out / "grpo" / "rollouts.jsonl", seed=plan.seed * 100_000)  # fmt: skip
-    grpo = run_grpo(
+    grpo = _phase(out / "grpo" / "result.json", GRPOResult, lambda: run_grpo(
         sft.model_dir,
         training,
         out / "grpo",
@@ -133,11 +148,9 @@ def run_learn(plan: LearnPlan, out: str | Path, store=None, progress=print) -> d
         rollout=rollout,
         check=True,
         log=progress,
-    )
-    train_minutes = (time.perf_counter() - train_started) / 60
-    progress(f"evaluating the trained model on {len(heldout)} held-out tasks")
-    after = evaluate(grpo.model_dir, heldout, plan.episodes, plan.seeds, **common)
-    write_jsonl(after.trajectories, out / "eval_after.jsonl")
+    ), progress, f"GRPO (TRL) for {plan.grpo_steps} steps from the SFT model")  # fmt: skip
+    train_minutes = (sft.seconds + grpo.seconds) / 60
+    after = evaluated(grpo.model_dir, "eval_after")
     result = {
         "well_formed_calls_before": before.well_formed_calls,
         "well_formed_calls_after": after.well_formed_calls,
@@ -188,3 +201,15 @@ def _device() -> str:
 
     device = training_device()
     return f"{device.type}{' + vLLM' if device.vllm else ''}"
+
+
+def _phase(done: Path, kind, run, progress, what: str):
+    """Run a training phase once: its result is saved beside its model, and a later run reuses both."""
+    if done.exists():
+        progress(f"{what}: reusing {done.parent}")
+        return kind(**json.loads(done.read_text()))
+    progress(what)
+    result = run()
+    done.parent.mkdir(parents=True, exist_ok=True)
+    done.write_text(json.dumps(asdict(result)))
+    return result
