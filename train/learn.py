@@ -26,18 +26,18 @@ from swefarm.train import scaffold
 class LearnPlan:
     heldout_tasks: int | None = None  # None: every held-out task of the family
     train_tasks: int | None = None
-    episodes: int = 2  # per held-out task and seed
+    episodes: int = 1  # per held-out task and seed
     seeds: list[int] = field(default_factory=lambda: [0, 1])
-    teacher_episodes: int = 2  # per training task (different wording of the teacher's thoughts)
+    teacher_episodes: int = 1  # per training task (more vary the wording of the teacher's thoughts)
     sft_epochs: float = 2.0
     sft_lr: float = 1e-4
     sft_batch: int = 4
     sft_max_steps: int = -1
-    grpo_steps: int = 4
+    grpo_steps: int = 2
     grpo_generations: int = 4
-    grpo_tasks_per_step: int = 2
+    grpo_tasks_per_step: int = 1
     grpo_lr: float = 2e-6
-    train_layers: int | None = 8  # the top layers trained (a CPU budget); None trains every weight
+    train_layers: int | None = 6  # the top layers trained (a CPU budget); None trains every weight
     max_new_tokens: int = 128
     temperature: float = 0.7
     concurrency: int = 8

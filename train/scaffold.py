@@ -23,7 +23,7 @@ ENV_CONFIG: dict[str, Any] = {
         "submit": "Submit the fix and end the task.",
     },
     "system_prompt": SYSTEM_PROMPT,
-    "max_steps": 3,
+    "max_steps": 2,  # an edit and a submit; a truncated episode is still graded (grade_on_truncation)
     "pool_size": 1,
     "grade_timeout_s": 300.0,
 }
