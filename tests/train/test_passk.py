@@ -28,3 +28,27 @@ def test_averages_over_tasks_up_to_the_smallest_n_and_rejects_nonsense():
         pass_at_k(2, 3, 1)
     with pytest.raises(ValueError):
         pass_at_k(2, 1, 3)
+
+
+def test_evaluation_jobs_and_the_perturbation_bench_report_pass_at_k():
+    from types import SimpleNamespace
+
+    from swefarm.api.evaluations import summarise
+    from swefarm.perturb.report import EpisodeRow, summarize
+
+    def row(task, resolved, variant="plain", infra=None):
+        return SimpleNamespace(
+            status="done", infra_error=infra, reward=float(resolved), resolved=resolved, steps=1, variant=variant,
+            task_id=task,
+        )  # fmt: skip
+
+    rows = [row("a", True), row("a", False), row("b", False), row("b", False), row("b", True, infra="died")]
+    summary = summarise(rows)
+    assert summary.pass_at_k == {"pass@1": 0.25, "pass@2": 0.5}  # the infra error is left out, not a 0
+    assert summary.infra_errors == 1 and summary.resolved_rate == 0.25
+    episodes = [
+        EpisodeRow(family="none", task=t, episode=k, seed=k, resolved=r, reward=float(r), steps=1, wall_s=1.0)
+        for t, k, r in [("a", 0, True), ("a", 1, True), ("b", 0, False), ("b", 1, True)]
+    ]
+    (base,) = summarize(episodes)
+    assert base.pass_at_k == {"pass@1": 0.75, "pass@2": 1.0}
