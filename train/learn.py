@@ -99,7 +99,10 @@ def run_learn(plan: LearnPlan, out: str | Path, store=None, progress=print) -> d
                 progress(f"{name}: reusing {done}")
                 return report(played, specs, list(plan.seeds), plan.episodes)
         progress(f"{name}: {len(specs)} episodes of {model or 'the base model'} on {len(heldout)} held-out tasks")
-        result = evaluate(model, heldout, plan.episodes, plan.seeds, **common)
+        count = iter(range(1, len(specs) + 1))
+        result = evaluate(model, heldout, plan.episodes, plan.seeds, **common, on_done=lambda t: progress(
+            f"  {name} [{next(count)}/{len(specs)}] {t.task}: reward {t.reward}, {len(t.turns)} turns"
+        ))  # fmt: skip
         write_jsonl(result.trajectories, done.with_suffix(".tmp"))
         done.with_suffix(".tmp").replace(done)
         return result
