@@ -13,7 +13,7 @@ _W, _H, _PAD = 300, 200, 36
 def _line(values: list[float], x0: int, title: str, colour: str) -> str:
     if not values:
         return f'<text x="{x0 + _W / 2}" y="{_H / 2}" text-anchor="middle">{escape(title)}: no data</text>'
-    top, low = max(values), min(min(values), 0.0)
+    top, low = max(max(values), 0.0), min(min(values), 0.0)
     span = (top - low) or 1.0
     step = (_W - 2 * _PAD) / max(1, len(values) - 1)
     points = " ".join(
@@ -38,7 +38,13 @@ def _bars(result: dict[str, Any], x0: int) -> str:
         ("calls ok", result["well_formed_calls_before"], result["well_formed_calls_after"]),
         ("resolved", result["resolve_rate_before"], result["resolve_rate_after"]),
     ]
-    out = [f'<text x="{x0 + _W / 2}" y="16" text-anchor="middle" font-weight="bold">held-out: before / after</text>']
+    out = [
+        f'<text x="{x0 + _W / 2}" y="16" text-anchor="middle" font-weight="bold">held-out: before / after</text>',
+        f'<rect x="{x0 + _W - 90}" y="26" width="10" height="10" fill="#bbb"/>'
+        f'<text x="{x0 + _W - 76}" y="35">before</text>'
+        f'<rect x="{x0 + _W - 90}" y="40" width="10" height="10" fill="#2a7"/>'
+        f'<text x="{x0 + _W - 76}" y="49">after</text>',
+    ]
     width = (_W - 2 * _PAD) / 5
     for i, (name, before, after) in enumerate(pairs):
         base = x0 + _PAD + i * 2.5 * width
