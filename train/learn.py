@@ -31,12 +31,12 @@ class LearnPlan:
     teacher_episodes: int = 1  # per training task (more vary the wording of the teacher's thoughts)
     sft_epochs: float = 2.0
     sft_lr: float = 1e-4
-    sft_batch: int = 4
+    sft_batch: int = 2
     sft_max_steps: int = -1
     grpo_steps: int = 2
     grpo_generations: int = 4
     grpo_tasks_per_step: int = 1
-    grpo_lr: float = 2e-6
+    grpo_lr: float = 1e-5
     train_layers: int | None = 6  # the top layers trained (a CPU budget); None trains every weight
     max_new_tokens: int = 128
     temperature: float = 0.7
