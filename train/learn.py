@@ -29,7 +29,7 @@ class LearnPlan:
     episodes: int = 1  # per held-out task and seed
     seeds: list[int] = field(default_factory=lambda: [0, 1])
     teacher_episodes: int = 1  # per training task (more vary the wording of the teacher's thoughts)
-    sft_epochs: float = 2.0
+    sft_epochs: float = 1.5
     sft_lr: float = 1e-4
     sft_batch: int = 2
     sft_max_steps: int = -1
