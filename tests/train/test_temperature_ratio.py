@@ -44,3 +44,29 @@ def test_mixed_temperatures_are_refused():
     with pytest.raises(ValueError, match="several temperatures"):
         sampling_temperature([Trajectory(sampling={"temperature": 0.7}), Trajectory(sampling={"temperature": 1.0})])
     assert sampling_temperature([Trajectory(sampling={"temperature": 0.0})]) == 1.0
+
+
+def test_the_engine_samples_from_a_trainers_model_in_memory_and_keeps_no_caches():
+    import torch
+    from swefarm.policy.models import default_model_dir
+    from swefarm.policy.sampling import SamplingConfig
+    from swefarm.policy.transformers_backend import TransformersEngine
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = default_model_dir(log=lambda *a: None)
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(path), AutoTokenizer.from_pretrained(path)
+    model.train()  # as a trainer holds it
+    engine = TransformersEngine(model, tokenizer=tokenizer, log=lambda *a: None)
+    try:
+        assert engine._model is model and engine.cache_entries == 0 and model.training
+        prompt = tokenizer.encode("The capital of France is", add_special_tokens=False)
+        greedy = SamplingConfig(temperature=0.0)
+        first = engine.generate(prompt, greedy, 4)
+        with torch.no_grad():  # the trainer steps: the next turn must see the new weights, not a cache
+            model.get_output_embeddings().weight.mul_(-1.0)
+        second = engine.generate(prompt, greedy, 4)
+    finally:
+        engine.close()
+    assert first.ids != second.ids
+    with pytest.raises(ValueError, match="tokenizer"):
+        TransformersEngine(model)
