@@ -100,15 +100,15 @@ def table(summary: list[FamilySummary], title: str = "Generalisation gap"):
     """A rich table, each measure followed by its gap to the baseline."""
     from rich.table import Table
 
-    t = Table(title=title)
-    for name in ("family", "n", "success", "pass@k", "steps", "wall s", "calls ok", "failed"):
+    passk = "; ".join(f"{s.family} " + " ".join(f"{v:.2f}" for v in s.pass_at_k.values()) for s in summary)
+    t = Table(title=title, caption=f"pass@1..n per family: {passk}" if passk else None)
+    for name in ("family", "n", "success", "steps", "wall s", "calls ok", "failed"):
         t.add_column(name, justify="left" if name == "family" else "right")
     for s in summary:
         t.add_row(
             s.family,
             str(s.episodes),
             f"{s.success_rate:.0%} {_points(s.gap_success).replace(' ', '')}",
-            " ".join(f"{v:.2f}" for v in s.pass_at_k.values()) or "-",  # pass@1 .. pass@n
             f"{s.mean_steps:.1f} {_signed(s.gap_steps, '{:+.1f}')}",
             f"{s.mean_wall_s:.2f} {_signed(s.gap_wall_s, '{:+.2f}')}",
             f"{s.call_rate:.0%} {_points(s.gap_call_rate).replace(' ', '')}",
