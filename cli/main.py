@@ -38,7 +38,7 @@ optimize_cmd.register(app)
 app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(mine_cmd.app, name="mine")
-train_cmd.register(app, bench_cmd.app)  # swefarm train ..., swefarm bench learn
+app.add_typer(train_cmd.app, name="train")
 
 if __name__ == "__main__":
     app()

@@ -16,11 +16,6 @@ app = typer.Typer(help="Train on swefarm tasks with TRL: SFT on a teacher's reso
 console = Console(stderr=True)
 
 
-def register(root: typer.Typer, bench: typer.Typer) -> None:
-    root.add_typer(app, name="train")
-    bench.command("learn")(learn_bench)
-
-
 def _say(message: str) -> None:
     console.print(escape(message))
 
@@ -144,8 +139,8 @@ def learn_bench(
     grpo_steps: int = typer.Option(None, "--grpo-steps"),
 ) -> None:
     """Before/after on held-out tasks: well-formed calls, resolve rate per seed, pass@k; SFT then GRPO with TRL."""
-    from swefarm.train.chart import write_curve
-    from swefarm.train.learn import LearnPlan, run_learn
+    from swefarm.bench.learn import LearnPlan, run_learn
+    from swefarm.bench.learn_chart import write_curve
 
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     plan = LearnPlan.quick() if quick else LearnPlan()

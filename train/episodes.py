@@ -1,25 +1,31 @@
-"""Episodes for trainers: play policies on tasks through the public Gymnasium API and keep their trajectories.
+"""Episodes for trainers: play policies on tasks and keep their trajectories, masked when they must not be learned.
 
-Each episode is `gymnasium.make("swefarm.envs:swe/Task-v0", task=..., store=...)`,
-a policy from a factory (`load_policy`, or a trainer's live model), and the
-usual reset/step loop; the policy's own record (`trajectory()`) comes back with
-the env's reward, outcome and any infrastructure error filled in. Episodes run
-on threads, so a batching engine serves their turns together. Nothing raises:
-an episode whose rollout failed comes back with `error` set, one whose sandbox
-failed with `infra_error` set, and trainers mask both (never score them 0).
+Each episode is `policy.rollout.play_episode`: the task's env, a policy from a
+factory (`load_policy`, or a trainer's live model), and the one episode loop
+(`policy.episode.play`); the policy's own record (`trajectory()`) comes back
+with the env's reward, outcome and any infrastructure error filled in. Episodes
+run on threads, so a batching engine serves their turns together. Nothing
+raises here, because one bad episode must not stop a trainer: an episode that
+failed comes back with `error` set (a bug is logged with its traceback first),
+one whose grading failed with `infra_error` set, and trainers mask both (never
+score them 0).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from swefarm.policy.rollout import RolloutPlan, play_episode
 from swefarm.policy.trajectory import Trajectory
 
-ENV_ID = "swefarm.envs:swe/Task-v0"
+from swefarm.errors import InfrastructureError
+
+log = logging.getLogger("swefarm.train")
 
 
 @dataclass
@@ -38,12 +44,21 @@ def play_many(
     store: str | Path | None = None,
     concurrency: int = 4,
     on_done=None,
+    client=None,
 ) -> list[Trajectory]:
-    """Every episode of `specs` (in their order), at most `concurrency` at once."""
+    """Every episode of `specs` (in their order), at most `concurrency` at once, on one Docker client."""
     if not specs:
         return []
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="swefarm-train-episode") as pool:
-        futures = [pool.submit(play_one, spec, factory, store) for spec in specs]
+    concurrency = max(1, concurrency)
+    if client is None:
+        from swefarm.sandbox.engine import connect
+
+        try:
+            client = connect(pool_size=2 * concurrency + 4)
+        except InfrastructureError:
+            pass  # each episode meets the same failure and records it
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="swefarm-train-episode") as pool:
+        futures = [pool.submit(play_one, spec, factory, store, client) for spec in specs]
         out = []
         for future in futures:
             trajectory = future.result()
@@ -53,61 +68,24 @@ def play_many(
     return out
 
 
-def play_one(spec: EpisodeSpec, factory, store: str | Path | None = None) -> Trajectory:
+def play_one(spec: EpisodeSpec, factory, store: str | Path | None = None, client=None) -> Trajectory:
     """One episode start to end; failures are recorded in the trajectory, never raised."""
-    import gymnasium
-    from swefarm.tasks.store import TaskStore
-
     start = time.perf_counter()
-    base: dict[str, Any] = {"task": spec.task, "episode": spec.episode, "seed": spec.seed, "policy": factory.name}
-    env = policy = None
+    plan = RolloutPlan(tasks=[spec.task], store=store, env_config=spec.env_config)
     try:
-        task = TaskStore(store).get(spec.task)
-        base["repo"] = task.repo
-        env = gymnasium.make(ENV_ID, task=task, config=spec.env_config or None, disable_env_checker=True)
-        policy = factory.new(task)
-        observation, info = env.reset(seed=spec.seed)
-        base["scaffold"] = {
-            "tool_format": info.get("tool_format"),
-            "tools": [t["function"]["name"] for t in info["tools"]],
-        }
-        policy.begin(observation, info)
-        reward, terminated, truncated = 0.0, False, False
-        while not (terminated or truncated):
-            action = policy.act(observation, info)
-            observation, reward, terminated, truncated, info = env.step(action)
-        if hasattr(policy, "finish"):
-            policy.finish(observation, info)
-        fields = {**base, **outcome_fields(info, reward, terminated, truncated)}
-        fields["wall_s"] = round(time.perf_counter() - start, 3)
-        return policy.trajectory(**fields)
-    except Exception as exc:
-        fields = {**base, "error": f"{type(exc).__name__}: {exc}", "wall_s": round(time.perf_counter() - start, 3)}
-        if policy is not None and getattr(policy, "turns", None):
-            try:
-                return policy.trajectory(**fields, truncated=True)
-            except Exception:
-                pass
-        return Trajectory(**fields, truncated=True, token_ids_exact=False)
-    finally:
-        if env is not None:
-            env.close()
-
-
-def outcome_fields(info: dict[str, Any], reward: float, terminated: bool, truncated: bool) -> dict[str, Any]:
-    """The trajectory fields the env's final info decides."""
-    outcome = info.get("outcome") or {}
-    return {
-        "reward": float(reward),
-        "reward_components": info.get("reward_components") or {},
-        "resolved": bool(outcome.get("resolved", False)),
-        "terminated": bool(terminated),
-        "truncated": bool(truncated),
-        "truncated_by": info.get("truncated_by"),
-        "infra_error": info.get("infra_error"),
-        "steps": int(info.get("step", 0)),
-        "env_time_s": float((info.get("timing") or {}).get("env_s", 0.0)),
-    }
+        return play_episode(plan, factory, (spec.task, spec.episode, spec.seed), client)
+    except Exception as exc:  # a missing task, a bug in the policy or the env: masked, the trainer goes on
+        log.warning("episode %s #%d failed, masked: %s: %s", spec.task, spec.episode, type(exc).__name__, exc)
+        return Trajectory(
+            task=spec.task,
+            episode=spec.episode,
+            seed=spec.seed,
+            policy=factory.name,
+            error=f"{type(exc).__name__}: {exc}",
+            wall_s=round(time.perf_counter() - start, 3),
+            truncated=True,
+            token_ids_exact=False,
+        )
 
 
 def trainable(trajectory: Trajectory) -> bool:

@@ -40,14 +40,15 @@ def ensure_family(
     progress: Callable[[str], None] = lambda message: None,
 ) -> list[Task]:
     """Every bug of the family (or of `modules`) built and valid in `store`; returns those tasks."""
-    from swefarm.harness.images import task_image_tag
+    from swefarm.harness.images import task_image
     from swefarm.harness.pipeline import build_task, validate_task
     from swefarm.sandbox.bases import image_exists
     from swefarm.sandbox.engine import connect
-    from swefarm.sandbox.paths import swefarm_home
     from swefarm.tasks.store import TaskNotFoundError, TaskStore
 
-    store = TaskStore(store)
+    from swefarm.settings import swefarm_home
+
+    task_store = TaskStore(store)
     client = client or connect()
     bugs = [b for b in taskgen.all_bugs() if modules is None or b.function.module in modules]
     if not bugs:
@@ -59,14 +60,14 @@ def ensure_family(
     for n, bug in enumerate(bugs, 1):
         wanted = taskgen.make_task(bug, commits[bug.instance_id])
         try:
-            stored = store.get(bug.instance_id)
+            stored = task_store.get(bug.instance_id)
         except TaskNotFoundError:
             stored = None
         if (
             stored is not None
             and stored.status == TaskStatus.VALID
             and stored.base_commit == wanted.base_commit
-            and image_exists(client, stored.environment.image or task_image_tag(stored))
+            and image_exists(client, task_image(stored))
         ):
             out.append(stored)
             continue
@@ -76,7 +77,7 @@ def ensure_family(
             raise FamilyError(f"building {bug.instance_id} failed: {task.status_reason}")
         progress(f"[{n}/{len(bugs)}] validating {bug.instance_id}")
         task, outcome = validate_task(client, task, runs=1)
-        store.put(task)
+        task_store.put(task)
         if not outcome.ok:
             raise FamilyError(f"validating {bug.instance_id} failed: {task.status_reason}")
         out.append(task)

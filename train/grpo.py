@@ -106,7 +106,16 @@ def run_grpo(
         out=out / "rollouts.jsonl",
         seed=seed * 100_000,
     )
-    trainer = GRPOTrainer(
+    seen: list[tuple] = []
+
+    class RecordingGRPOTrainer(GRPOTrainer):
+        """GRPO that keeps the rows its loss is computed on (check=True compares them with the episodes)."""
+
+        def compute_loss(self, model, inputs, *args, **kwargs):
+            seen.extend(loss_rows(inputs))
+            return super().compute_loss(model, inputs, *args, **kwargs)
+
+    trainer = (RecordingGRPOTrainer if check else GRPOTrainer)(
         model=network,
         reward_funcs=[swefarm_reward],
         args=grpo_config(out, steps, generations, tasks_per_step, learning_rate, seed, temperature),
@@ -114,15 +123,6 @@ def run_grpo(
         processing_class=tokenizer,
         rollout_func=rollout,
     )
-    seen: list[tuple] = []
-    if check:
-        compute_loss = trainer.compute_loss
-
-        def recording(model, inputs, *args, **kwargs):
-            seen.extend(loss_rows(inputs))
-            return compute_loss(model, inputs, *args, **kwargs)
-
-        trainer.compute_loss = recording
     started = time.perf_counter()
     trainer.train()
     model_dir = out / "model"

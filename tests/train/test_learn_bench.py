@@ -11,7 +11,7 @@ import pytest
 from conftest import HELDOUT_TASK, TRAIN_TASK
 from swefarm.policy.trajectory import read_jsonl
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.model, pytest.mark.slow]
 
 KEYS = {
     "well_formed_calls_before",

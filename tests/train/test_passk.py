@@ -33,7 +33,7 @@ def test_averages_over_tasks_up_to_the_smallest_n_and_rejects_nonsense():
 def test_evaluation_jobs_and_the_perturbation_bench_report_pass_at_k():
     from types import SimpleNamespace
 
-    from swefarm.api.evaluations import summarise
+    from swefarm.api.farm.evaluations import summarise
     from swefarm.perturb.report import EpisodeRow, summarize
 
     def row(task, resolved, variant="plain", infra=None):

@@ -26,6 +26,7 @@ def test_the_family_store_splits_train_and_heldout(family_store):
     assert task.FAIL_TO_PASS == ["tests/test_vowels.py::test_count_vowels_regression_1"]
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("look_first", [False, True])
 def test_teacher_episodes_resolve_and_are_token_exact_in_the_students_template(family_store, look_first):
     factory = TeacherFactory(look_first=look_first)

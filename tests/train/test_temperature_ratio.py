@@ -8,6 +8,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.model
 def test_ratio_is_one_at_the_default_temperature_only_with_the_temperature_applied():
     import torch
     from swefarm.policy.sampling import SamplingConfig
@@ -46,6 +47,7 @@ def test_mixed_temperatures_are_refused():
     assert sampling_temperature([Trajectory(sampling={"temperature": 0.0})]) == 1.0
 
 
+@pytest.mark.model
 def test_the_engine_samples_from_a_trainers_model_in_memory_and_keeps_no_caches():
     import torch
     from swefarm.policy.models import default_model_dir

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from conftest import TRAIN_TASK
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.model, pytest.mark.slow]
 
 
 class ModelServer:
