@@ -13,11 +13,12 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from swefarm.cli import zoo_cmd
+from swefarm.cli import learn_cmd, zoo_cmd
 
 app = typer.Typer(help="Benchmarks; record their figures in bench/RESULTS.md.", no_args_is_help=True)
 console = Console(stderr=True)
 app.command("zoo")(zoo_cmd.zoo)
+app.command("learn")(learn_cmd.learn)  # SFT then GRPO with TRL: the train extra
 _TASK = typer.Option(None, "--task", help="a valid task in the store (default: the demo task)")
 _JSON = typer.Option(False, "--json", help="print the figures as JSON on stdout")
 

@@ -13,6 +13,7 @@ from swefarm.cli import (
     run_cmd,
     sandbox_cmd,
     tasks_cmd,
+    train_cmd,
 )
 
 app = typer.Typer(help="swefarm: real GitHub PRs as sandboxed Gymnasium environments.", no_args_is_help=True)
@@ -37,6 +38,7 @@ optimize_cmd.register(app)
 app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(mine_cmd.app, name="mine")
+app.add_typer(train_cmd.app, name="train")
 
 if __name__ == "__main__":
     app()

@@ -194,6 +194,10 @@ class EvaluationSummary(BaseModel):
     generalisation_gap: float | None = Field(
         None, description="score unperturbed minus score perturbed (perturb.gap): positive is what perturbing cost"
     )
+    pass_at_k: dict[str, float] = Field(
+        default_factory=dict, description="unbiased pass@1..n over each task's n scored repeats (unperturbed)"
+    )
+    perturbed_pass_at_k: dict[str, float] = Field(default_factory=dict)
 
 
 class EvaluationPublic(BaseModel):

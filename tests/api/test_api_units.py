@@ -150,9 +150,9 @@ def test_an_episode_whose_worker_is_lost_is_requeued_then_failed_with_the_reason
 
 def test_the_summary_drops_infrastructure_errors_and_reports_the_gap():
     class Row:
-        def __init__(self, variant, reward, resolved=False, infra=None, status="done", steps=3):
+        def __init__(self, variant, reward, resolved=False, infra=None, status="done", steps=3, task_id="t"):
             self.variant, self.reward, self.resolved, self.infra_error = variant, reward, resolved, infra
-            self.status, self.steps = status, steps
+            self.status, self.steps, self.task_id = status, steps, task_id
 
     summary = evaluations.summarise(
         [Row("plain", 1.0, True), Row("plain", 0.0), Row("plain", 0.0, infra="SandboxDiedError: ..."),
@@ -161,6 +161,7 @@ def test_the_summary_drops_infrastructure_errors_and_reports_the_gap():
     assert (summary.score, summary.resolved_rate, summary.scored, summary.infra_errors) == (0.5, 0.5, 2, 1)
     assert (summary.perturbed_score, summary.perturbed_scored) == (0.25, 2)
     assert summary.generalisation_gap == 0.25
+    assert summary.pass_at_k == {"pass@1": 0.5, "pass@2": 1.0}  # task t: 1 of 2 scored repeats resolved
 
 
 def test_every_operator_gives_a_valid_scaffold_and_never_touches_the_reward():

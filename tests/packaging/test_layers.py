@@ -26,8 +26,22 @@ ALLOWED: dict[str, set[str]] = {
     "policy": {"envs"},  # and only its pure modules (below); the rollout builds envs (below)
     "api": {"tasks", "sandbox", "rewards", "harness", "envs", "perturb", "policy"},
     "optimize": {"api", "envs"},  # a client of the API (below)
-    "bench": {"tasks", "sandbox", "rewards", "harness", "miner", "envs", "perturb", "policy", "api"},
-    "cli": {"tasks", "sandbox", "rewards", "harness", "miner", "envs", "perturb", "policy", "api", "optimize", "bench"},
+    "train": {"tasks", "sandbox", "rewards", "harness", "envs", "policy"},  # trainers' adapters over episodes
+    "bench": {"tasks", "sandbox", "rewards", "harness", "miner", "envs", "perturb", "policy", "api", "train"},
+    "cli": {
+        "tasks",
+        "sandbox",
+        "rewards",
+        "harness",
+        "miner",
+        "envs",
+        "perturb",
+        "policy",
+        "api",
+        "optimize",
+        "train",
+        "bench",
+    },
 }
 #: Policies speak to envs through the Gymnasium API: they may import envs' data and formats, never an env.
 POLICY_MAY_USE = ("swefarm.envs.models", "swefarm.envs.formats", "swefarm.envs.config")

@@ -24,6 +24,7 @@ FOLDERS = (
     "rewards",
     "sandbox",
     "tasks",
+    "train",
 )
 
 
