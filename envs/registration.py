@@ -54,15 +54,26 @@ def register_envs(store: str | Path | None = None) -> int:
     return registered
 
 
-def make_task(perturb: Any = None, seed: int | None = None, **kwargs: Any) -> gymnasium.Env:
-    """The entry point of `swe/Task-v0` and `swe/<id>-v0`: an SWEEnv, perturbed when `perturb` says so."""
+def make_task(perturb: Any = None, seed: int | None = None, backend: str = "local", **kwargs: Any) -> gymnasium.Env:
+    """The entry point of `swe/Task-v0` and `swe/<id>-v0`: an SWEEnv, perturbed when `perturb` says so.
+
+    `backend="ray"` (with `ray_address=`, default "auto") puts the env's sandbox on a Ray cluster node."""
+    if backend == "ray":
+        # Where it runs is a deployment on top of envs: loaded by name only when asked for.
+        from swefarm.cluster.remote_env import make_ray_env
+
+        return make_ray_env(perturb=perturb, seed=seed, **kwargs)
+    if backend != "local":
+        raise ValueError(f"unknown backend {backend!r}; choose local or ray")
     from swefarm.envs.swe_env import SWEEnv
 
     return _perturbed(SWEEnv(**kwargs), perturb, seed)
 
 
-def make_sampler(perturb: Any = None, seed: int | None = None, **kwargs: Any) -> gymnasium.Env:
+def make_sampler(perturb: Any = None, seed: int | None = None, backend: str = "local", **kwargs: Any) -> gymnasium.Env:
     """The entry point of `swe/Sampler-v0`: a SamplerEnv (`seed` seeds its first reset), perturbed if asked."""
+    if backend != "local":
+        raise ValueError(f"swe/Sampler-v0 runs locally only (backend={backend!r}); make swe/<id>-v0 envs with it")
     from swefarm.envs.swe_env import SamplerEnv
 
     return _perturbed(SamplerEnv(seed=seed, **kwargs), perturb, seed)

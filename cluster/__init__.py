@@ -1,0 +1,21 @@
+"""Past one machine, swefarm runs on Ray: sandbox hosts as Ray actors, episodes placed on them.
+
+Where it runs, apart from what runs: this package is a deployment. The envs, the policies, the
+grader and the API's episode code are the same ones a single process uses; Ray only decides on
+which node they run.
+
+- `swefarm.cluster.connect`: join a cluster (`auto`, `local`, `HOST:PORT`); a cluster on one
+  machine runs on 127.0.0.1 only.
+- `swefarm.cluster.local.LocalCluster`: a head and N worker nodes on this machine (tests, bench).
+- `swefarm.cluster.host.SandboxHost`: the Ray actor on each node that owns its Docker engine, its
+  warm pools, its sessions and its images.
+- `swefarm.cluster.scheduler.Scheduler`: places episodes and sessions on hosts (image locality,
+  spread, back-pressure from free slots) and re-runs what a lost node was running.
+- `swefarm.cluster.images`: a task's images from one node to another through Ray's object store.
+- `swefarm.cluster.remote_env.RayEnv`: `gymnasium.make("swe/...", backend="ray")`.
+- `swefarm.cluster.rollout`: `swefarm run ... --ray ADDRESS`.
+- `swefarm.cluster.api_farm`: `swefarm serve --ray auto|ADDRESS` (REST sessions and evaluation jobs).
+- `swefarm.cluster.bench`: `swefarm bench ray`.
+
+Ray is an optional dependency: `pip install 'swefarm[ray]'`.
+"""
