@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database=database,
         auth=Authenticator(settings.tokens()),
         tasks=TaskCatalog(settings.task_store),
-        workers=WorkerDirectory(database, settings, metrics),
+        workers=_directory(database, settings, metrics),
         metrics=metrics,
     )
 
@@ -69,6 +69,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AuthMiddleware, authenticator=state.auth)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
+
+
+def _directory(database: Database, settings: Settings, metrics: Metrics) -> WorkerDirectory:
+    """The farm's workers; with `ray_address`, the Ray cluster's sandbox hosts (no SQL job queue)."""
+    if settings.ray_address:
+        from swefarm.cluster.api_farm import RayWorkerDirectory
+
+        return RayWorkerDirectory(database, settings, metrics)
+    return WorkerDirectory(database, settings, metrics)
 
 
 async def _monitor(state: AppState) -> None:

@@ -86,7 +86,7 @@ def serve(settings: Settings) -> None:
     sock = bind_socket(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     app = create_app(settings)
-    workers = LocalWorkers(settings, settings.local_workers)
+    workers = LocalWorkers(settings, 0 if settings.ray_address else settings.local_workers)  # Ray hosts instead
     workers.start()
     if settings.api_url_file:
         from pathlib import Path

@@ -28,6 +28,9 @@ def serve(
     store: str = typer.Option(None, help="the task store (default $SWEFARM_HOME/tasks.db)"),
     allow_policy: list[str] = typer.Option(None, help="a policy pattern the farm runs (repeatable; e.g. oracle)"),
     session_idle: float = typer.Option(None, help="seconds before an idle session expires (default 600)"),
+    ray: str = typer.Option(
+        None, "--ray", help="place sessions and evaluation jobs on a Ray cluster: auto | HOST:PORT"
+    ),
 ) -> None:
     """Serve the REST API (tokens from SWEFARM_API_TOKENS or SWEFARM_API_TOKENS_FILE)."""
     from swefarm.api.server import serve as run
@@ -35,15 +38,20 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = _settings(
         host=host, port=port, database_url=db, local_workers=workers, task_store=store,
-        allowed_policies=allow_policy or None, session_idle_s=session_idle,
+        allowed_policies=allow_policy or None, session_idle_s=session_idle, ray_address=ray,
     )  # fmt: skip
     try:
         settings.tokens()
     except ValueError as exc:
         console.print(f"[red]cannot serve:[/] {exc}")
         raise typer.Exit(2) from None
+    where = (
+        f"the Ray cluster at {settings.ray_address}"
+        if settings.ray_address
+        else f"{settings.local_workers} local worker(s)"
+    )
     console.print(f"swefarm API on http://{settings.host}:{settings.port} (docs at /docs), "
-                  f"{settings.local_workers} local worker(s), state in {settings.database_url}")  # fmt: skip
+                  f"{where}, state in {settings.database_url}")  # fmt: skip
     run(settings)
 
 

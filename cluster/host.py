@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from swefarm.cluster.images import Exports, pull
+from swefarm.cluster import images
 
 
 class HostContext:
@@ -96,9 +96,9 @@ class SandboxHost:
         self.work_dir = Path(tempfile.mkdtemp(prefix="swefarm-host-"))
         self.ctx = HostContext(self.client, self.identity["node_id"], self.work_dir, pool_size)
         self.sessions: dict[str, _Session] = {}
-        self.exports = Exports()
         self.imported: list[dict] = []
         self._lock = threading.Lock()
+        self._image_locks: dict[str, threading.Lock] = {}
         self.running = 0
         self.episodes = 0
 
@@ -133,13 +133,16 @@ class SandboxHost:
         """Make sure `image` is here: copied from host `source` when missing; what the copy took, or None."""
         from swefarm.sandbox.errors import ImageMissingError
 
-        if self.has_image(image):
-            return None
-        if source is None:
-            raise ImageMissingError(f"node {self.identity['node_id'][:8]} has no image {image} and no node has it")
-        moved = pull(self.client, source, image)
-        self.imported.append(moved)
-        return moved
+        with self._lock:
+            lock = self._image_locks.setdefault(image, threading.Lock())
+        with lock:  # jobs wanting the same image wait for one copy
+            if self.has_image(image):
+                return None
+            if source is None:
+                raise ImageMissingError(f"node {self.identity['node_id'][:8]} has no image {image}, nor does any other")
+            moved = images.pull(self.client, source, image)
+            self.imported.append(moved)
+            return moved
 
     # -- episodes ----------------------------------------------------------------------------------
     def run(self, image: str | None, source, fn, args: tuple = (), kwargs: dict | None = None) -> dict:
@@ -208,26 +211,36 @@ class SandboxHost:
         return [k for k in idle if self.close(k)]
 
     # -- images for other nodes -------------------------------------------------------------------------
-    def export_begin(self, image: str) -> dict:
-        return self.exports.begin(self.client, image)
+    def export_image(self, image: str) -> dict:
+        """`image` saved into the object store (chunks this host owns) for other nodes to load."""
+        return images.export(self.client, image)
 
-    def export_chunk(self, export_id: str) -> bytes:
-        return self.exports.next(export_id)
+    def import_image(self, bundle: dict) -> dict:
+        """Load an export (from `export_image` on another host) into this node's engine."""
+        moved = images.load(self.client, bundle)
+        self.imported.append(moved)
+        return moved
 
     # -- faults and the end --------------------------------------------------------------------------------
-    def reap(self, owner: dict) -> int:
-        """Remove the containers a dead host (`owner`: its identity) left on this machine's engine."""
+    def reap(self, owner: dict) -> dict:
+        """Remove the containers a dead host (`owner`: its identity) left on this machine's engine.
+
+        Returns how many were removed and how many wait because their owner still runs (a host whose
+        node was killed can outlive the node by a moment: ask again)."""
         import docker.errors
         from swefarm.sandbox.labels import KIND, OWNER_HOST, OWNER_PID, OWNER_START, owner_alive
 
         if owner.get("hostname") != self.identity["hostname"]:
-            return 0  # another machine's engine: its next host reaps it
+            return {"removed": 0, "waiting": 0}  # another machine's engine: its next host reaps it
         found = self.client.containers.list(
             all=True, filters={"label": [KIND, f"{OWNER_PID}={owner['pid']}", f"{OWNER_HOST}={owner['hostname']}"]}
         )
-        removed = 0
+        removed = waiting = 0
         for container in found:
-            if container.labels.get(OWNER_START) != owner.get("pid_start") or owner_alive(container.labels):
+            if container.labels.get(OWNER_START) != owner.get("pid_start"):
+                continue
+            if owner_alive(container.labels):
+                waiting += 1
                 continue
             try:
                 container.remove(force=True)
@@ -235,8 +248,8 @@ class SandboxHost:
             except docker.errors.NotFound:
                 removed += 1
             except docker.errors.APIError:
-                pass
-        return removed
+                waiting += 1
+        return {"removed": removed, "waiting": waiting}
 
     def shutdown(self) -> int:
         """Close every session and sandbox this host holds; how many sandboxes were still open."""

@@ -1,17 +1,15 @@
 """A task's images from one node to another without a registry: `docker save` on a node that has
 them, through Ray's object store in chunks, `docker load` on the node that lacks them.
 
-The source host streams the saved image in `CHUNK` pieces; the destination asks for the next
-piece while it feeds the current one to its engine, so neither side holds the whole image in
-memory and Ray's object store holds at most two pieces of it.
+The source host saves the image into the object store as `CHUNK`-sized objects it owns (Ray
+spills them to disk past the store's size) and hands out their references; a destination pulls
+them one at a time (Ray moves each from node to node) and feeds them to its engine as they
+arrive, so it never holds more than a chunk in memory. One export can serve many destinations.
 """
 
 from __future__ import annotations
 
-import itertools
-import threading
 import time
-import uuid
 from collections.abc import Iterator
 
 import docker
@@ -36,73 +34,49 @@ def _rechunk(stream: Iterator[bytes], size: int) -> Iterator[bytes]:
         yield bytes(buffer)
 
 
-class Exports:
-    """The saves a source host is streaming out, by id (one reader each)."""
-
-    def __init__(self):
-        self._open: dict[str, tuple[Iterator[bytes], threading.Lock, float]] = {}
-        self._lock = threading.Lock()
-
-    def begin(self, client: docker.DockerClient, image: str, chunk: int = CHUNK) -> dict:
-        try:
-            size = client.images.get(image).attrs.get("Size", 0)
-            stream = _rechunk(client.api.get_image(image, chunk_size=chunk), chunk)
-        except docker.errors.ImageNotFound:
-            raise ImageTransferError(f"the source node has no image {image}") from None
-        except docker.errors.APIError as exc:
-            raise ImageTransferError(f"saving {image} failed: {exc}") from None
-        export_id = uuid.uuid4().hex
-        with self._lock:
-            self._drop_stale()
-            self._open[export_id] = (stream, threading.Lock(), time.monotonic())
-        return {"export_id": export_id, "size": size}
-
-    def next(self, export_id: str) -> bytes:
-        """The next piece, or b"" at the end (then the export is gone)."""
-        with self._lock:
-            entry = self._open.get(export_id)
-        if entry is None:
-            raise ImageTransferError(f"no export {export_id} (finished, or dropped as stale)")
-        stream, lock, _ = entry
-        with lock:
-            piece = next(stream, b"")
-        with self._lock:
-            if piece:
-                self._open[export_id] = (stream, lock, time.monotonic())
-            else:
-                self._open.pop(export_id, None)
-        return piece
-
-    def _drop_stale(self, after_s: float = 600.0) -> None:
-        now = time.monotonic()
-        for key, (_, _, last) in list(self._open.items()):
-            if now - last > after_s:  # its reader died
-                del self._open[key]
-
-
-def pull(client: docker.DockerClient, source, image: str) -> dict:
-    """Load `image` into this node's engine from the host actor `source`; bytes moved and seconds taken."""
+def export(client: docker.DockerClient, image: str, chunk: int = CHUNK) -> dict:
+    """`docker save` of `image` into the object store: its size, the bytes saved and the chunks' references."""
     import ray
 
     start = time.perf_counter()
-    begun = ray.get(source.export_begin.remote(image))
-    moved = 0
+    try:
+        size = client.images.get(image).attrs.get("Size", 0)
+        refs, saved = [], 0
+        for piece in _rechunk(client.api.get_image(image, chunk_size=1024 * 1024), chunk):
+            refs.append(ray.put(piece))
+            saved += len(piece)
+    except docker.errors.ImageNotFound:
+        raise ImageTransferError(f"the source node has no image {image}") from None
+    except docker.errors.APIError as exc:
+        raise ImageTransferError(f"saving {image} failed: {exc}") from None
+    return {"image": image, "image_size": size, "bytes": saved, "chunks": refs,
+            "save_s": time.perf_counter() - start}  # fmt: skip
+
+
+def load(client: docker.DockerClient, bundle: dict) -> dict:
+    """`docker load` of an export on this node's engine, chunk by chunk; what it moved and how long it took."""
+    import ray
+
+    start = time.perf_counter()
 
     def pieces() -> Iterator[bytes]:
-        nonlocal moved
-        ref = source.export_chunk.remote(begun["export_id"])
-        for _ in itertools.count():
-            piece = ray.get(ref)
-            if not piece:
-                return
-            ref = source.export_chunk.remote(begun["export_id"])  # the next piece travels while this one loads
-            moved += len(piece)
-            yield piece
+        for ref in bundle["chunks"]:
+            yield ray.get(ref)
 
     try:
         for _ in client.api.load_image(pieces()):
             pass
-        client.images.get(image)
+        client.images.get(bundle["image"])
     except (docker.errors.APIError, docker.errors.ImageNotFound) as exc:
-        raise ImageTransferError(f"loading {image} from another node failed: {exc}") from None
-    return {"image": image, "bytes": moved, "image_size": begun["size"], "seconds": time.perf_counter() - start}
+        raise ImageTransferError(f"loading {bundle['image']} from another node failed: {exc}") from None
+    return {"image": bundle["image"], "image_size": bundle["image_size"], "bytes": bundle["bytes"],
+            "save_s": bundle.get("save_s"), "load_s": time.perf_counter() - start}  # fmt: skip
+
+
+def pull(client: docker.DockerClient, source, image: str) -> dict:
+    """Load `image` here from the host actor `source`; what moved and the seconds it took, end to end."""
+    import ray
+
+    start = time.perf_counter()
+    moved = load(client, ray.get(source.export_image.remote(image)))
+    return {**moved, "seconds": time.perf_counter() - start}

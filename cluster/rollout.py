@@ -66,3 +66,15 @@ def run(plan, spec: str, options: dict, scheduler: Scheduler, out: str | Path | 
             on_done(trajectory, done)
     order = {(task, k): i for i, (task, k, _) in enumerate(plan.jobs())}
     return sorted(results, key=lambda pair: order[(pair[0].task, pair[0].episode)])
+
+
+def run_plan(plan, spec: str, options: dict, address: str, out: str | Path | None = None,
+             on_done: Callable[[Any], None] | None = None) -> list:  # fmt: skip
+    """`swefarm run --ray`: join the cluster, play the plan with `plan.concurrency` episodes at once per
+    node, close the hosts; the trajectories in the plan's order."""
+    from swefarm.cluster.connect import connect
+
+    connect(address)
+    with Scheduler(slots_per_host=plan.concurrency, pool_size=min(plan.concurrency, 2)) as scheduler:
+        pairs = run(plan, spec, options, scheduler, out, (lambda t, d: on_done(t)) if on_done else None)
+    return [trajectory for trajectory, _ in pairs]

@@ -76,8 +76,24 @@ def lost_errors() -> tuple[type[BaseException], ...]:
     from ray import exceptions as rx
 
     names = ("RayActorError", "ActorDiedError", "ActorUnavailableError", "NodeDiedError", "WorkerCrashedError",
-             "ObjectLostError", "OwnerDiedError", "LocalRayletDiedError")  # fmt: skip
+             "LocalRayletDiedError")  # fmt: skip
     return tuple(getattr(rx, n) for n in names if hasattr(rx, n))
+
+
+def host_lost(exc: BaseException) -> bool:
+    """Whether `exc` says the host itself died (not: the function on it raised, even a Ray error of its own)."""
+    from ray.exceptions import RayTaskError
+
+    return isinstance(exc, lost_errors()) and not isinstance(exc, RayTaskError)
+
+
+def choose_host(hosts, image: str | None) -> Host | None:
+    """Where a job on `image` goes: a live host with a free slot (None: none, the job waits), one that
+    holds the image first (locality), then the least loaded (spread), then the one given least so far."""
+    free = [h for h in hosts if h.lost is None and h.running < h.slots]
+    if not free:
+        return None
+    return min(free, key=lambda h: (image is not None and image not in h.images, h.running / h.slots, h.placed))
 
 
 class Scheduler:
@@ -144,10 +160,7 @@ class Scheduler:
             return sum(h.slots - h.running for h in self.hosts.values() if h.lost is None)
 
     def _choose(self, image: str | None) -> Host | None:
-        free = [h for h in self.hosts.values() if h.lost is None and h.running < h.slots]
-        if not free:
-            return None
-        return min(free, key=lambda h: (image is not None and image not in h.images, h.running / h.slots, h.placed))
+        return choose_host(self.hosts.values(), image)
 
     def _source(self, image: str | None, host: Host):
         if not image or image in host.images:
@@ -194,8 +207,20 @@ class Scheduler:
     def _finished(self, job: _Job, host: Host, sent: float, outcome: Future) -> None:
         try:
             out = outcome.result()
-        except lost_errors() as exc:
-            self._release(host)
+        except BaseException as exc:
+            self._failed(job, host, exc)
+            return
+        self._release(host)
+        overhead = out["dispatched"] - sent
+        with self._cv:
+            self.overheads.append(overhead)
+        job.future.set_result(Done(out["value"], host.id, host.node_id, job.attempts, list(job.lost), overhead,
+                                   out.get("image_copy")))  # fmt: skip
+        self._pump()
+
+    def _failed(self, job: _Job, host: Host, exc: BaseException) -> None:
+        self._release(host)
+        if host_lost(exc):
             self._lose(host, f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
             reason = f"host {host.id} on node {host.node_id[:8]} was lost ({host.lost})"
             job.lost.append(reason)
@@ -204,20 +229,9 @@ class Scheduler:
                     self._pending.appendleft(job)
             else:
                 job.future.set_exception(HostLostError(f"{reason}; {job.attempts} attempt(s)"))
-            self._pump()
-            return
-        except BaseException as exc:  # the function raised: its own error, as it was
-            self._release(host)
+        else:  # the function raised: its own error, as it was
             cause = getattr(exc, "as_instanceof_cause", None)
             job.future.set_exception(cause() if callable(cause) else exc)
-            self._pump()
-            return
-        self._release(host)
-        overhead = out["dispatched"] - sent
-        with self._cv:
-            self.overheads.append(overhead)
-        job.future.set_result(Done(out["value"], host.id, host.node_id, job.attempts, list(job.lost), overhead,
-                                   out.get("image_copy")))  # fmt: skip
         self._pump()
 
     def _release(self, host: Host) -> None:
@@ -238,24 +252,38 @@ class Scheduler:
         threading.Thread(target=self._after_loss, args=(host,), daemon=True, name="swefarm-host-lost").start()
 
     def _after_loss(self, host: Host) -> None:
-        """Remove what the lost host left (through a live host on its machine), then fill the node's place."""
-        import ray
-
-        for other in self.live_hosts():
-            if other.info["hostname"] != host.info["hostname"]:
-                continue
-            try:
-                removed = ray.get(other.actor.reap.remote(host.info), timeout=120)
-            except Exception as exc:
-                log.warning("reaping host %s through %s failed: %s", host.id, other.id, exc)
-                continue
-            with self._cv:
-                self.reaped += removed
-            break
+        """Fill the node's place if it lives on, then remove what the lost host left."""
         try:
             self.refresh()
         except Exception as exc:
             log.warning("refreshing the hosts failed: %s", exc)
+        self.reap(host)
+
+    def reap(self, host: Host, timeout: float = 180.0) -> int:
+        """Remove the containers lost `host` left, through a live host on its machine; waits for its
+        process to end first (it can outlive its node by a moment). How many were removed."""
+        import ray
+
+        deadline = time.monotonic() + timeout
+        removed = 0
+        while time.monotonic() < deadline:
+            other = next((h for h in self.live_hosts() if h.info["hostname"] == host.info["hostname"]), None)
+            if other is None:
+                return removed  # no live host on that machine: the next one to start there reaps it
+            try:
+                answer = ray.get(other.actor.reap.remote(host.info), timeout=120)
+            except Exception as exc:
+                log.warning("reaping host %s through %s failed: %s", host.id, other.id, exc)
+                time.sleep(1.0)
+                continue
+            removed += answer["removed"]
+            with self._cv:
+                self.reaped += answer["removed"]
+            if not answer["waiting"]:
+                return removed
+            time.sleep(0.5)
+        log.warning("host %s's process still runs after %.0f s: its containers stay", host.id, timeout)
+        return removed
 
     # -- sessions: an env held on one host between calls -----------------------------------------------
     def open_session(self, image: str | None, make_env, *args, reset: dict | None = None,
@@ -275,10 +303,10 @@ class Scheduler:
         try:
             first = ray.get(host.actor.open.remote(session.id, image, source, make_env, args, reset, idle_timeout_s,
                                                    answer))  # fmt: skip
-        except lost_errors() as exc:
-            session._gone(exc)
-            raise HostLostError(f"the host for the session was lost while it started: {exc}") from None
         except BaseException as exc:
+            if host_lost(exc):
+                session._gone(exc)
+                raise HostLostError(f"the host for the session was lost while it started: {exc}") from None
             session.closed = True
             self._release(host)
             cause = getattr(exc, "as_instanceof_cause", None)
@@ -340,10 +368,10 @@ class RemoteSession:
             raise HostLostError(f"session {self.id} is closed") if self.host.lost else ClusterError("closed")
         try:
             out = ray.get(self.host.actor.call.remote(self.id, method, args, kwargs, answer))
-        except lost_errors() as exc:
-            self._gone(exc)
-            raise HostLostError(f"the sandbox host {self.host.id} was lost mid-episode: {self.host.lost}") from None
         except BaseException as exc:
+            if host_lost(exc):
+                self._gone(exc)
+                raise HostLostError(f"the sandbox host {self.host.id} was lost mid-episode: {self.host.lost}") from None
             cause = getattr(exc, "as_instanceof_cause", None)
             raise (cause() if callable(cause) else exc) from None
         self.last_host_s = out["host_s"]
@@ -354,6 +382,12 @@ class RemoteSession:
             self.closed = True
             self.scheduler._release(self.host)
         self.scheduler._lose(self.host, f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+
+    def forget(self) -> None:
+        """The host already closed the env (it expired): give the slot back."""
+        if not self.closed:
+            self.closed = True
+            self.scheduler._release(self.host)
 
     def close(self) -> None:
         import ray
