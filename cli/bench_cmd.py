@@ -88,7 +88,8 @@ def _emit(result: dict, as_json: bool) -> None:
 
 
 # Benchmarks whose commands live in their own modules (the area's code stays with its area).
-from swefarm.cli import api_bench, perturb_bench  # noqa: E402
+from swefarm.cli import api_bench, perturb_bench, ray_bench  # noqa: E402
 
 app.command("perturb")(perturb_bench.perturb_bench)  # the generalisation gap per perturbation family
 api_bench.register(app)
+ray_bench.register(app)  # a local multi-node Ray cluster (swefarm.cluster)

@@ -99,11 +99,13 @@ def choose_host(hosts, image: str | None) -> Host | None:
 class Scheduler:
     """Sandbox hosts on every node of the joined cluster, and the placement of work on them."""
 
-    def __init__(self, slots_per_host: int = 8, pool_size: int = 2, max_attempts: int = 3):
+    def __init__(self, slots_per_host: int = 8, pool_size: int = 2, max_attempts: int = 3,
+                 nodes: list[str] | None = None):  # fmt: skip
         ray = require_ray()
         if not ray.is_initialized():
             raise ClusterError("join a cluster first: swefarm.cluster.connect.connect(address)")
         self.slots, self.pool_size, self.max_attempts = slots_per_host, pool_size, max_attempts
+        self.only = set(nodes) if nodes else None  # None: every node of the cluster
         self.hosts: dict[str, Host] = {}  # node id -> its live host
         self.lost: list[Host] = []
         self.reaped = 0
@@ -125,7 +127,7 @@ class Scheduler:
 
         remote = ray.remote(SandboxHost)
         with self._cv:
-            missing = [n for n in alive_nodes() if n not in self.hosts]
+            missing = [n for n in alive_nodes() if n not in self.hosts and (self.only is None or n in self.only)]
         actors = {
             node: remote.options(
                 num_cpus=0,
