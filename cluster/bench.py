@@ -93,6 +93,34 @@ def _remote_steps(scheduler, task, steps: int) -> dict:
                             "oracle_episode_wall_s_p50": round(statistics.median(walls), 3)}}  # fmt: skip
 
 
+def _noop(ctx) -> None:
+    return None
+
+
+def _dispatch_rate(scheduler, jobs: int = 400) -> float:
+    """No-op jobs through the scheduler per second: the placing driver's own ceiling."""
+    start = time.perf_counter()
+    for future in [scheduler.submit(None, _noop) for _ in range(jobs)]:
+        future.result()
+    return round(jobs / (time.perf_counter() - start), 1)
+
+
+def _database_rate(home: str, writes: int = 400) -> float:
+    """Write transactions per second on the API's SQLite record (an episode costs about five)."""
+    from sqlalchemy import insert, update
+    from swefarm.api import db
+
+    database = db.Database(f"sqlite:///{home}/bench-api.db")
+    with database.write() as conn:
+        conn.execute(insert(db.items), [{"evaluation_id": "e", "task_id": "t", "variant": "plain", "status": "queued"}])
+    start = time.perf_counter()
+    for i in range(writes):
+        with database.write() as conn:
+            conn.execute(update(db.items).where(db.items.c.id == 1).values(attempts=i, finished_at=db.now()))
+    database.close()
+    return round(writes / (time.perf_counter() - start), 1)
+
+
 def _transfer(scheduler, image: str) -> dict:
     import ray
 
@@ -139,7 +167,9 @@ def run_all(task, nodes: int = 3, episodes: int = 24, slots: int = 2, steps: int
             try:
                 owners += [h.info for h in scheduler.live_hosts()]
                 pairs, seconds = _episodes(scheduler, plan)
-                progress("remote steps and image transfer")
+                progress("remote steps, dispatch rate and image transfer")
+                result["noop_jobs_per_s"] = _dispatch_rate(scheduler)
+                result["api_db_writes_per_s"] = _database_rate(home)
                 result.update(
                     nodes_used=len({d.node_id for _, d in pairs if d}), episodes=episodes,
                     episodes_ok=sum(1 for t, _ in pairs if t.resolved), episodes_per_min=_per_min(pairs, seconds),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FOLDERS = ("api", "cli", "envs", "harness", "miner", "perturb", "policy", "rewards", "sandbox", "tasks")
+FOLDERS = ("api", "cli", "cluster", "envs", "harness", "miner", "perturb", "policy", "rewards", "sandbox", "tasks")
 
 
 def _pyproject() -> dict:
