@@ -92,3 +92,26 @@ def test_an_image_moves_between_nodes_through_the_object_store(ray_cluster, dock
             docker_client.images.remove(tag, force=True)
         except Exception:
             pass
+
+
+def test_a_host_starting_where_one_died_removes_what_it_left(ray_cluster, docker_client, base_image):
+    """A node whose engine comes back: the new host's start removes containers of dead owners (labels)."""
+    import socket
+
+    from swefarm.cluster.scheduler import Scheduler
+    from swefarm.sandbox.labels import CREATED, KIND, OWNER_HOST, OWNER_PID, OWNER_START
+
+    dead = {"pid": 2**22 - 7, "pid_start": "1", "hostname": socket.gethostname()}  # no such process
+    labels = {KIND: "sandbox", OWNER_PID: str(dead["pid"]), OWNER_START: "1", OWNER_HOST: dead["hostname"],
+              CREATED: f"{time.time():.3f}"}  # fmt: skip
+    left = docker_client.containers.create(base_image, ["sleep", "60"], labels=labels, network_mode="none")
+    scheduler = Scheduler(slots_per_host=1, pool_size=0)
+    try:
+        assert scheduler.reaped >= 1
+        assert leaked(docker_client, [dead]) == []
+    finally:
+        scheduler.close()
+        try:
+            left.remove(force=True)
+        except Exception:
+            pass
