@@ -113,9 +113,23 @@ class Scheduler:
         self._pending: deque[_Job] = deque()
         self._cv = threading.Condition()
         self._closed = False
+        self._refreshing = threading.Lock()
         self.refresh()
         if not self.hosts:
             raise ClusterError("the cluster has no live node to host sandboxes")
+        self._watch = threading.Thread(target=self._watch_nodes, daemon=True, name="swefarm-cluster-nodes")
+        self._watch.start()
+
+    def _watch_nodes(self, every_s: float = 5.0) -> None:
+        """Nodes that join get a host; a node that died while its host was idle loses it."""
+        while True:
+            with self._cv:
+                if self._cv.wait_for(lambda: self._closed, timeout=every_s):
+                    return
+            try:
+                self.refresh()
+            except Exception as exc:
+                log.warning("looking for new nodes failed: %s", exc)
 
     # -- hosts ----------------------------------------------------------------------------------
     def refresh(self) -> list[Host]:
@@ -126,14 +140,23 @@ class Scheduler:
         from swefarm.cluster.host import SandboxHost
 
         remote = ray.remote(SandboxHost)
+        with self._refreshing:  # one refresh at a time: never two hosts for one node
+            return self._refresh(ray, remote, NodeAffinitySchedulingStrategy, alive_nodes())
+
+    def _refresh(self, ray, remote, strategy, alive: list[str]) -> list[Host]:
+        for host in self.live_hosts():
+            if host.node_id not in alive:
+                self._lose(host, "its node is no longer alive")
         with self._cv:
-            missing = [n for n in alive_nodes() if n not in self.hosts and (self.only is None or n in self.only)]
+            if self._closed:
+                return []
+            missing = [n for n in alive if n not in self.hosts and (self.only is None or n in self.only)]
         actors = {
             node: remote.options(
                 num_cpus=0,
                 max_concurrency=self.slots + 8,
                 max_restarts=0,
-                scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
+                scheduling_strategy=strategy(node, soft=False),
             ).remote(self.slots, self.pool_size)  # fmt: skip
             for node in missing
         }
@@ -146,10 +169,15 @@ class Scheduler:
                 continue
             made.append(Host(actor=actor, info=info, slots=self.slots, images=set(images)))
         with self._cv:
-            for host in made:
+            closed = self._closed
+            for host in [] if closed else made:
                 self.hosts[host.node_id] = host
                 self.reaped += host.info.get("reaped_at_start", 0)
             self._cv.notify_all()
+        if closed:  # closed while these started: end them too
+            for host in made:
+                ray.kill(host.actor)
+            return []
         self._pump()
         return made
 
