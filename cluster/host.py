@@ -91,8 +91,7 @@ class SandboxHost:
             "pid": os.getpid(),
             "pid_start": process_start_time(os.getpid()) or "",
         }
-        # A host that starts where another died removes what that one left (labels: dead owner).
-        self.reaped_at_start = len(gc.collect(self.client))
+        self.reaped_at_start = self._collect(gc)
         self.work_dir = Path(tempfile.mkdtemp(prefix="swefarm-host-"))
         self.ctx = HostContext(self.client, self.identity["node_id"], self.work_dir, pool_size)
         self.sessions: dict[str, _Session] = {}
@@ -101,6 +100,17 @@ class SandboxHost:
         self._image_locks: dict[str, threading.Lock] = {}
         self.running = 0
         self.episodes = 0
+
+    def _collect(self, gc, tries: int = 5) -> int:
+        """A host that starts where another died removes what that one left (labels: a dead owner)."""
+        import docker.errors
+
+        for _ in range(tries):
+            try:
+                return len(gc.collect(self.client))
+            except docker.errors.NotFound:
+                continue  # a container went away between the listing and its inspection: list again
+        return 0
 
     # -- what the scheduler asks --------------------------------------------------------------
     def info(self) -> dict:

@@ -77,12 +77,18 @@ def assert_loopback() -> int:
         owners = {int(part.split(",")[0]) for part in line.split("pid=")[1:]}
         if not owners & pids:
             continue
-        local, peer = fields[3], fields[4]
+        check_socket(line)
         seen += 1
-        assert _loopback(local), f"a cluster socket is bound to {local}: {line}"
-        assert peer.startswith("*") or _loopback(peer) or peer.startswith("0.0.0.0"), f"traffic to {peer}: {line}"
     assert seen > 0, "found no socket of the cluster's processes: the check saw nothing"
     return seen
+
+
+def check_socket(line: str) -> None:
+    """One `ss -tanpH` line: bound to loopback, and talking to loopback (or listening: no peer)."""
+    local, peer = line.split()[3:5]
+    assert _loopback(local), f"a cluster socket is bound to {local}: {line}"
+    listening = peer.startswith(("*", "0.0.0.0:*", "[::]:*"))
+    assert listening or _loopback(peer), f"traffic to {peer}: {line}"
 
 
 def leaked(docker_client, hosts) -> list[str]:

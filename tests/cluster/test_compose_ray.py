@@ -6,27 +6,30 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
-from conftest import _descendants, _loopback, leaked
+from conftest import _descendants, check_socket, leaked
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 
 DRIVER = """
-import json, sys
-from swefarm.cluster.connect import addresses, connect
+import json, sys, time
+from swefarm.cluster.connect import addresses, alive_nodes, connect
 from swefarm.cluster.rollout import run
 from swefarm.cluster.scheduler import Scheduler
 from swefarm.policy.rollout import RolloutPlan
 
 connect(sys.argv[1])
+deadline = time.monotonic() + 240
+while len(alive_nodes()) < 3 and time.monotonic() < deadline:  # the workers' raylets take a while to join
+    time.sleep(0.5)
 with Scheduler(slots_per_host=1, pool_size=0) as scheduler:
     hosts = [h.info for h in scheduler.live_hosts()]
     plan = RolloutPlan(tasks=[sys.argv[2]], episodes=3, store=sys.argv[3], env_config={"pool_size": 0})
@@ -48,10 +51,13 @@ def _compose(env: dict, project: str, *args: str, timeout: float = 300) -> subpr
 
 
 def _container_pids(docker_client, project: str) -> set[int]:
+    """Every process of the project's containers (`docker top`: exec'd ones too), host pids."""
     pids = set()
     for container in docker_client.containers.list(filters={"label": f"com.docker.compose.project={project}"}):
-        root = container.attrs["State"]["Pid"]
-        pids |= {root} | _descendants(root)
+        top = container.top()
+        column = top["Titles"].index("PID")
+        for row in top["Processes"]:
+            pids |= {int(row[column])} | _descendants(int(row[column]))
     return pids
 
 
@@ -68,7 +74,13 @@ def test_the_compose_ray_profile_is_a_local_multi_node_cluster(docker_client, ca
     try:
         up = _compose(env, project, "up", "-d", "--wait", "ray-head", "ray-worker")
         assert up.returncode == 0, up.stderr[-3000:]
-        command = [sys.executable, "-c", DRIVER, f"127.0.0.1:{port}", valid_calc_task.instance_id, str(calc_store)]
+        # Ray wants the driver on the cluster's exact Python: it runs in the head's container (as the API would)
+        store = tmp_path / "tasks.db"
+        shutil.copy(calc_store, store)
+        head = docker_client.containers.list(filters={"label": [f"com.docker.compose.project={project}",
+                                                                "com.docker.compose.service=ray-head"]})[0]  # fmt: skip
+        command = ["docker", "exec", head.id, "python3", "-c", DRIVER, f"127.0.0.1:{port}",
+                   valid_calc_task.instance_id, str(store)]  # fmt: skip
         driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         sockets_checked = 0
         deadline = time.monotonic() + 240
@@ -78,15 +90,14 @@ def test_the_compose_ray_profile_is_a_local_multi_node_cluster(docker_client, ca
             for line in out.splitlines():
                 owners = {int(p.split(",")[0]) for p in line.split("pid=")[1:]}
                 if owners & seen:
-                    local, peer = line.split()[3:5]
-                    assert _loopback(local) and (peer.startswith("*") or _loopback(peer)), line
+                    check_socket(line)
                     sockets_checked += 1
             time.sleep(0.5)
         stdout, stderr = driver.communicate(timeout=60)
         assert driver.returncode == 0, stderr[-3000:]
         report = json.loads(stdout.strip().splitlines()[-1])
         assert report["addresses"]["loopback"] and len(report["addresses"]["nodes"]) == 3, report["addresses"]
-        assert len(report["hosts"]) == 3 and sockets_checked > 0
+        assert len(report["hosts"]) == 3 and sockets_checked > 0, stderr[-4000:]
         assert all(e["resolved"] for e in report["episodes"]), report["episodes"]
         assert len({e["node"] for e in report["episodes"]}) == 3  # one episode per node: spread
     finally:
