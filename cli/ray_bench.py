@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 
 import typer
 from rich.console import Console
@@ -25,7 +27,8 @@ def bench_ray(
 
     try:
         task = task_for_demo(task_id, console)
-        with console.status("benchmarking") as status:
+        # Ray prints what it hears of dead nodes (the one this benchmark kills) on stdout: keep stdout for the JSON
+        with console.status("benchmarking") as status, contextlib.redirect_stdout(sys.stderr):
             result = run_all(task, nodes=nodes, episodes=episodes, slots=slots,
                              progress=lambda m: status.update(f"benchmarking: {m}"))  # fmt: skip
     except (ClusterError, SandboxError, RuntimeError, ValueError, KeyError) as exc:
