@@ -35,3 +35,25 @@ def test_swefarm_run_plays_its_episodes_on_the_cluster(ray_cluster, calc_store, 
     assert "6 episodes" in stderr
     assert_loopback()
     assert leaked(docker_client, [{"pid": pid} for pid in seen]) == []
+
+
+def test_bench_ray_prints_the_issues_figures(calc_store, valid_calc_task, tmp_path):
+    import json
+    import shutil
+
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(calc_store, home / "tasks.db")
+    command = [str(Path(sys.executable).with_name("swefarm")), "bench", "ray", "--nodes", "2", "--episodes", "4",
+               "--task", valid_calc_task.instance_id, "--json"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=480,
+                          env={**os.environ, "SWEFARM_HOME": str(home)})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(done.stdout)  # stdout is the JSON alone
+    assert list(figures)[:10] == ["nodes", "nodes_used", "episodes", "episodes_ok", "episodes_per_min",
+                                  "single_node_episodes_per_min", "node_kill_recovered", "leaked_containers",
+                                  "schedule_overhead_ms_p50", "remote_step_p50_ms"]  # fmt: skip
+    assert figures["nodes"] == figures["nodes_used"] == 2 and figures["episodes_ok"] == figures["episodes"] == 4
+    assert figures["node_kill_recovered"] is True and figures["leaked_containers"] == 0
+    assert figures["episodes_per_min"] > 0 and figures["remote_step_p50_ms"] > 0
+    assert figures["image_transfer"] and all(t["moved_mb"] > 1 for t in figures["image_transfer"])
