@@ -5,7 +5,8 @@ Without Ray, farm workers claim episodes from the database (a SQL job queue with
 there are free slots, so the database never says "running" for an episode that waits), the
 scheduler places it by image locality and re-runs it elsewhere when its host is lost, and the
 result is written to its row the moment it comes back. An API that stops mid-job loses nothing:
-at start-up, episodes it had handed out go back to "queued" and are placed again.
+at start-up, episodes it had handed out go back to "queued" and are placed again. A cancelled
+job's episodes already on a host run to their end; their results are not written.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class EvaluationDispatcher:
         self.database, self.scheduler, self.store, self.max_attempts = database, scheduler, store, max_attempts
         self.inflight: dict[int, Future] = {}
         self._lock = threading.Lock()
+        self._dispatching = threading.RLock()  # a job done at once calls back in the same thread
 
     def requeue_orphans(self) -> int:
         """Episodes a previous API handed to the cluster go back to the queue (their results never came)."""
@@ -53,7 +55,11 @@ class EvaluationDispatcher:
 
     def dispatch(self) -> int:
         """Hand queued episodes to the scheduler, no more than it has free slots for; how many."""
-        room = self.scheduler.free_slots()
+        with self._dispatching:  # the monitor and finishing episodes both call it
+            return self._dispatch()
+
+    def _dispatch(self) -> int:
+        room = self.scheduler.free_slots() - self.scheduler.waiting()
         if room <= 0:
             return 0
         active = select(db.evaluations.c.id).where(db.evaluations.c.status.in_(evaluations.ACTIVE))
@@ -68,7 +74,7 @@ class EvaluationDispatcher:
             claims = []
             for row in rows:
                 claim = uuid.uuid4().hex
-                conn.execute(
+                done = conn.execute(
                     update(db.items)
                     .where((db.items.c.id == row.id) & (db.items.c.status == "queued"))
                     .values(
@@ -79,7 +85,8 @@ class EvaluationDispatcher:
                         started_at=db.now(),
                     )  # fmt: skip
                 )
-                claims.append((row, claim))
+                if done.rowcount == 1:
+                    claims.append((row, claim))
             jobs = {}
             for row, _ in claims:
                 if row.evaluation_id not in jobs:
@@ -141,6 +148,7 @@ class EvaluationDispatcher:
         finally:
             try:
                 evaluations.finalize(self.database, row.evaluation_id)
+                self.dispatch()  # a slot is free: the next queued episode goes now, not at the next sweep
             except Exception:
                 log.exception("finalising evaluation %s", row.evaluation_id)
 

@@ -204,9 +204,10 @@ class RayWorkerDirectory(WorkerDirectory):
                 session._gone(RuntimeError(session.host.lost))
                 self._record(session_id, status="failed", ended=True,
                              error=f"the sandbox host was lost mid-episode: {session.host.lost}")  # fmt: skip
-        for host in self.scheduler.live_hosts():
+        asked = {host.actor.expire_idle.remote(): host for host in self.scheduler.live_hosts()}
+        for ref, host in asked.items():
             try:
-                expired = ray.get(host.actor.expire_idle.remote(), timeout=30)
+                expired = ray.get(ref, timeout=30)
             except Exception as exc:
                 log.warning("asking host %s for idle sessions: %s", host.id, exc)
                 continue

@@ -17,9 +17,8 @@ import threading
 import time
 import uuid
 from collections import deque
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from swefarm.cluster.errors import ClusterError, HostLostError, NoCapacityError, require_ray
@@ -113,6 +112,7 @@ class Scheduler:
         self._pending: deque[_Job] = deque()
         self._cv = threading.Condition()
         self._closed = False
+        self._done = ThreadPoolExecutor(4, thread_name_prefix="swefarm-cluster-done")
         self._refreshing = threading.Lock()
         self.refresh()
         if not self.hosts:
@@ -189,6 +189,11 @@ class Scheduler:
         with self._cv:
             return sum(h.slots - h.running for h in self.hosts.values() if h.lost is None)
 
+    def waiting(self) -> int:
+        """Jobs submitted that wait for a free slot."""
+        with self._cv:
+            return len(self._pending)
+
     def _choose(self, image: str | None) -> Host | None:
         return choose_host(self.hosts.values(), image)
 
@@ -232,7 +237,9 @@ class Scheduler:
                 source = self._take(host, job.image)
                 sent = time.time()
                 ref = host.actor.run.remote(job.image, source, job.fn, job.args, job.kwargs)
-                ref.future().add_done_callback(partial(self._finished, job, host, sent))
+                # Results are handled off Ray's callback thread: what callers chain on a job may block.
+                ref.future().add_done_callback(lambda out, j=job, h=host, t=sent: self._done.submit(
+                    self._finished, j, h, t, out))  # fmt: skip
 
     def _finished(self, job: _Job, host: Host, sent: float, outcome: Future) -> None:
         try:
@@ -369,6 +376,7 @@ class Scheduler:
                 ray.kill(host.actor)
             except Exception:
                 pass
+        self._done.shutdown(wait=False)
         return closed
 
     def __enter__(self) -> Scheduler:
