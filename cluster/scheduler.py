@@ -22,27 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from swefarm.cluster.errors import ClusterError, HostLostError, NoCapacityError, require_ray
+from swefarm.cluster.hosts import Host, choose_host, host_lost
+from swefarm.cluster.sessions import RemoteSession
 
 log = logging.getLogger("swefarm.cluster")
-
-
-@dataclass
-class Host:
-    actor: Any
-    info: dict
-    slots: int
-    images: set[str]
-    running: int = 0
-    placed: int = 0
-    lost: str | None = None
-
-    @property
-    def id(self) -> str:
-        return "ray-" + self.info["actor_id"][:12]
-
-    @property
-    def node_id(self) -> str:
-        return self.info["node_id"]
 
 
 @dataclass
@@ -68,31 +51,6 @@ class _Job:
     future: Future = field(default_factory=Future)
     attempts: int = 0
     lost: list[str] = field(default_factory=list)
-
-
-def lost_errors() -> tuple[type[BaseException], ...]:
-    """The Ray exceptions that mean the host (its actor, its node) is gone."""
-    from ray import exceptions as rx
-
-    names = ("RayActorError", "ActorDiedError", "ActorUnavailableError", "NodeDiedError", "WorkerCrashedError",
-             "LocalRayletDiedError")  # fmt: skip
-    return tuple(getattr(rx, n) for n in names if hasattr(rx, n))
-
-
-def host_lost(exc: BaseException) -> bool:
-    """Whether `exc` says the host itself died (not: the function on it raised, even a Ray error of its own)."""
-    from ray.exceptions import RayTaskError
-
-    return isinstance(exc, lost_errors()) and not isinstance(exc, RayTaskError)
-
-
-def choose_host(hosts, image: str | None) -> Host | None:
-    """Where a job on `image` goes: a live host with a free slot (None: none, the job waits), one that
-    holds the image first (locality), then the least loaded (spread), then the one given least so far."""
-    free = [h for h in hosts if h.lost is None and h.running < h.slots]
-    if not free:
-        return None
-    return min(free, key=lambda h: (image is not None and image not in h.images, h.running / h.slots, h.placed))
 
 
 class Scheduler:
@@ -384,58 +342,3 @@ class Scheduler:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-class RemoteSession:
-    """An env on a sandbox host: `call("step", action)`; `HostLostError` once its host is gone."""
-
-    def __init__(self, scheduler: Scheduler, host: Host, session_id: str):
-        self.scheduler, self.host, self.id = scheduler, host, session_id
-        self.first: Any = None
-        self.closed = False
-        self.last_host_s = 0.0
-
-    @property
-    def host_id(self) -> str:
-        return self.host.id
-
-    def call(self, method: str, *args, answer=None, **kwargs) -> Any:
-        import ray
-
-        if self.closed:
-            raise HostLostError(f"session {self.id} is closed") if self.host.lost else ClusterError("closed")
-        try:
-            out = ray.get(self.host.actor.call.remote(self.id, method, args, kwargs, answer))
-        except BaseException as exc:
-            if host_lost(exc):
-                self._gone(exc)
-                raise HostLostError(f"the sandbox host {self.host.id} was lost mid-episode: {self.host.lost}") from None
-            cause = getattr(exc, "as_instanceof_cause", None)
-            raise (cause() if callable(cause) else exc) from None
-        self.last_host_s = out["host_s"]
-        return out["result"]
-
-    def _gone(self, exc: BaseException) -> None:
-        if not self.closed:
-            self.closed = True
-            self.scheduler._release(self.host)
-        self.scheduler._lose(self.host, f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
-
-    def forget(self) -> None:
-        """The host already closed the env (it expired): give the slot back."""
-        if not self.closed:
-            self.closed = True
-            self.scheduler._release(self.host)
-
-    def close(self) -> None:
-        import ray
-
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            ray.get(self.host.actor.close.remote(self.id), timeout=120)
-        except Exception:
-            pass  # a lost host's containers are reaped
-        finally:
-            self.scheduler._release(self.host)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from swefarm.cluster.scheduler import Host, choose_host
+from swefarm.cluster.hosts import Host, choose_host
 
 
 def _host(name: str, images=(), running: int = 0, slots: int = 2, placed: int = 0, lost=None) -> Host:
