@@ -1,15 +1,9 @@
 """A real Ray cluster on this machine for the cluster tests: a head and two worker nodes, all on 127.0.0.1.
 
-Every test here proves its traffic stays on loopback (`assert_loopback`): the GCS and every node
-advertise 127.0.0.1, and every TCP socket of the cluster's processes (descendants of this test
-process) is bound to, and talks to, loopback only.
+Every test here proves its traffic stays on loopback (`cluster_helpers.assert_loopback`).
 """
 
 from __future__ import annotations
-
-import ipaddress
-import os
-import subprocess
 
 import pytest
 
@@ -24,79 +18,3 @@ def ray_cluster():
         yield cluster
     finally:
         cluster.shutdown()
-
-
-def _descendants(root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    found, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        for child in children.get(pid, []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _loopback(endpoint: str) -> bool:
-    host = endpoint.rsplit(":", 1)[0].strip("[]")
-    if host.startswith("::ffff:"):
-        host = host[7:]
-    if "%" in host:
-        host = host.split("%", 1)[0]
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def assert_loopback() -> int:
-    """Fail unless every Ray address and every TCP socket of the cluster's processes is loopback; sockets seen."""
-    from swefarm.cluster.connect import addresses
-
-    advertised = addresses()
-    assert advertised["loopback"], advertised
-    assert advertised["gcs"].startswith("127.0.0.1:"), advertised
-    assert all(n["address"] == "127.0.0.1" for n in advertised["nodes"]), advertised
-    pids = _descendants(os.getpid()) | {os.getpid()}
-    out = subprocess.run(["ss", "-tanpH"], capture_output=True, text=True, check=True).stdout
-    seen = 0
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) < 6 or "pid=" not in line:
-            continue
-        owners = {int(part.split(",")[0]) for part in line.split("pid=")[1:]}
-        if not owners & pids:
-            continue
-        check_socket(line)
-        seen += 1
-    assert seen > 0, "found no socket of the cluster's processes: the check saw nothing"
-    return seen
-
-
-def check_socket(line: str) -> None:
-    """One `ss -tanpH` line: bound to loopback, and talking to loopback (or listening: no peer)."""
-    local, peer = line.split()[3:5]
-    assert _loopback(local), f"a cluster socket is bound to {local}: {line}"
-    listening = peer.startswith(("*", "0.0.0.0:*", "[::]:*"))
-    assert listening or _loopback(peer), f"traffic to {peer}: {line}"
-
-
-def leaked(docker_client, hosts) -> list[str]:
-    """swefarm containers still owned by any of `hosts` (their identities), live or lost."""
-    from swefarm.sandbox.labels import KIND, OWNER_PID
-
-    left = []
-    for info in hosts:
-        found = docker_client.containers.list(all=True, filters={"label": [KIND, f"{OWNER_PID}={info['pid']}"]})
-        left += [f"{c.short_id} (host pid {info['pid']})" for c in found]
-    return left

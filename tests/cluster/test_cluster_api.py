@@ -9,7 +9,7 @@ import sqlite3
 import time
 
 import pytest
-from conftest import assert_loopback, leaked
+from cluster_helpers import assert_loopback, leaked
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

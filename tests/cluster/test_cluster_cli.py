@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import _descendants, assert_loopback, leaked
+from cluster_helpers import descendants, assert_loopback, leaked
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -26,7 +26,7 @@ def test_swefarm_run_plays_its_episodes_on_the_cluster(ray_cluster, calc_store, 
     seen: set[int] = set()  # every process of the cluster while the run lasts: its hosts among them
     deadline = time.monotonic() + 240
     while proc.poll() is None and time.monotonic() < deadline:
-        seen |= _descendants(os.getpid())
+        seen |= descendants(os.getpid())
         time.sleep(0.2)
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr[-3000:]

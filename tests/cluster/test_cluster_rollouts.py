@@ -7,7 +7,7 @@ import time
 from collections import Counter
 
 import pytest
-from conftest import assert_loopback, leaked
+from cluster_helpers import assert_loopback, leaked
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

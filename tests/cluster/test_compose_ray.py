@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import _descendants, check_socket, leaked
+from cluster_helpers import descendants, check_socket, leaked
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +57,7 @@ def _container_pids(docker_client, project: str) -> set[int]:
         top = container.top()
         column = top["Titles"].index("PID")
         for row in top["Processes"]:
-            pids |= {int(row[column])} | _descendants(int(row[column]))
+            pids |= {int(row[column])} | descendants(int(row[column]))
     return pids
 
 

@@ -10,7 +10,7 @@ import uuid
 
 import gymnasium
 import pytest
-from conftest import assert_loopback, leaked
+from cluster_helpers import assert_loopback, leaked
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
