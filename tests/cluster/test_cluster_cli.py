@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cluster_helpers import descendants, assert_loopback, leaked
+from cluster_helpers import assert_loopback, descendants, leaked
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

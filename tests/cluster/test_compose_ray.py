@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from cluster_helpers import descendants, check_socket, leaked
+from cluster_helpers import check_socket, descendants, leaked
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
