@@ -11,7 +11,7 @@ console = Console(stderr=True)
 
 
 def _settings(**overrides):
-    from swefarm.api.settings import Settings
+    from swefarm.api.farm.settings import Settings
 
     try:
         return Settings.from_env(**overrides)
@@ -33,7 +33,7 @@ def serve(
     ),
 ) -> None:
     """Serve the REST API (tokens from SWEFARM_API_TOKENS or SWEFARM_API_TOKENS_FILE)."""
-    from swefarm.api.server import serve as run
+    from swefarm.api.server.serve import serve as run
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = _settings(
@@ -45,14 +45,22 @@ def serve(
     except ValueError as exc:
         console.print(f"[red]cannot serve:[/] {exc}")
         raise typer.Exit(2) from None
-    where = (
-        f"the Ray cluster at {settings.ray_address}"
-        if settings.ray_address
-        else f"{settings.local_workers} local worker(s)"
-    )
+    from swefarm.cluster.errors import ClusterError
+
+    directory = None
+    where = f"{settings.local_workers} local worker(s)"
+    if settings.ray_address:  # the cluster's sandbox hosts instead of workers, and no SQL job queue
+        from swefarm.cluster.api_farm import RayWorkerDirectory
+
+        directory, where = RayWorkerDirectory, f"the Ray cluster at {settings.ray_address}"
+        settings = settings.model_copy(update={"local_workers": 0})
     console.print(f"swefarm API on http://{settings.host}:{settings.port} (docs at /docs), "
                   f"{where}, state in {settings.database_url}")  # fmt: skip
-    run(settings)
+    try:
+        run(settings, directory)
+    except ClusterError as exc:  # no cluster answers at the address, or it has no live node
+        console.print(f"[red]cannot serve on Ray:[/] {exc}")
+        raise typer.Exit(2) from None
 
 
 def worker(
@@ -65,7 +73,7 @@ def worker(
     store: str = typer.Option(None, help="the task store (default $SWEFARM_HOME/tasks.db)"),
 ) -> None:
     """Run one farm worker: it holds sessions' sandboxes and runs evaluation episodes."""
-    from swefarm.api.worker import run_worker
+    from swefarm.api.worker.host import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = _settings(
@@ -81,7 +89,7 @@ farm_app = typer.Typer(help="The env farm's image, for `docker compose up` (comp
 @farm_app.command("build")
 def farm_build(base: str = typer.Option("swefarm/base:py3.11", help="the image to build on")) -> None:
     """Build the farm image from this checkout (tagged swefarm/farm:latest); prints its tag."""
-    from swefarm.api.farm import FarmBuildError, build_image
+    from swefarm.api.server.image import FarmBuildError, build_image
     from swefarm.sandbox.engine import connect
     from swefarm.sandbox.errors import SandboxError
 

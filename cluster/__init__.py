@@ -18,7 +18,7 @@ which node they run.
 - `swefarm.cluster.rollout`: `swefarm run ... --ray ADDRESS`.
 - `swefarm.cluster.api_farm`, `api_evaluations`, `api_episodes`: `swefarm serve --ray auto|ADDRESS`
   (REST sessions and evaluation jobs).
-- `swefarm.cluster.bench`: `swefarm bench ray`.
+- `swefarm.bench.ray` (the `bench` package): `swefarm bench ray`.
 
 Ray is an optional dependency: `pip install 'swefarm[ray]'`.
 """

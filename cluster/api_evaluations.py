@@ -19,10 +19,12 @@ from concurrent.futures import Future
 from functools import partial
 
 from sqlalchemy import select, update
-from swefarm.api import db, evaluations
-from swefarm.cluster.api_episodes import PolicyUnavailable, play_item
-from swefarm.cluster.errors import HostLostError
-from swefarm.cluster.rollout import task_image
+from swefarm.api.farm import db, evaluations
+from swefarm.cluster.api_episodes import play_item
+from swefarm.cluster.errors import HostLostError, PolicyUnavailableError
+from swefarm.harness.images import task_image
+
+from swefarm.errors import InfrastructureError
 
 log = logging.getLogger("swefarm.cluster")
 
@@ -90,10 +92,9 @@ class EvaluationDispatcher:
             jobs = {}
             for row, _ in claims:
                 if row.evaluation_id not in jobs:
-                    jobs[row.evaluation_id] = conn.execute(
-                        select(db.evaluations).where(db.evaluations.c.id == row.evaluation_id)
-                    ).first()
-                    if jobs[row.evaluation_id].status == "queued":
+                    job = conn.execute(select(db.evaluations).where(db.evaluations.c.id == row.evaluation_id)).one()
+                    jobs[row.evaluation_id] = job
+                    if job.status == "queued":
                         conn.execute(
                             update(db.evaluations)
                             .where(db.evaluations.c.id == row.evaluation_id)
@@ -125,7 +126,7 @@ class EvaluationDispatcher:
         try:
             try:
                 done = future.result()
-            except PolicyUnavailable as exc:
+            except PolicyUnavailableError as exc:
                 self._write(row, claim, status="failed", infra_error=str(exc))
                 evaluations.fail(self.database, row.evaluation_id, str(exc))
                 return
@@ -133,8 +134,16 @@ class EvaluationDispatcher:
                 self._write(row, claim, status="failed", infra_error=str(exc),
                             attempts=row.attempts + self.max_attempts)  # fmt: skip
                 return
-            except Exception as exc:
+            except InfrastructureError as exc:  # Ray's, or the cluster's: the episode's result, never scored
                 self._write(row, claim, status="done", infra_error=f"{type(exc).__name__}: {exc}"[:4000])
+                return
+            except Exception as exc:  # a bug in the policy or the env, as a farm worker treats one
+                reason = (
+                    f"episode {row.id} on {row.task_id} raised {type(exc).__name__}: {exc} "
+                    "(a bug in the policy or the env, not infrastructure; the sandbox host's log has the traceback)"
+                )
+                self._write(row, claim, status="failed", result=json.dumps({"error": reason[:4000]}))
+                evaluations.fail(self.database, row.evaluation_id, reason)
                 return
             if done.lost:
                 with self.database.write() as conn:

@@ -1,7 +1,8 @@
 """`swefarm serve --ray auto|ADDRESS`: the REST farm's sessions and evaluation jobs on a Ray cluster.
 
-`RayWorkerDirectory` stands where the farm's `WorkerDirectory` stands (the seam the sessions
-routes, health and the monitor use), so the REST layer is the same with or without Ray:
+`RayWorkerDirectory` is a `Directory` (`api.server.directory`: the seam the sessions routes,
+health and the monitor use), in the place of the farm's `WorkerDirectory` (`swefarm serve --ray`
+hands it to `create_app`), so the REST layer is the same with or without Ray:
 
 - a session is placed on a sandbox host (image locality, free slots) and its calls go there as
   Ray actor calls instead of HTTP to a worker; its row names the host. A host lost mid-episode
@@ -23,14 +24,16 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import select, update
-from swefarm.api import db, evaluations
-from swefarm.api.errors import NotFoundError, UnavailableError
-from swefarm.api.schemas import WorkerPublic
-from swefarm.api.workers import LIVE_SESSION, WorkerDirectory, WorkerLost
+from swefarm.api.contract.errors import NotFoundError, UnavailableError
+from swefarm.api.contract.schemas import WorkerPublic
+from swefarm.api.farm import db, evaluations
+from swefarm.api.farm.settings import Settings
+from swefarm.api.server.directory import LIVE_SESSION, WorkerLost
+from swefarm.api.worker.hosting import public_error
 from swefarm.cluster.api_episodes import session_answer, session_env
 from swefarm.cluster.api_evaluations import EvaluationDispatcher
 from swefarm.cluster.errors import ClusterError, HostLostError
-from swefarm.cluster.rollout import task_image
+from swefarm.harness.images import task_image
 
 log = logging.getLogger("swefarm.cluster")
 
@@ -44,8 +47,10 @@ class ClusterWorker:
     max_sessions: int = 0
 
 
-class RayWorkerDirectory(WorkerDirectory):
-    def __init__(self, database: db.Database, settings, metrics=None):
+class RayWorkerDirectory:
+    """Sessions and evaluation episodes on the Ray cluster at `settings.ray_address` (see the module docstring)."""
+
+    def __init__(self, database: db.Database, settings: Settings, metrics=None):
         from swefarm.cluster.connect import connect
         from swefarm.cluster.scheduler import Scheduler
         from swefarm.tasks.store import TaskStore
@@ -109,7 +114,7 @@ class RayWorkerDirectory(WorkerDirectory):
         loop = asyncio.get_running_loop()
         run = partial(loop.run_in_executor, self.executor)
         if method == "POST" and len(parts) == 2:
-            return await run(partial(self._open, **body))
+            return await run(partial(self._open, **(body or {})))
         session_id = parts[2]
         if method == "DELETE":
             return {"closed": await run(partial(self._close_session, session_id))}
@@ -119,8 +124,6 @@ class RayWorkerDirectory(WorkerDirectory):
     # -- sessions on hosts ---------------------------------------------------------------------------
     def _open(self, session_id: str, task_id: str, config: dict, perturbation, seed, idle_timeout_s: float,
               messages_from: int | None = None) -> dict:  # fmt: skip
-        from swefarm.api.worker_app import _convert  # the worker's mapping of env errors to API errors
-
         task = self.store.get(task_id)
         try:
             session = self.scheduler.open_session(
@@ -130,14 +133,12 @@ class RayWorkerDirectory(WorkerDirectory):
         except (HostLostError, ClusterError) as exc:
             raise WorkerLost(str(exc)) from None
         except Exception as exc:
-            raise _convert(exc) from None
+            raise public_error(exc) from None
         self.sessions[session_id] = session
         self._record(session_id, worker_id=session.host_id, status="active", steps=0, episodes=1, reward=None)
         return session.first
 
     def _call(self, session_id: str, method: str, body: dict) -> dict:
-        from swefarm.api.worker_app import _convert
-
         session = self.sessions.get(session_id)
         if session is None:
             raise NotFoundError(f"the cluster holds no session {session_id}")
@@ -151,13 +152,15 @@ class RayWorkerDirectory(WorkerDirectory):
             self.sessions.pop(session_id, None)
             raise WorkerLost(str(exc)) from None
         except Exception as exc:
-            raise _convert(exc) from None
+            raise public_error(exc) from None
         self._after(session_id, method, result)
         return result
 
     def _after(self, session_id: str, method: str, result: dict) -> None:
         with self.database.read() as conn:
             row = conn.execute(select(db.sessions).where(db.sessions.c.id == session_id)).first()
+        if row is None:
+            return
         if method == "reset":
             self._record(session_id, status="active", steps=0, episodes=row.episodes + 1, reward=None)
             return

@@ -16,6 +16,8 @@ import sys
 
 from swefarm.cluster.errors import ClusterUnavailableError, require_ray
 
+from swefarm.settings import current
+
 LOOPBACK = "127.0.0.1"
 NAMESPACE = "swefarm"
 #: Ray reads it at import: "0" makes every address Ray picks the loopback one (one machine only).
@@ -50,8 +52,8 @@ def resolve(address: str | None) -> str | None:
         return None
     if address != "auto":
         return address
-    if os.environ.get("RAY_ADDRESS"):
-        return os.environ["RAY_ADDRESS"]
+    if current().ray_address:  # $RAY_ADDRESS
+        return current().ray_address
     require_ray()
     from ray._private.services import find_gcs_addresses
 

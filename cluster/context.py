@@ -18,13 +18,19 @@ class HostContext:
         self._lock = threading.Lock()
 
     def policy(self, spec: str, options: dict | None = None):
-        """The policy factory for (spec, options), loaded once on this host."""
+        """The policy factory for (spec, options), loaded once on this host; PolicyUnavailableError if it cannot be."""
+        from swefarm.cluster.errors import PolicyUnavailableError
         from swefarm.policy.factory import load_policy
 
         key = json.dumps([spec, options or {}], sort_keys=True, default=str)
         with self._lock:
             if key not in self._factories:
-                self._factories[key] = load_policy(spec, **(options or {}))
+                try:
+                    self._factories[key] = load_policy(spec, **(options or {}))
+                except Exception as exc:
+                    raise PolicyUnavailableError(
+                        f"the policy {spec!r} could not be loaded: {type(exc).__name__}: {exc}"
+                    ) from None
             return self._factories[key]
 
     def store_with(self, *tasks) -> Path:

@@ -1,9 +1,16 @@
-"""The cluster's exceptions: each says what happened and what to do."""
+"""The cluster's exceptions: each says what happened and what to do.
+
+Every one is infrastructure (`swefarm.errors.InfrastructureError`): where an episode runs is never
+the agent's doing, so an episode that meets one is recorded as such and never scored. Ray's own
+failures are turned into them where Ray is called (`hosts.job_error`).
+"""
 
 from __future__ import annotations
 
+from swefarm.errors import InfrastructureError
 
-class ClusterError(RuntimeError):
+
+class ClusterError(InfrastructureError, RuntimeError):
     """Base class of every cluster failure."""
 
 
@@ -21,6 +28,10 @@ class HostLostError(ClusterError):
 
 class NoCapacityError(ClusterError, TimeoutError):
     """No host had a free sandbox slot in time."""
+
+
+class PolicyUnavailableError(ClusterError):
+    """A sandbox host could not load the policy a job asked for (the message says why)."""
 
 
 def require_ray():

@@ -46,7 +46,7 @@ class SandboxHost:
         if registry.cap() < needed:
             registry.set_cap(needed)
         context = ray.get_runtime_context()
-        self.identity = {
+        self.identity: dict[str, Any] = {
             "node_id": context.get_node_id(),
             "actor_id": context.get_actor_id(),
             "hostname": socket.gethostname(),
@@ -199,28 +199,11 @@ class SandboxHost:
 
         Returns how many were removed and how many wait because their owner still runs (a host whose
         node was killed can outlive the node by a moment: ask again)."""
-        import docker.errors
-        from swefarm.sandbox.labels import KIND, OWNER_HOST, OWNER_PID, OWNER_START, owner_alive
+        from swefarm.sandbox.gc import reap_owner
 
         if owner.get("hostname") != self.identity["hostname"]:
             return {"removed": 0, "waiting": 0}  # another machine's engine: its next host reaps it
-        found = self.client.containers.list(
-            all=True, filters={"label": [KIND, f"{OWNER_PID}={owner['pid']}", f"{OWNER_HOST}={owner['hostname']}"]}
-        )
-        removed = waiting = 0
-        for container in found:
-            if container.labels.get(OWNER_START) != owner.get("pid_start"):
-                continue
-            if owner_alive(container.labels):
-                waiting += 1
-                continue
-            try:
-                container.remove(force=True)
-                removed += 1
-            except docker.errors.NotFound:
-                removed += 1
-            except docker.errors.APIError:
-                waiting += 1
+        removed, waiting = reap_owner(self.client, owner["hostname"], owner["pid"], owner.get("pid_start", ""))
         return {"removed": removed, "waiting": waiting}
 
     def shutdown(self) -> int:

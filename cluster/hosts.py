@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from swefarm.cluster.errors import ClusterError
+
 
 @dataclass
 class Host:
@@ -41,6 +43,20 @@ def lost_errors() -> tuple[type[BaseException], ...]:
     names = ("RayActorError", "ActorDiedError", "ActorUnavailableError", "NodeDiedError", "WorkerCrashedError",
              "LocalRayletDiedError")  # fmt: skip
     return tuple(getattr(rx, n) for n in names if hasattr(rx, n))
+
+
+def job_error(exc: BaseException) -> BaseException:
+    """What a failed Ray call raises to our callers (when the host is not lost): the function's own
+    exception, as it raised it (a RayTaskError carries it), or, for a failure of Ray itself, a
+    ClusterError (infrastructure) saying what Ray said."""
+    from ray.exceptions import RayError, RayTaskError
+
+    if isinstance(exc, RayTaskError):
+        return exc.as_instanceof_cause()
+    if isinstance(exc, RayError):
+        said = (str(exc).splitlines() or [""])[0][:300]
+        return ClusterError(f"Ray failed: {type(exc).__name__}: {said}")
+    return exc
 
 
 def host_lost(exc: BaseException) -> bool:

@@ -13,21 +13,32 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from typing import TYPE_CHECKING
 
 from swefarm.cluster.connect import LOOPBACK, NAMESPACE, loopback_only
 from swefarm.cluster.errors import ClusterUnavailableError, require_ray
+
+if TYPE_CHECKING:
+    from ray.cluster_utils import Cluster
 
 
 class LocalCluster:
     def __init__(self, workers: int = 2, cpus_per_node: int = 1, object_store_mb: int = 128):
         self.workers, self.cpus, self.store_mb = workers, cpus_per_node, object_store_mb
-        self.cluster = None
+        self.cluster: Cluster | None = None
         self.nodes: list = []  # the worker nodes, in the order they were added
         self.temp_dir: str | None = None
 
     @property
+    def running(self) -> Cluster:
+        """Ray's cluster object; ClusterUnavailableError before `start()` or after `shutdown()`."""
+        if self.cluster is None:
+            raise ClusterUnavailableError("the local Ray cluster is not running: start() it first")
+        return self.cluster
+
+    @property
     def address(self) -> str:
-        return self.cluster.address
+        return self.running.address
 
     def _node_args(self) -> dict:
         return dict(num_cpus=self.cpus, node_ip_address=LOOPBACK, object_store_memory=self.store_mb * 1024 * 1024)
@@ -53,7 +64,7 @@ class LocalCluster:
         return self
 
     def add_node(self):
-        node = self.cluster.add_node(**self._node_args())
+        node = self.running.add_node(**self._node_args())
         self.nodes.append(node)
         return node
 
@@ -64,7 +75,7 @@ class LocalCluster:
     def kill_node(self, index: int) -> str:
         """SIGKILL every process of worker node `index` (raylet, object store, its workers); returns its id."""
         node = self.nodes[index]
-        self.cluster.remove_node(node, allow_graceful=False)
+        self.running.remove_node(node, allow_graceful=False)
         return node.node_id
 
     def wait_dead(self, node_id: str, timeout: float = 60.0) -> None:

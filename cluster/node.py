@@ -30,7 +30,8 @@ def start_worker(address: str, num_cpus: int, object_store_mb: int):
     params = RayParams(
         node_ip_address=LOOPBACK, gcs_address=address, num_cpus=num_cpus, num_gpus=0,
         object_store_memory=object_store_mb * 1024 * 1024, min_worker_port=0, max_worker_port=0,
-        node_manager_port=0, include_log_monitor=False,
+        node_manager_port=0,
+        include_log_monitor=False,  # type: ignore[arg-type]  # Ray annotates it str | None and reads a bool
     )  # fmt: skip
     params.dashboard_agent_listen_port = None  # several nodes on one machine: no fixed port
     with ray._private.client_mode_hook.disable_client_hook():

@@ -16,11 +16,14 @@ from __future__ import annotations
 import atexit
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 from swefarm.cluster.errors import HostLostError
 from swefarm.envs.spaces import AnyText
+
+if TYPE_CHECKING:
+    from swefarm.cluster.sessions import RemoteSession
 
 MAX_TEXT = 1_000_000
 _lock = threading.Lock()
@@ -51,10 +54,16 @@ def close_shared() -> None:
 
 
 def make_on_host(ctx, task, kwargs: dict, perturb: Any, seed: int | None):
-    """Runs on the host: the env a local `make` would give, on this node's engine."""
-    from swefarm.envs.registration import make_task
+    """Runs on the host: the env a local `make` gives (an SWEEnv, perturbed when asked), on this node's engine."""
+    from swefarm.envs.swe_env import SWEEnv
+    from swefarm.perturb import wrap
 
-    return make_task(perturb=perturb, seed=seed, task=task, client=ctx.client, **kwargs)
+    env = SWEEnv(task, client=ctx.client, **kwargs)
+    try:
+        return wrap(env, perturb, seed=seed)  # no perturbation: the env itself
+    except BaseException:
+        env.close()
+        raise
 
 
 class RayEnv(gym.Env[str, Any]):
@@ -64,7 +73,7 @@ class RayEnv(gym.Env[str, Any]):
 
     def __init__(self, task=None, *, store=None, ray_address: str | None = "auto", perturb: Any = None,
                  seed: int | None = None, scheduler=None, **kwargs: Any):  # fmt: skip
-        from swefarm.cluster.rollout import task_image
+        from swefarm.harness.images import task_image
         from swefarm.tasks.store import TaskStore
 
         if task is None:
@@ -73,7 +82,7 @@ class RayEnv(gym.Env[str, Any]):
         self.image = task_image(self.task)
         self._scheduler = scheduler or shared_scheduler(ray_address)
         self._kwargs, self._perturb, self._seed = kwargs, perturb, seed
-        self._session = None
+        self._session: RemoteSession | None = None
         self.observation_space = AnyText(max_length=MAX_TEXT, min_length=0)
         self.action_space = AnyText(max_length=MAX_TEXT, min_length=0)
 
@@ -125,8 +134,3 @@ class RayEnv(gym.Env[str, Any]):
             self._session.close()
             self._session = None
         super().close()
-
-
-def make_ray_env(**kwargs: Any) -> RayEnv:
-    """The entry point `envs.registration` hands `backend="ray"` to."""
-    return RayEnv(**kwargs)

@@ -4,7 +4,9 @@ Each episode is one job: the host loads the policy once (per spec and options), 
 shipped with the job (nodes need no shared task store), plays the episode with the same code as
 a local run (`policy.rollout.play_episode`) and sends the trajectory back, which is appended to
 the JSONL file as soon as it arrives. An episode whose host is lost is played again on another
-host; after `max_attempts` losses it is written with `infra_error`.
+host; after `max_attempts` losses it is written with `infra_error`. As in a local run, any other
+infrastructure failure (Ray's, a policy a host cannot load) is written with its `error` and the
+run goes on, and any other exception is a bug and stops the run.
 """
 
 from __future__ import annotations
@@ -17,12 +19,9 @@ from typing import Any
 
 from swefarm.cluster.errors import HostLostError
 from swefarm.cluster.scheduler import Done, Scheduler
+from swefarm.harness.images import task_image
 
-
-def task_image(task) -> str:
-    from swefarm.harness.images import task_image_tag
-
-    return task.environment.image or task_image_tag(task)
+from swefarm.errors import InfrastructureError
 
 
 def play_on_host(ctx, plan, spec: str, options: dict, job: tuple[str, int, int], task):
@@ -56,7 +55,7 @@ def run(plan, spec: str, options: dict, scheduler: Scheduler, out: str | Path | 
         except HostLostError as exc:
             trajectory = Trajectory(task=task_id, episode=k, seed=seed, policy=spec, truncated=True,
                                     token_ids_exact=False, infra_error=str(exc))  # fmt: skip
-        except Exception as exc:
+        except InfrastructureError as exc:
             trajectory = Trajectory(task=task_id, episode=k, seed=seed, policy=spec, truncated=True,
                                     token_ids_exact=False, error=f"{type(exc).__name__}: {exc}")  # fmt: skip
         if out is not None:

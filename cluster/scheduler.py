@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from swefarm.cluster.errors import ClusterError, HostLostError, NoCapacityError, require_ray
-from swefarm.cluster.hosts import Host, choose_host, host_lost
+from swefarm.cluster.hosts import Host, choose_host, host_lost, job_error
 from swefarm.cluster.sessions import RemoteSession
 
 log = logging.getLogger("swefarm.cluster")
@@ -224,9 +224,8 @@ class Scheduler:
                     self._pending.appendleft(job)
             else:
                 job.future.set_exception(HostLostError(f"{reason}; {job.attempts} attempt(s)"))
-        else:  # the function raised: its own error, as it was
-            cause = getattr(exc, "as_instanceof_cause", None)
-            job.future.set_exception(cause() if callable(cause) else exc)
+        else:  # the function raised (its own error, as it was), or Ray failed (a ClusterError)
+            job.future.set_exception(job_error(exc))
         self._pump()
 
     def _release(self, host: Host) -> None:
@@ -304,8 +303,7 @@ class Scheduler:
                 raise HostLostError(f"the host for the session was lost while it started: {exc}") from None
             session.closed = True
             self._release(host)
-            cause = getattr(exc, "as_instanceof_cause", None)
-            raise (cause() if callable(cause) else exc) from None
+            raise job_error(exc) from None
         session.first = first
         return session
 

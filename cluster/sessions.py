@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from swefarm.cluster.errors import ClusterError, HostLostError
-from swefarm.cluster.hosts import Host, host_lost
+from swefarm.cluster.hosts import Host, host_lost, job_error
 
 if TYPE_CHECKING:
     from swefarm.cluster.scheduler import Scheduler
@@ -35,8 +35,7 @@ class RemoteSession:
             if host_lost(exc):
                 self._gone(exc)
                 raise HostLostError(f"the sandbox host {self.host.id} was lost mid-episode: {self.host.lost}") from None
-            cause = getattr(exc, "as_instanceof_cause", None)
-            raise (cause() if callable(cause) else exc) from None
+            raise job_error(exc) from None
         self.last_host_s = out["host_s"]
         return out["result"]
 

@@ -6,8 +6,10 @@ with a message a user can act on. Each inherits the builtin it resembles.
 
 from __future__ import annotations
 
+from swefarm.errors import InfrastructureError
 
-class SandboxError(RuntimeError):
+
+class SandboxError(InfrastructureError, RuntimeError):
     """Base class for every sandbox failure."""
 
 

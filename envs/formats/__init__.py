@@ -12,6 +12,7 @@ Calls written inside thinking are not calls: every parser strips thinking first.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from typing import Protocol
@@ -38,7 +39,10 @@ class ToolFormat(Protocol):
 
 
 def get_format(name: str, **options) -> ToolFormat:
-    """The format called `name`; `options` go to its constructor where it takes them (e.g. `bash_tool`)."""
+    """The format called `name`; `options` go to its constructor where it takes them (e.g. `bash_tool`).
+
+    An option no format knows is a ValueError (a misspelt option must not be dropped silently).
+    """
     from swefarm.envs.formats.bash_block import BashBlockFormat
     from swefarm.envs.formats.hermes import HermesFormat
     from swefarm.envs.formats.minimax import MiniMaxFormat
@@ -46,9 +50,19 @@ def get_format(name: str, **options) -> ToolFormat:
     classes = {"hermes": HermesFormat, "minimax": MiniMaxFormat, "bash": BashBlockFormat}
     if name not in classes:
         raise ValueError(f"unknown tool-call format {name!r}; known: {', '.join(FORMATS)}")
+    known = frozenset().union(*(_parameters(cls) for cls in classes.values()))
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"unknown tool-call format option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     cls = classes[name]
-    accepted = inspect.signature(cls).parameters
+    accepted = _parameters(cls)
     return cls(**{k: v for k, v in options.items() if k in accepted})
+
+
+@functools.cache
+def _parameters(cls: type) -> frozenset[str]:
+    """What a format's constructor takes (read once per class: signatures are slow, and formats are made per reset)."""
+    return frozenset(inspect.signature(cls).parameters)
 
 
 _THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL)

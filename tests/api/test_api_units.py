@@ -9,14 +9,14 @@ import random
 
 import pytest
 from sqlalchemy import select
-from swefarm.api import db, evaluations
-from swefarm.api.auth import Authenticator, owner_id
-from swefarm.api.errors import ConflictError, InvalidRequestError, NotFoundError, UnauthorizedError, error_for
-from swefarm.api.hosting import public_info
-from swefarm.api.optimize import OPERATORS, Memory, MutationProposer, select_operators
-from swefarm.api.optimize.memory import config_hash
-from swefarm.api.schemas import ScaffoldConfig, SessionCreate
-from swefarm.api.settings import Settings
+from swefarm.api.contract.errors import ConflictError, InvalidRequestError, NotFoundError, UnauthorizedError, error_for
+from swefarm.api.contract.schemas import ScaffoldConfig, SessionCreate
+from swefarm.api.farm import db, evaluations
+from swefarm.api.farm.settings import Settings
+from swefarm.api.server.auth import Authenticator, owner_id
+from swefarm.api.worker.hosting import public_info
+from swefarm.optimize import OPERATORS, Memory, MutationProposer, select_operators
+from swefarm.optimize.memory import config_hash
 
 TOKEN = "a-long-enough-token-1234"
 
@@ -183,7 +183,7 @@ def test_the_mutation_proposer_never_repeats_what_memory_holds(tmp_path):
     proposer = MutationProposer(["steps_up", "steps_down"], seed=1)
     best = ScaffoldConfig(max_steps=10).model_dump()
     seen = {config_hash(best)}
-    from swefarm.api.optimize.memory import Entry
+    from swefarm.optimize.memory import Entry
 
     memory.record(Entry(round=0, scaffold="s@1", change="-", why="-", score=0.0, best_before=None,
                         decision="baseline", config_hash=config_hash(best)))  # fmt: skip
@@ -209,3 +209,76 @@ def test_serve_without_a_token_says_how_to_make_one(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     result = CliRunner().invoke(app, ["serve", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--port", "0"])
     assert result.exit_code == 2 and "SWEFARM_API_TOKENS" in result.output and "token_urlsafe" in result.output
+
+
+def test_a_scaffold_declares_no_env_config_field_again():
+    from swefarm.api.contract.scaffold import ScaffoldConfig
+    from swefarm.envs.config import EnvConfig, Scaffold
+
+    own = set(ScaffoldConfig.__annotations__)
+    assert own == {"reward", "perturbation"}  # the rest is inherited from envs.config.Scaffold
+    assert set(Scaffold.model_fields) < set(ScaffoldConfig.model_fields)
+    assert set(ScaffoldConfig().env_config().model_dump()) == set(EnvConfig.model_fields)
+    with pytest.raises(ValueError, match="at most 1,000,000"):
+        ScaffoldConfig(max_observation_chars=2_000_000)
+
+
+def test_the_farm_image_context_holds_every_package_folder(tmp_path):
+    import tomllib
+
+    from swefarm.api.server.image import ROOT, _context
+
+    _context(tmp_path)
+    folders = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].values())
+    assert folders <= {p.name for p in tmp_path.iterdir()}
+    assert (tmp_path / "api" / "server" / "image.py").is_file() and (tmp_path / "pyproject.toml").is_file()
+
+
+def test_an_env_failure_becomes_the_api_error_a_client_can_act_on(caplog):
+    import gymnasium
+    from swefarm.api.contract.errors import ApiError, UnavailableError
+    from swefarm.api.worker.hosting import public_error
+    from swefarm.sandbox.errors import SandboxDiedError
+    from swefarm.tasks.store import TaskNotFoundError
+
+    assert isinstance(public_error(TaskNotFoundError("no task x")), NotFoundError)
+    assert isinstance(public_error(gymnasium.error.ResetNeeded("reset first")), ConflictError)
+    assert isinstance(public_error(SandboxDiedError("gone")), UnavailableError)
+    assert isinstance(public_error(ValueError("bad action")), InvalidRequestError)
+    same = ConflictError("busy")
+    assert public_error(same) is same
+    bug = public_error(ZeroDivisionError("oops"))
+    assert type(bug) is ApiError and bug.status == 500 and "ZeroDivisionError" in str(bug)
+    assert "worker call failed" in caplog.text  # a bug is logged with its traceback
+
+
+def test_the_server_takes_the_directory_it_is_handed(tmp_path):
+    """`create_app(settings, directory)`: where sessions live is a seam (`swefarm serve --ray` hands its own)."""
+    from fastapi.testclient import TestClient
+    from swefarm.api.server.app import create_app
+
+    made = []
+
+    class Directory:
+        def __init__(self, database, settings, metrics):
+            self.swept = 0
+            made.append(self)
+
+        def alive_count(self) -> int:
+            return 3
+
+        def listing(self) -> list:
+            return []
+
+        def sweep(self) -> list[str]:
+            self.swept += 1
+            return []
+
+        async def aclose(self) -> None:
+            self.closed = True
+
+    settings = Settings(api_tokens=[TOKEN], database_url=f"sqlite:///{tmp_path / 'api.db'}", local_workers=0)
+    with TestClient(create_app(settings, Directory)) as client:
+        assert client.get("/v1/health").json()["workers_alive"] == 3
+        assert client.get("/v1/workers", headers={"authorization": f"Bearer {TOKEN}"}).json() == []
+    assert len(made) == 1 and made[0].swept >= 1 and made[0].closed  # the monitor swept it; shutdown closed it

@@ -37,7 +37,7 @@ def _play_oracle(env, task):
 
 def test_serve_on_ray_sessions_and_evaluations_survive_a_node_kill(ray_cluster, calc_store, valid_calc_task,
                                                                    docker_client, tmp_path):  # fmt: skip
-    from swefarm.api.localfarm import LocalFarm
+    from swefarm.api.local import LocalFarm
 
     task_id = valid_calc_task.instance_id
     settings = dict(ray_host_slots=2, pool_size=1, monitor_interval_s=0.5, allowed_policies=["oracle", "empty"])

@@ -62,7 +62,7 @@ def _container_pids(docker_client, project: str) -> set[int]:
 
 
 def test_the_compose_ray_profile_is_a_local_multi_node_cluster(docker_client, calc_store, valid_calc_task, tmp_path):
-    from swefarm.api.farm import build_image
+    from swefarm.api.server.image import build_image
 
     tag = build_image(docker_client)
     port = _free_port()

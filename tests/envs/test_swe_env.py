@@ -8,7 +8,8 @@ import json
 import gymnasium
 import pytest
 from swefarm.envs.models import ToolCall
-from swefarm.policy.scripted import EmptyPolicy, OraclePolicy, play
+from swefarm.policy.episode import play
+from swefarm.policy.scripted import EmptyPolicy, OraclePolicy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -254,3 +255,21 @@ def test_a_reset_that_fails_leaves_the_env_asking_for_a_new_reset(make_env, monk
 def test_a_bad_sandbox_option_is_refused_when_the_env_is_made(make_env):
     with pytest.raises(ValueError, match="memry"):
         make_env(sandbox={"memry": "1g"})
+
+
+def test_grading_honours_the_envs_resource_limits_but_keeps_its_own_sealing(make_env, monkeypatch):
+    from swefarm.harness import grade as grading
+
+    seen = []
+    real = grading.grade
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["sandbox"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(grading, "grade", spy)
+    env = make_env(sandbox={"memory": "1536m", "pids_limit": 300})
+    episode = play(env, EmptyPolicy())
+    assert episode.terminated and "grade" in episode.info
+    (box,) = seen
+    assert (box.memory, box.pids_limit, box.network, box.uid) == ("1536m", 300, False, 1000)

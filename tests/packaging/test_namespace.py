@@ -11,7 +11,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FOLDERS = ("api", "cli", "cluster", "envs", "harness", "miner", "perturb", "policy", "rewards", "sandbox", "tasks")
+FOLDERS = (
+    "api",
+    "bench",
+    "cli",
+    "cluster",
+    "envs",
+    "harness",
+    "miner",
+    "optimize",
+    "perturb",
+    "policy",
+    "rewards",
+    "sandbox",
+    "tasks",
+)
 
 
 def _pyproject() -> dict:
