@@ -205,7 +205,8 @@ def run_all(task, nodes: int = 3, episodes: int = 24, slots: int = 2, steps: int
         client = connect()
         left = 0
         for owner in owners:
-            left += len(client.containers.list(all=True, filters={"label": [KIND, f"{OWNER_PID}={owner['pid']}"]}))
+            labels = [KIND, f"{OWNER_PID}={owner['pid']}"]
+            left += len(client.containers.list(all=True, filters={"label": labels}, ignore_removed=True))
         result["leaked_containers"] = left
         return _ordered(result)
 

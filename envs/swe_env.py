@@ -39,7 +39,7 @@ from swefarm.envs.spaces import AnyText
 from swefarm.envs.tools import tool_interface
 from swefarm.envs.tools.schema import check_arguments
 from swefarm.rewards.outcome import EpisodeOutcome
-from swefarm.sandbox.errors import SandboxError
+from swefarm.sandbox.errors import AgentCausedError, SandboxError
 from swefarm.tasks.models import Task
 from swefarm.tasks.public import agent_view
 
@@ -173,6 +173,8 @@ class SWEEnv(gym.Env[str, Any]):
         for call in turn.calls if turn.error is None else []:
             try:
                 result = self._run(call)
+            except AgentCausedError as exc:  # what the agent's commands did stops the call: the agent's to read
+                result = ToolResult(output=f"Error: {exc}", error=True)
             except SandboxError as exc:
                 infra_error = f"{type(exc).__name__}: {exc}"
                 break
@@ -308,6 +310,7 @@ class SWEEnv(gym.Env[str, Any]):
 
         task = self._task
         try:
+            self._sandbox.kill_agent_processes()  # nothing the agent started runs on while its change is read
             diff = self._sandbox.diff()
         except SandboxError as exc:
             return None, f"{type(exc).__name__}: reading the agent's diff: {exc}"

@@ -9,7 +9,8 @@ from swefarm.sandbox.labels import KIND, OWNER_HOST, OWNER_PID, OWNER_START, own
 
 def orphaned_containers(client: docker.DockerClient, everything: bool = False) -> list:
     """swefarm containers whose owner process is dead (or all of them with everything=True)."""
-    found = client.containers.list(all=True, filters={"label": KIND})
+    # another process (its own close, another gc) may remove one between the listing and its inspection
+    found = client.containers.list(all=True, filters={"label": KIND}, ignore_removed=True)
     return [c for c in found if everything or not owner_alive(c.labels)]
 
 
@@ -33,7 +34,8 @@ def reap_owner(client: docker.DockerClient, host: str, pid: int, pid_start: str)
 
     Returns (removed, waiting): `waiting` counts those whose owner still runs (a process can outlive
     its parent's death by a moment) and those the engine would not remove yet: ask again later."""
-    found = client.containers.list(all=True, filters={"label": [KIND, f"{OWNER_PID}={pid}", f"{OWNER_HOST}={host}"]})
+    labels = [KIND, f"{OWNER_PID}={pid}", f"{OWNER_HOST}={host}"]
+    found = client.containers.list(all=True, filters={"label": labels}, ignore_removed=True)
     removed = waiting = 0
     for container in found:
         if container.labels.get(OWNER_START) != pid_start:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import re
 from typing import Protocol
 
 from swefarm.envs.models import ParseError, ToolCall
@@ -65,7 +64,7 @@ def _parameters(cls: type) -> frozenset[str]:
     return frozenset(inspect.signature(cls).parameters)
 
 
-_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL)
+_THINK, _END_THINK = "<think>", "</think>"
 
 
 def strip_thinking(text: str) -> str:
@@ -73,13 +72,22 @@ def strip_thinking(text: str) -> str:
 
     Chat templates often put the opening <think> into the prompt, so a lone
     </think> means everything before it was thinking; a <think> that never
-    closes means the reply was cut off while thinking.
+    closes means the reply was cut off while thinking. Linear in the text's
+    length, whatever it holds.
     """
-    text = _THINK_BLOCK.sub("", text)
-    if "</think>" in text:
-        text = text[text.rfind("</think>") + len("</think>") :]
-    if "<think>" in text:
-        text = text[: text.find("<think>")]
+    kept, pos = [], 0
+    while (start := text.find(_THINK, pos)) != -1:
+        end = text.find(_END_THINK, start + len(_THINK))
+        if end == -1:
+            break
+        kept.append(text[pos:start])
+        pos = end + len(_END_THINK)
+    kept.append(text[pos:])
+    text = "".join(kept)
+    if _END_THINK in text:
+        text = text[text.rfind(_END_THINK) + len(_END_THINK) :]
+    if _THINK in text:
+        text = text[: text.find(_THINK)]
     return text
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import subprocess
 
 
 def descendants(root: int) -> set[int]:
@@ -53,27 +52,30 @@ def assert_loopback() -> int:
     assert advertised["gcs"].startswith("127.0.0.1:"), advertised
     assert all(n["address"] == "127.0.0.1" for n in advertised["nodes"]), advertised
     pids = descendants(os.getpid()) | {os.getpid()}
-    out = subprocess.run(["ss", "-tanpH"], capture_output=True, text=True, check=True).stdout
     seen = 0
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) < 6 or "pid=" not in line:
-            continue
-        owners = {int(part.split(",")[0]) for part in line.split("pid=")[1:]}
-        if not owners & pids:
-            continue
-        check_socket(line)
+    for local, peer, pid in tcp_sockets(pids):
+        check_socket(local, peer, f"pid {pid}")
         seen += 1
     assert seen > 0, "found no socket of the cluster's processes: the check saw nothing"
     return seen
 
 
-def check_socket(line: str) -> None:
-    """One `ss -tanpH` line: bound to loopback, and talking to loopback (or listening: no peer)."""
-    local, peer = line.split()[3:5]
-    assert is_loopback_endpoint(local), f"a cluster socket is bound to {local}: {line}"
-    listening = peer.startswith(("*", "0.0.0.0:*", "[::]:*"))
-    assert listening or is_loopback_endpoint(peer), f"traffic to {peer}: {line}"
+def tcp_sockets(pids: set[int]) -> list[tuple[str, str | None, int]]:
+    """Every TCP socket (local endpoint, peer or None, owner pid) of the processes `pids`, as `ss -tanp`
+    lists them (this network namespace; psutil reads /proc, so no iproute2 is needed)."""
+    import psutil
+
+    return [
+        (f"{c.laddr.ip}:{c.laddr.port}", f"{c.raddr.ip}:{c.raddr.port}" if c.raddr else None, c.pid)
+        for c in psutil.net_connections(kind="tcp")
+        if c.pid in pids and c.laddr
+    ]
+
+
+def check_socket(local: str, peer: str | None, owner: str) -> None:
+    """One socket: bound to loopback, and talking to loopback (or listening: no peer)."""
+    assert is_loopback_endpoint(local), f"a cluster socket ({owner}) is bound to {local}"
+    assert peer is None or is_loopback_endpoint(peer), f"a cluster socket ({owner}) on {local} talks to {peer}"
 
 
 def leaked(docker_client, hosts) -> list[str]:
@@ -82,6 +84,7 @@ def leaked(docker_client, hosts) -> list[str]:
 
     left = []
     for info in hosts:
-        found = docker_client.containers.list(all=True, filters={"label": [KIND, f"{OWNER_PID}={info['pid']}"]})
+        labels = [KIND, f"{OWNER_PID}={info['pid']}"]
+        found = docker_client.containers.list(all=True, filters={"label": labels}, ignore_removed=True)
         left += [f"{c.short_id} (host pid {info['pid']})" for c in found]
     return left

@@ -4,6 +4,7 @@ rewards (oracle = 1, empty = 0), limits, infrastructure failures."""
 from __future__ import annotations
 
 import json
+import time
 
 import gymnasium
 import pytest
@@ -222,6 +223,27 @@ def test_an_infrastructure_failure_is_flagged_and_never_scored(make_env):
     obs, info = env.reset()  # and the env recovers with a fresh sandbox
     obs, *_ = env.step(call("bash", command="echo back"))
     assert "back" in obs
+
+
+PID_HOG = (  # a daemon outside the shell's session that keeps every pid of the sandbox taken
+    "setsid python3 -c 'import os, time\nwhile True:\n    try:\n        os.fork() or time.sleep(600)\n"
+    "    except OSError:\n        time.sleep(0.001)' >/dev/null 2>&1 &"
+)
+
+
+@pytest.mark.slow
+def test_processes_the_agent_left_running_cannot_stop_the_grading(make_env):
+    env = make_env()
+    env.reset()
+    env.step(call("bash", command="sed -i 's/a - b/a + b/' src/calc/__init__.py"))
+    env.step(call("bash", command="setsid nohup sh -c 'while :; do touch src/calc/late.py; sleep 0.05; done' &"))
+    env.step(call("bash", command=PID_HOG))
+    time.sleep(3)  # the daemon takes every pid meanwhile
+    obs, *_ = env.step(call("str_replace_editor", command="view", path="src/calc/__init__.py"))
+    assert "process limit" in obs, obs  # the agent reads what it did, no infrastructure error
+    obs, reward, terminated, truncated, info = env.step(call("submit"))
+    assert "infra_error" not in info, info.get("infra_error")
+    assert terminated and reward == 1.0  # the change was read and graded, whatever was left running
 
 
 def test_render_ansi_shows_the_transcript(make_env):
