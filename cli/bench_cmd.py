@@ -169,6 +169,33 @@ def api_bench(
         raise typer.Exit(1)
 
 
+@app.command("ray")
+def ray_bench(
+    nodes: int = typer.Option(3, min=2, help="nodes of the local cluster (a head and nodes-1 workers), on 127.0.0.1"),
+    episodes: int = typer.Option(24, min=2, help="oracle episodes per pass"),
+    slots: int = typer.Option(2, min=1, help="episodes at once per node"),
+    task_id: str = _TASK,
+    as_json: bool = _JSON,
+) -> None:
+    """Episodes per minute on N Ray nodes vs one, node-kill recovery, leaks, scheduling and remote step latency."""
+    from swefarm.bench.ray import run_all
+    from swefarm.cluster.errors import ClusterError
+    from swefarm.harness.demo import task_for_demo
+
+    task = _task(task_for_demo, task_id)
+    try:
+        # Ray prints what it hears of dead nodes (the one this benchmark kills) on stdout: keep stdout for the JSON
+        with console.status("benchmarking") as status, contextlib.redirect_stdout(sys.stderr):
+            result = run_all(task, nodes=nodes, episodes=episodes, slots=slots,
+                             progress=lambda m: status.update(f"benchmarking: {m}"))  # fmt: skip
+    except (ClusterError, RuntimeError, ValueError, KeyError) as exc:  # SandboxError is a RuntimeError
+        console.print(f"[red]benchmark failed:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    _emit(result, as_json)
+    if result["episodes_ok"] != result["episodes"] or not result["node_kill_recovered"] or result["leaked_containers"]:
+        raise typer.Exit(1)
+
+
 def _task(task_for_demo, task_id: str | None):
     """The task to measure on (the demo task, built if need be), or a clean exit 1 saying why not."""
     from swefarm.sandbox.errors import SandboxError

@@ -35,12 +35,14 @@ def run(
     context_limit: int = typer.Option(None, "--context-limit", min=64, help="tokens per episode (default: model's)"),
     think: bool = typer.Option(True, help="open each turn with <think> (interleaved thinking)"),
     device: str = typer.Option(None, help="transformers device: cpu, cuda, cuda:1 (default: CUDA if present)"),
+    ray: str = typer.Option(
+        None, "--ray", help="play on a Ray cluster: auto | local | HOST:PORT (concurrency per node)"
+    ),
 ) -> None:
     """Run episodes concurrently and write per-turn token-exact trajectories (JSONL, and Parquet)."""
     from swefarm.policy.factory import load_policy
     from swefarm.policy.rollout import RolloutPlan
     from swefarm.policy.rollout import run as run_rollouts
-    from swefarm.policy.trajectory import read_jsonl, write_parquet
 
     env_config = {k: v for k, v in {"max_steps": max_steps, "tool_format": tool_format}.items() if v is not None}
     plan = RolloutPlan(
@@ -57,6 +59,14 @@ def run(
     out = out or Path("runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out.mkdir(parents=True, exist_ok=True)
     jsonl = out / "trajectories.jsonl"
+    if ray:
+        trajectories = _on_cluster(plan, policy, options, ray, jsonl)
+        if parquet:
+            _parquet(jsonl, out)
+        _summary(trajectories, jsonl)
+        if all(t.error or t.infra_error for t in trajectories):
+            raise typer.Exit(1)
+        return
     try:
         with console.status(f"loading policy {policy}"):
             factory = load_policy(policy, **options)
@@ -79,13 +89,33 @@ def run(
     finally:
         factory.close()
     if parquet:
-        try:
-            write_parquet(read_jsonl(jsonl), out / "trajectories.parquet")
-        except RuntimeError as exc:
-            console.print(f"[yellow]no Parquet:[/] {exc}")
+        _parquet(jsonl, out)
     _summary(trajectories, jsonl)
     if failed == len(trajectories):
         raise typer.Exit(1)
+
+
+def _parquet(jsonl: Path, out: Path) -> None:
+    from swefarm.policy.trajectory import read_jsonl, write_parquet
+
+    try:
+        write_parquet(read_jsonl(jsonl), out / "trajectories.parquet")
+    except RuntimeError as exc:
+        console.print(f"[yellow]no Parquet:[/] {exc}")
+
+
+def _on_cluster(plan, policy: str, options: dict, address: str, jsonl: Path) -> list:
+    from swefarm.cluster.errors import ClusterError
+    from swefarm.cluster.rollout import run_plan
+
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    try:
+        with Progress(*columns, console=console) as progress:
+            bar = progress.add_task(f"episodes on the cluster at {address}", total=len(plan.jobs()))
+            return run_plan(plan, policy, options, address, jsonl, lambda t: progress.update(bar, advance=1))
+    except ClusterError as exc:
+        console.print(f"[red]the cluster run failed:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
 
 
 def _check_tasks(plan) -> None:

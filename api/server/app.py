@@ -18,7 +18,7 @@ from swefarm.api.farm.db import Database
 from swefarm.api.farm.settings import Settings
 from swefarm.api.server.auth import Authenticator
 from swefarm.api.server.deps import AppState
-from swefarm.api.server.directory import WorkerDirectory
+from swefarm.api.server.directory import DirectoryFactory, WorkerDirectory
 from swefarm.api.server.metrics import Metrics
 from swefarm.api.server.middleware import BodyLimitMiddleware, MetricsMiddleware
 from swefarm.api.server.routes import evaluations, health, scaffolds, sessions, tasks
@@ -31,7 +31,8 @@ and evaluation jobs. Every endpoint but `/v1/health` needs `Authorization: Beare
 security scheme below)."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, directory: DirectoryFactory | None = None) -> FastAPI:
+    """The app; `directory` makes where its sessions live (default: `WorkerDirectory`, the farm's workers)."""
     settings = settings or Settings.from_env()
     database = Database(settings.database_url)
     metrics = Metrics(database)
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database=database,
         auth=Authenticator(settings.tokens()),
         tasks=TaskCatalog(settings.task_store),
-        workers=WorkerDirectory(database, settings, metrics),
+        workers=(directory or WorkerDirectory)(database, settings, metrics),
         metrics=metrics,
     )
 

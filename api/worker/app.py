@@ -15,16 +15,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from pydantic import BaseModel
-from swefarm.api.contract.errors import (
-    ApiError,
-    ConflictError,
-    InvalidRequestError,
-    NotFoundError,
-    UnauthorizedError,
-    UnavailableError,
-)
+from swefarm.api.contract.errors import UnauthorizedError
 from swefarm.api.farm import handlers
 from swefarm.api.worker.host import Worker
+from swefarm.api.worker.hosting import public_error
 
 log = logging.getLogger("swefarm.worker")
 
@@ -51,25 +45,6 @@ class ForkRequest(BaseModel):
 class ResetRequest(BaseModel):
     seed: int | None = None
     messages_from: int | None = None
-
-
-def _convert(exc: BaseException) -> ApiError:
-    import gymnasium
-    from swefarm.sandbox.errors import SandboxError
-    from swefarm.tasks.store import TaskNotFoundError
-
-    if isinstance(exc, ApiError):
-        return exc
-    if isinstance(exc, TaskNotFoundError):
-        return NotFoundError(str(exc))
-    if isinstance(exc, gymnasium.error.ResetNeeded):
-        return ConflictError(str(exc))
-    if isinstance(exc, SandboxError):
-        return UnavailableError(f"the sandbox failed: {type(exc).__name__}: {exc}")
-    if isinstance(exc, ValueError | TypeError | KeyError):
-        return InvalidRequestError(str(exc))
-    log.error("worker call failed", exc_info=exc)
-    return ApiError(f"the worker failed: {type(exc).__name__}: {exc}")
 
 
 def create_worker_app(worker: Worker, url: str) -> FastAPI:
@@ -99,7 +74,7 @@ def create_worker_app(worker: Worker, url: str) -> FastAPI:
         try:
             return await asyncio.get_running_loop().run_in_executor(worker.executor, partial(fn, *args))
         except BaseException as exc:
-            raise _convert(exc) from None
+            raise public_error(exc) from None
 
     @app.get("/internal/health")
     async def health():

@@ -233,3 +233,53 @@ def test_the_farm_image_context_holds_every_package_folder(tmp_path):
     folders = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].values())
     assert folders <= {p.name for p in tmp_path.iterdir()}
     assert (tmp_path / "api" / "server" / "image.py").is_file() and (tmp_path / "pyproject.toml").is_file()
+
+
+def test_an_env_failure_becomes_the_api_error_a_client_can_act_on(caplog):
+    import gymnasium
+    from swefarm.api.contract.errors import ApiError, UnavailableError
+    from swefarm.api.worker.hosting import public_error
+    from swefarm.sandbox.errors import SandboxDiedError
+    from swefarm.tasks.store import TaskNotFoundError
+
+    assert isinstance(public_error(TaskNotFoundError("no task x")), NotFoundError)
+    assert isinstance(public_error(gymnasium.error.ResetNeeded("reset first")), ConflictError)
+    assert isinstance(public_error(SandboxDiedError("gone")), UnavailableError)
+    assert isinstance(public_error(ValueError("bad action")), InvalidRequestError)
+    same = ConflictError("busy")
+    assert public_error(same) is same
+    bug = public_error(ZeroDivisionError("oops"))
+    assert type(bug) is ApiError and bug.status == 500 and "ZeroDivisionError" in str(bug)
+    assert "worker call failed" in caplog.text  # a bug is logged with its traceback
+
+
+def test_the_server_takes_the_directory_it_is_handed(tmp_path):
+    """`create_app(settings, directory)`: where sessions live is a seam (`swefarm serve --ray` hands its own)."""
+    from fastapi.testclient import TestClient
+    from swefarm.api.server.app import create_app
+
+    made = []
+
+    class Directory:
+        def __init__(self, database, settings, metrics):
+            self.swept = 0
+            made.append(self)
+
+        def alive_count(self) -> int:
+            return 3
+
+        def listing(self) -> list:
+            return []
+
+        def sweep(self) -> list[str]:
+            self.swept += 1
+            return []
+
+        async def aclose(self) -> None:
+            self.closed = True
+
+    settings = Settings(api_tokens=[TOKEN], database_url=f"sqlite:///{tmp_path / 'api.db'}", local_workers=0)
+    with TestClient(create_app(settings, Directory)) as client:
+        assert client.get("/v1/health").json()["workers_alive"] == 3
+        assert client.get("/v1/workers", headers={"authorization": f"Bearer {TOKEN}"}).json() == []
+    assert len(made) == 1 and made[0].swept >= 1 and made[0].closed  # the monitor swept it; shutdown closed it

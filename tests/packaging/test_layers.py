@@ -27,7 +27,10 @@ ALLOWED: dict[str, set[str]] = {
     "api": {"tasks", "sandbox", "rewards", "harness", "envs", "perturb", "policy"},
     "optimize": {"api", "envs"},  # a client of the API (below)
     "train": {"tasks", "sandbox", "rewards", "harness", "envs", "policy"},  # trainers' adapters over episodes
-    "bench": {"tasks", "sandbox", "rewards", "harness", "miner", "envs", "perturb", "policy", "api", "train"},
+    # past one machine: runs the envs, the policies and the farm's episodes on Ray nodes; the API takes
+    # its directory as a Directory (api.server.directory) handed to create_app, never importing it
+    "cluster": {"tasks", "sandbox", "rewards", "harness", "envs", "perturb", "policy", "api"},
+    "bench": {"tasks", "sandbox", "rewards", "harness", "miner", "envs", "perturb", "policy", "api", "train", "cluster"},
     "cli": {
         "tasks",
         "sandbox",
@@ -41,6 +44,7 @@ ALLOWED: dict[str, set[str]] = {
         "optimize",
         "train",
         "bench",
+        "cluster",
     },
 }
 #: Policies speak to envs through the Gymnasium API: they may import envs' data and formats, never an env.

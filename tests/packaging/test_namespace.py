@@ -15,6 +15,7 @@ FOLDERS = (
     "api",
     "bench",
     "cli",
+    "cluster",
     "envs",
     "harness",
     "miner",
