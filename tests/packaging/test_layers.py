@@ -30,7 +30,19 @@ ALLOWED: dict[str, set[str]] = {
     # past one machine: runs the envs, the policies and the farm's episodes on Ray nodes; the API takes
     # its directory as a Directory (api.server.directory) handed to create_app, never importing it
     "cluster": {"tasks", "sandbox", "rewards", "harness", "envs", "perturb", "policy", "api"},
-    "bench": {"tasks", "sandbox", "rewards", "harness", "miner", "envs", "perturb", "policy", "api", "train", "cluster"},
+    "bench": {
+        "tasks",
+        "sandbox",
+        "rewards",
+        "harness",
+        "miner",
+        "envs",
+        "perturb",
+        "policy",
+        "api",
+        "train",
+        "cluster",
+    },
     "cli": {
         "tasks",
         "sandbox",
