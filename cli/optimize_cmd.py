@@ -69,7 +69,8 @@ def optimize(
 ) -> None:
     """Evaluate a scaffold, then each round propose a change, evaluate it, keep or revert; remember why.
 
-    The token comes from SWEFARM_API_TOKEN (with --local, a fresh one)."""
+    The token comes from SWEFARM_API_TOKEN, else the first of SWEFARM_API_TOKENS, else $SWEFARM_HOME/api-token
+    (the one a farm started without tokens made); with --local, a fresh one."""
     from swefarm.api.client import SwefarmClient
     from swefarm.api.contract.errors import ApiError
     from swefarm.optimize import Memory, ModelProposer, MutationProposer
@@ -103,7 +104,7 @@ def optimize(
         farm = LocalFarm(out / "farm", allowed_policies=allowed).start()
         client = farm.client()
     else:
-        client = SwefarmClient(api)  # the token: $SWEFARM_API_TOKEN, read by the process settings
+        client = SwefarmClient(api)  # the token: see swefarm.api.farm.tokens.client_token
 
     def report(rnd) -> None:
         e = rnd.entry
