@@ -72,7 +72,7 @@ def _package_folders() -> list[str]:
     return sorted(set(mapping.values()))
 
 
-def _context(target: Path, torch: str, python: str) -> None:
+def _context(target: Path, torch: str = "none", python: str = "cp311") -> None:
     for name in _package_folders():
         shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for name in ("pyproject.toml", "README.md"):
