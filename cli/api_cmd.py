@@ -44,14 +44,15 @@ def serve(
         settings = settings.model_copy(update={"api_tokens_file": str(path)})
         console.print(f"no SWEFARM_API_TOKENS set: the API token is in {path} "
                       f"({'generated now' if made else 'made on an earlier start'}); clients read it from there, "
-                      f'curl sends it with -H "Authorization: Bearer $(cat {path})"')  # fmt: skip
+                      f'curl sends it with -H "Authorization: Bearer $(cat {path})"', soft_wrap=True)  # fmt: skip
     try:
         settings.tokens()
     except ValueError as exc:
         console.print(f"[red]cannot serve:[/] {exc}")
         raise typer.Exit(2) from None
     console.print(f"swefarm API on http://{settings.host}:{settings.port} (docs at /docs), "
-                  f"{settings.local_workers} local worker(s), state in {settings.database_url}")  # fmt: skip
+                  f"{settings.local_workers} local worker(s), state in {settings.database_url}",
+                  soft_wrap=True)  # fmt: skip
     run(settings)
 
 

@@ -199,6 +199,33 @@ def test_every_operator_gives_a_valid_scaffold_and_never_touches_the_reward():
         select_operators(["teleport"])
 
 
+def test_a_down_operator_never_raises_a_limit_nor_an_up_operator_lowers_one():
+    import random
+
+    from swefarm.optimize.mutations import OPERATORS
+
+    rng = random.Random(0)
+    config = ScaffoldConfig(max_steps=4).model_dump()
+    assert OPERATORS["steps_down"].apply(config, rng) is None  # 4 * 0.5 is below the floor of 5: no "4 -> 5"
+    assert OPERATORS["steps_down"].apply({**config, "max_steps": 50}, rng)[1] == "max_steps 50 -> 25"
+    assert OPERATORS["steps_up"].apply({**config, "max_steps": 500}, rng) is None
+    assert OPERATORS["steps_up"].apply(config, rng)[1] == "max_steps 4 -> 8"
+
+
+def test_a_small_store_still_has_a_test_split_and_the_splits_do_not_overlap():
+    from swefarm.api.server.tasks import split_ids
+    from swefarm.envs.sources import in_split
+
+    one = ["fixture__calc-2"]
+    assert split_ids(one, "test", 0.2) == one and split_ids(one, "train", 0.2) == []
+    few = [f"acme__widgets-{n}" for n in range(4)]
+    test, train = split_ids(few, "test", 0.2), split_ids(few, "train", 0.2)
+    assert test and sorted(test + train) == sorted(few) and not set(test) & set(train)
+    many = [f"acme__widgets-{n}" for n in range(200)]  # large enough: exactly the hash split
+    assert split_ids(many, "test", 0.2) == [i for i in many if in_split(i, "test", 0.2)]
+    assert split_ids(many, "all", 0.2) == many
+
+
 def test_the_mutation_proposer_never_repeats_what_memory_holds(tmp_path):
     memory = Memory(tmp_path)
     proposer = MutationProposer(["steps_up", "steps_down"], seed=1)
