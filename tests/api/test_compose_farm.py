@@ -14,7 +14,9 @@ import pytest
 from api_helpers import sandboxes_of, wait_for
 from swefarm.api.client import SwefarmClient
 
-pytestmark = [pytest.mark.docker, pytest.mark.farm, pytest.mark.slow]
+# e2e: the farm image's build (minutes on 2 cores when its layers are not cached), `up`, curl, the default
+# model on the CPU and `down`; 40 minutes covers a cold build on a loaded machine.
+pytestmark = [pytest.mark.docker, pytest.mark.farm, pytest.mark.slow, pytest.mark.e2e, pytest.mark.timeout(2400)]
 
 ROOT = Path(__file__).resolve().parents[2]
 TASK = "fixture__calc-2"
@@ -127,7 +129,9 @@ def test_compose_up_with_nothing_exported_serves_curl_and_the_default_model_then
 
         # the default model, right after `up`: the image carries torch (CPU) and the packaged model
         with SwefarmClient(f"http://127.0.0.1:{port}", token) as client:
-            job = client.evaluate("transformers", tasks=[TASK], config={"max_steps": 2})
+            job = client.evaluate(
+                "transformers", tasks=[TASK], config={"max_steps": 1}, policy_options={"max_new_tokens": 32}
+            )
             job = client.wait(job.id, timeout=1500, poll_s=2)
             results = client.results(job.id)
         assert job.status == "done", (job.status, job.error)
