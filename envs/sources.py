@@ -87,7 +87,7 @@ def load_source(
         raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     if not 0 < test_fraction < 1:
         raise ValueError("test_fraction must be between 0 and 1")
-    path = Path(dataset) if dataset is not None else None
+    path = Path(dataset).expanduser() if dataset is not None else None
     if path is not None and not path.exists():
         raise FileNotFoundError(f"dataset {path} does not exist")
     if path is not None and path.suffix in (".jsonl", ".json"):
