@@ -41,7 +41,7 @@ from swefarm.api.contract.schemas import (
     Trajectory,
     WorkerPublic,
 )
-from swefarm.api.farm.tokens import client_token
+from swefarm.api.contract.tokens import client_token
 
 from swefarm.settings import current
 

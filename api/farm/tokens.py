@@ -3,8 +3,7 @@
 A farm started with no token configured (`SWEFARM_API_TOKENS`, `SWEFARM_API_TOKENS_FILE`) is not refused:
 `swefarm serve` reads the token file, or writes a new random token there (mode 600, owned by the owner of
 the home directory, so an operator who is not root reads it after a `docker compose up`), and says where.
-Clients (`SwefarmClient`, `swefarm optimize`) take `SWEFARM_API_TOKEN`, else the first of
-`SWEFARM_API_TOKENS` (the variable the server reads), else that file.
+Clients find it there (`api.contract.tokens.client_token`).
 """
 
 from __future__ import annotations
@@ -13,13 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
-from swefarm.settings import current
-
-TOKEN_FILE = "api-token"
-
-
-def token_file() -> Path:
-    return current().home.expanduser() / TOKEN_FILE
+from swefarm.api.contract.tokens import token_file
 
 
 def ensure_token_file(path: Path | None = None) -> tuple[Path, bool]:
@@ -43,17 +36,3 @@ def ensure_token_file(path: Path | None = None) -> tuple[Path, bool]:
     finally:
         tmp.unlink()
     return path, made
-
-
-def client_token() -> str | None:
-    """The token a client sends when it is given none (see the module's docstring)."""
-    settings = current()
-    if settings.api_token:
-        return settings.api_token
-    server_tokens = [t.strip() for t in os.environ.get("SWEFARM_API_TOKENS", "").split(",") if t.strip()]
-    if server_tokens:
-        return server_tokens[0]
-    try:
-        return token_file().read_text().strip() or None
-    except OSError:
-        return None

@@ -46,7 +46,8 @@ def test_a_root_farm_gives_the_token_file_to_the_homes_owner(home):
 
 def test_clients_take_the_token_variable_then_the_servers_then_the_file(home, monkeypatch):
     from swefarm.api.client import SwefarmClient
-    from swefarm.api.farm.tokens import client_token, ensure_token_file
+    from swefarm.api.contract.tokens import client_token
+    from swefarm.api.farm.tokens import ensure_token_file
 
     assert client_token() is None
     path, _ = ensure_token_file()

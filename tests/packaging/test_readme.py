@@ -96,7 +96,7 @@ PYTHON = [(line, code) for line, language, code, why in blocks() if language == 
 @pytest.mark.farm
 @pytest.mark.slow
 @pytest.mark.e2e
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1800)  # the first block also pays for building the demo task and starting the farm
 @pytest.mark.parametrize("line,code", PYTHON, ids=[f"README.md:{line}" for line, _ in PYTHON])
 def test_the_python_block_runs_as_written(line, code, home, farm):
     env = user_env(home, SWEFARM_API_URL=farm)
