@@ -343,7 +343,7 @@ class DockerSandbox:
         )
         res = self.run_stateless(cmd, timeout=120, max_output=256 * 1024 * 1024)
         if res.exit_code == 3 and res.output.strip() == "not a git repository":
-            raise SandboxError(f"{repo} is not a git repository: diff() needs one (`git init` makes one)")
+            raise SandboxError(f"git diff: {repo} is not a git repository (`git init` makes one)")
         if res.exit_code != 0 or res.truncated:
             raise SandboxError(f"git diff in {repo} failed: {res.output[-500:]}")
         return res.output
