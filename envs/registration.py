@@ -89,7 +89,7 @@ def _explained_find_spec(find_spec):
                     "pull requests; or make('swe/Task-v0', task=<Task or id>, store=PATH)"
                 ) from None
 
-    find.swefarm = True  # type: ignore[attr-defined]
+    find.swefarm = True
     return find
 
 

@@ -127,15 +127,14 @@ def optimize(
         result = Result(best_ref, best_score, best_config)
         first = memory.entries[-1].round + 1
     else:
-        best_config, best_ref = _start(client, name, config)
+        best_config, registered = _start(client, name, config)
         job, per_task = _evaluate(client, best_config, policy, tasks, options, wait_s)
         if job.status != "done" or job.summary.score is None:
             raise OptimizeError(
                 f"the starting scaffold's evaluation {job.id} is {job.status}"
                 f"{': ' + job.error if job.error else ''}; nothing was registered"
             )
-        if best_ref is None:
-            best_ref = client.create_scaffold(name, best_config, note="optimisation start").ref
+        best_ref = registered or client.create_scaffold(name, best_config, note="optimisation start").ref
         best_score = job.summary.score
         entry = Entry(round=0, scaffold=best_ref, change="(the starting scaffold)", why="baseline", score=best_score,
                       best_before=None, decision="baseline", evaluation=job.id, config_hash=config_hash(best_config),
@@ -156,7 +155,7 @@ def optimize(
             refused = ""
         score = None if job is None else job.summary.score
         ran = job is not None and job.status == "done" and score is not None
-        better = ran and (best_score is None or score > best_score)
+        better = ran and score is not None and (best_score is None or score > best_score)
         decision = "kept" if better else ("reverted" if ran else "failed")
         ref = UNREGISTERED
         if ran:
