@@ -13,7 +13,8 @@
 
 Errors come back as the classes in `api.contract.errors` (an unknown session is a `NotFoundError`, a
 `LookupError`; a bad request an `InvalidRequestError`, a `ValueError`). The URL and token default to
-`SWEFARM_API_URL` and `SWEFARM_API_TOKEN`.
+`SWEFARM_API_URL` and `SWEFARM_API_TOKEN` (else the first of `SWEFARM_API_TOKENS`, else the token a farm
+generated in `$SWEFARM_HOME/api-token`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from swefarm.api.contract.schemas import (
     Trajectory,
     WorkerPublic,
 )
+from swefarm.api.contract.tokens import client_token
 
 from swefarm.settings import current
 
@@ -49,7 +51,7 @@ DEFAULT_URL = "http://127.0.0.1:8600"
 class SwefarmClient:
     def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 7200.0):
         self.url = (url or current().api_url or DEFAULT_URL).rstrip("/")
-        token = token or current().api_token
+        token = token or client_token()
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(
             base_url=self.url,

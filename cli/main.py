@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 from swefarm.cli import (
     api_cmd,
@@ -16,11 +18,38 @@ from swefarm.cli import (
     train_cmd,
 )
 
-app = typer.Typer(help="swefarm: real GitHub PRs as sandboxed Gymnasium environments.", no_args_is_help=True)
+
+class SwefarmApp(typer.Typer):
+    """The command, with one rule for the failures a user fixes outside swefarm: no Docker engine (or another
+    infrastructure failure that reaches the top) prints one line that says what to do, never a traceback."""
+
+    def __call__(self, *args, **kwargs):
+        from swefarm.errors import InfrastructureError
+
+        try:
+            return super().__call__(*args, **kwargs)
+        except InfrastructureError as exc:
+            sys.stderr.write(f"swefarm: {type(exc).__name__}: {' '.join(str(exc).split())}\n")
+            sys.exit(1)
+
+
+app = SwefarmApp(help="swefarm: real GitHub PRs as sandboxed Gymnasium environments.", no_args_is_help=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"swefarm {version('swefarm')}")
+        raise typer.Exit()
 
 
 @app.callback()
-def main() -> None:
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="print the version and exit"
+    ),
+) -> None:
     """swefarm: real GitHub PRs as sandboxed Gymnasium environments."""
     from swefarm.sandbox import registry
 

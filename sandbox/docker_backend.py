@@ -345,14 +345,18 @@ class DockerSandbox:
         return Path(local) / PurePosixPath(remote.rstrip("/")).name
 
     def diff(self, path: str | None = None) -> str:
-        """`git diff` of the working tree against HEAD, untracked files included; the index is untouched."""
+        """`git diff` of the working tree against HEAD (a repository with no commit yet: against nothing),
+        untracked files included; the index is untouched. SandboxError when `path` is not in a git repository."""
         repo = self._abs(path or ".")
         cmd = (
-            f"cd {repo} && export GIT_INDEX_FILE=$(mktemp) && cp .git/index $GIT_INDEX_FILE 2>/dev/null; "
-            "git add -A >/dev/null && git -c core.quotepath=false diff --cached --binary HEAD; rc=$?; "
-            "rm -f $GIT_INDEX_FILE; exit $rc"
+            f"cd {repo} && git rev-parse --git-dir >/dev/null 2>&1 || {{ echo 'not a git repository'; exit 3; }}; "
+            "d=$(mktemp -d) && export GIT_INDEX_FILE=$d/index && { cp .git/index $GIT_INDEX_FILE 2>/dev/null || :; } "
+            "&& git add -A >/dev/null && base=$(git rev-parse -q --verify HEAD || git hash-object -t tree /dev/null) "
+            "&& git -c core.quotepath=false diff --cached --binary $base; rc=$?; rm -rf $d; exit $rc"
         )
         res = self.run_stateless(cmd, timeout=120, max_output=256 * 1024 * 1024)
+        if res.exit_code == 3 and res.output.strip() == "not a git repository":
+            raise SandboxError(f"git diff: {repo} is not a git repository (`git init` makes one)")
         if res.exit_code != 0 or res.truncated:
             raise SandboxError(f"git diff in {repo} failed: {res.output[-500:]}")
         return res.output

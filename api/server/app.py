@@ -13,6 +13,7 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from swefarm.api.farm import handlers
 from swefarm.api.farm.db import Database
 from swefarm.api.farm.settings import Settings
@@ -28,7 +29,7 @@ log = logging.getLogger("swefarm.api")
 
 DESCRIPTION = """REST API of a swefarm env farm: tasks, sessions (reset/step over HTTP), versioned scaffolds
 and evaluation jobs. Every endpoint but `/v1/health` needs `Authorization: Bearer <token>` (the `HTTPBearer`
-security scheme below)."""
+security scheme below: *Authorize* takes the token). The pages `/docs` and `/redoc` work offline."""
 
 
 def create_app(settings: Settings | None = None, directory: DirectoryFactory | None = None) -> FastAPI:
@@ -56,7 +57,8 @@ def create_app(settings: Settings | None = None, directory: DirectoryFactory | N
             await state.workers.aclose()
             database.close()
 
-    app = FastAPI(
+    # /docs and /redoc with Swagger UI's and ReDoc's assets served from the fastapi-offline package (no CDN)
+    app = FastAPIOffline(
         title="swefarm",
         description=DESCRIPTION,
         version="1",

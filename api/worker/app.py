@@ -36,6 +36,7 @@ class OpenRequest(BaseModel):
 class StepRequest(BaseModel):
     action: Any
     messages_from: int | None = None
+    full_history: bool = False
 
 
 class ForkRequest(BaseModel):
@@ -45,6 +46,7 @@ class ForkRequest(BaseModel):
 class ResetRequest(BaseModel):
     seed: int | None = None
     messages_from: int | None = None
+    full_history: bool = False
 
 
 def create_worker_app(worker: Worker, url: str) -> FastAPI:
@@ -83,19 +85,18 @@ def create_worker_app(worker: Worker, url: str) -> FastAPI:
     @app.post("/internal/sessions")
     async def open_session(body: OpenRequest):
         observation, info = await call(
-            worker.open, body.session_id, body.task_id, body.config, body.perturbation, body.seed, body.idle_timeout_s
-        )
-        from swefarm.api.worker.hosting import public_info
-
-        return {"observation": observation, "info": public_info(info, body.messages_from)}
+            worker.open, body.session_id, body.task_id, body.config, body.perturbation, body.seed, body.idle_timeout_s,
+            body.messages_from,
+        )  # fmt: skip
+        return {"observation": observation, "info": info}
 
     @app.post("/internal/sessions/{session_id}/step")
     async def step(session_id: str, body: StepRequest):
-        return await call(worker.step, session_id, body.action, body.messages_from)
+        return await call(worker.step, session_id, body.action, body.messages_from, body.full_history)
 
     @app.post("/internal/sessions/{session_id}/reset")
     async def reset(session_id: str, body: ResetRequest):
-        observation, info = await call(worker.reset, session_id, body.seed, body.messages_from)
+        observation, info = await call(worker.reset, session_id, body.seed, body.messages_from, body.full_history)
         return {"observation": observation, "info": info}
 
     @app.post("/internal/sessions/{session_id}/fork")
