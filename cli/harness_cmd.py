@@ -131,7 +131,7 @@ def grade(
     from swefarm.harness.grade import grade as run_grade
 
     _, (task,) = _select([instance_id], None, None, True)
-    report = run_grade(task, patch.read_text())
+    report = run_grade(task, patch.read_bytes())
     if as_json:
         print(report.model_dump_json(indent=2))
     else:
@@ -146,8 +146,20 @@ def grade(
         )
         if report.infra_error:
             console.print(report.infra_error, markup=False)
+        for line in grade_notes(report):
+            console.print(line, markup=False)
     if report.infra_error:
         raise typer.Exit(3)
+
+
+def grade_notes(report) -> list[str]:
+    """What a grade found beyond the counts: tampering, the agent's failure, suspicious code, dropped paths."""
+    notes = [f"tampered: {reason}" for reason in report.tampered_reasons]
+    if report.failure:
+        notes.append(f"failure: {report.failure}: {report.failure_detail[-300:]}")
+    notes += [f"suspicious: {f.path}:{f.line}: {f.what}: {f.text}" for f in report.suspicious[:10]]
+    notes += [f"reverted: {path} ({why})" for path, why in list(report.reverted.items())[:10]]
+    return notes
 
 
 @images_app.command("list")

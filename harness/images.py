@@ -25,6 +25,7 @@ import docker.errors
 from pydantic import BaseModel
 from swefarm.harness.recipe import recipe_hash
 from swefarm.harness.repos import export_tree, git, snapshot
+from swefarm.harness.runner_env import RECORD_STEPS, write_probe
 from swefarm.sandbox.bases import base_for, ensure_base, image_exists
 from swefarm.sandbox.errors import SetupError
 from swefarm.sandbox.labels import IMAGE_LABELS
@@ -99,7 +100,7 @@ COPY tracked.txt /opt/swefarm/env-tracked.txt
 WORKDIR {TESTBED}
 RUN export UV_EXCLUDE_NEWER={json.dumps(date)}; [ -n "$UV_EXCLUDE_NEWER" ] || unset UV_EXCLUDE_NEWER; \\
     {run}
-"""
+{RECORD_STEPS}"""
 
 
 # The snapshot plus the build artefacts the install left in the environment's /testbed
@@ -182,6 +183,7 @@ def _build_env_image(client, task, env, git_dir, tag, ca_bundle, force, log) -> 
             shutil.copyfile(ca_bundle, ctx / "ca.crt")
         else:
             (ctx / "ca.crt").write_text("")
+        write_probe(ctx)  # the runner's plugins and modules, recorded for grading
         (ctx / "Dockerfile").write_text(_env_dockerfile(env, base, _utc(date)))
         labels = dict(
             IMAGE_LABELS, **{"swefarm.role": "env", "swefarm.repo": task.repo, "swefarm.recipe": recipe_hash(env)}

@@ -1,0 +1,115 @@
+"""What the harness runs inside a task container: the pinned-git helper, and stopping the agent's processes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import shlex
+from pathlib import Path
+
+from swefarm.harness.failures import AgentFailure, GradeFailure
+from swefarm.harness.testrun import InfraError
+from swefarm.sandbox import Sandbox
+from swefarm.sandbox.errors import SandboxError
+
+INGIT_SOURCE = Path(__file__).with_name("ingit.py").read_text()
+#: Codes the helper reports for a change it cannot handle; any other code is the harness's own failure.
+AGENT_CODES = {
+    "patch_too_large": GradeFailure.PATCH_TOO_LARGE,
+    "workspace_broken": GradeFailure.WORKSPACE_BROKEN,
+    "os_error": GradeFailure.WORKSPACE_BROKEN,
+    "checkout_failed": GradeFailure.GRADING_ERROR,
+}
+MAX_ANSWER = 96 * 1024 * 1024
+INLINE_ARGS = 64 * 1024
+#: The largest change graded (bytes of its git diff); a larger one is graded not resolved (`patch_too_large`).
+MAX_PATCH_BYTES = 16 * 1024 * 1024
+
+# Stops every process the sandbox's user runs but this shell and the command server that started it (the
+# sandbox's own init runs as root and cannot be signalled). Shell builtins only: nothing forks, so it works
+# with the process limit exhausted by a fork bomb; stopped before killed, so nothing forks in between.
+_STOP_ALL = (
+    "me=$$; up=$PPID; for round in 1 2 3 4 5 6 7 8; do left=0; for d in /proc/[0-9]*; do p=${d#/proc/}; "
+    '[ "$p" = "$me" ] || [ "$p" = "$up" ] || { kill -STOP "$p" 2>/dev/null && left=1; }; done; '
+    'for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" = "$me" ] || [ "$p" = "$up" ] || kill -KILL "$p" 2>/dev/null; '
+    "done; [ $left = 0 ] && break; done; true"
+)
+
+
+def ingit(sb: Sandbox, op: str, args: dict, timeout: float = 300) -> dict:
+    """Run an operation of harness/ingit.py in the container; its JSON answer (raises on failure).
+
+    Small arguments go on the command line (nothing is written first: /tmp may be full); large
+    ones through a file, as one argument may not pass 128 KiB."""
+    text = json.dumps(args)
+    program = f"cd / && python3 -I -S -c {shlex.quote(INGIT_SOURCE)} {op}"
+    if len(text) < INLINE_ARGS:
+        cmd = f"{program} {shlex.quote(text)}"
+    else:
+        request = f"/tmp/swefarm-req-{secrets.token_hex(8)}.json"
+        sb.write_file(request, text)
+        cmd = f"{program} {request}; rc=$?; rm -f {request}; exit $rc"
+    res = sb.run_stateless(cmd, timeout=timeout, max_output=MAX_ANSWER)
+    if res.timed_out:
+        raise AgentFailure(GradeFailure.WORKSPACE_BROKEN, f"git took longer than {timeout:.0f}s ({op})")
+    try:
+        answer = json.loads(res.output)
+    except ValueError:
+        raise InfraError(f"the grading helper ({op}) failed: {res.output[-800:]}") from None
+    if not answer.get("ok"):
+        code, detail = answer.get("code", "?"), answer.get("detail", "")
+        if code in AGENT_CODES:
+            raise AgentFailure(AGENT_CODES[code], detail)
+        raise InfraError(f"the grading helper ({op}) failed: {code}: {detail[-800:]}")
+    return answer
+
+
+def stop_processes(sb: Sandbox) -> None:
+    """Stop every process of the agent's user (what it left running in the background, a fork bomb included).
+
+    Uses the sandbox's own `stop_processes` where the backend has one (it can act with the process
+    limit exhausted); else a shell of builtins only."""
+    stop = getattr(sb, "stop_processes", None)
+    if callable(stop):
+        stop()
+        return
+    sb.run_stateless(_STOP_ALL, timeout=60)
+
+
+def extract_change(sb: Sandbox, max_bytes: int = MAX_PATCH_BYTES) -> bytes:
+    """The agent's change in the sandbox's workspace, as a binary git diff against the base commit.
+
+    Every process of the agent is stopped first. Git runs with a pinned configuration and a git
+    directory of its own (harness/ingit.py): nothing the agent did to `.git`, its git configuration,
+    HOME or `.gitattributes` changes what comes out. Untracked files count unless ignored; bytecode
+    never does. Raises AgentFailure (`patch_too_large`, `workspace_broken`) when the workspace gives none."""
+    stop_processes(sb)
+    answer = ingit(sb, "extract", {"work": sb.config.workdir, "max_bytes": max_bytes})
+    return base64.b64decode(answer["diff"])
+
+
+#: The kernel's count of OOM kills and refused forks in the container's own cgroup (v2, then v1 paths).
+_CGROUP_EVENTS = {
+    "oom_kill": ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control"),
+    "max": ("/sys/fs/cgroup/pids.events", "/sys/fs/cgroup/pids/pids.events"),
+}
+
+
+def limits_hit(sb: Sandbox) -> set[str]:
+    """Which of the sandbox's limits the kernel enforced: "memory" (a process was OOM-killed), "processes".
+
+    Read by the command server itself (no process is started, so it works with the process limit
+    exhausted); the files are the kernel's, which nothing in the sandbox can write."""
+    hit = set()
+    for key, paths in _CGROUP_EVENTS.items():
+        for path in paths:
+            try:
+                text = sb.read_file(path).decode("ascii", "replace")
+            except (OSError, SandboxError):
+                continue
+            counts = dict(line.split()[:2] for line in text.splitlines() if len(line.split()) >= 2)
+            if int(counts.get(key, "0") or 0) > 0:
+                hit.add("memory" if key == "oom_kill" else "processes")
+            break
+    return hit
