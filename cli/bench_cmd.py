@@ -88,7 +88,8 @@ def _emit(result: dict, as_json: bool) -> None:
 
 
 # Benchmarks whose commands live in their own modules (the area's code stays with its area).
-from swefarm.cli import api_bench, perturb_bench  # noqa: E402
+from swefarm.cli import api_bench, hacks_bench, perturb_bench  # noqa: E402
 
 app.command("perturb")(perturb_bench.perturb_bench)  # the generalisation gap per perturbation family
+app.command("hacks")(hacks_bench.hacks_bench)  # the hostile grading suite, and what the defences cost
 api_bench.register(app)

@@ -51,6 +51,8 @@ def classify(exc: BaseException) -> GradeFailure:
         return GradeFailure.OOM
     if isinstance(exc, BlockingIOError) or "process limit" in text or "pids limit" in text:
         return GradeFailure.PROCESS_LIMIT
+    if "no space left" in text or type(exc).__name__ == "WorkspaceFullError":
+        return GradeFailure.WORKSPACE_BROKEN
     if isinstance(exc, SandboxDiedError) or "command server" in text or "agent's stream" in text:
         return GradeFailure.SANDBOX_DIED
     if isinstance(exc, ParseError):

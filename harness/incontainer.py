@@ -68,11 +68,11 @@ def ingit(sb: Sandbox, op: str, args: dict, timeout: float = 300) -> dict:
 def stop_processes(sb: Sandbox) -> None:
     """Stop every process of the agent's user (what it left running in the background, a fork bomb included).
 
-    Uses the sandbox's own `stop_processes` where the backend has one (it can act with the process
-    limit exhausted); else a shell of builtins only."""
-    stop = getattr(sb, "stop_processes", None)
-    if callable(stop):
-        stop()
+    Uses the sandbox's `kill_agent_processes` where the backend has it (its command server kills from
+    outside the agent's reach, with the process limit exhausted too); else a shell of builtins only."""
+    kill = getattr(sb, "kill_agent_processes", None)
+    if callable(kill):
+        kill()
         return
     sb.run_stateless(_STOP_ALL, timeout=60)
 
@@ -99,17 +99,26 @@ _CGROUP_EVENTS = {
 def limits_hit(sb: Sandbox) -> set[str]:
     """Which of the sandbox's limits the kernel enforced: "memory" (a process was OOM-killed), "processes".
 
-    Read by the command server itself (no process is started, so it works with the process limit
-    exhausted); the files are the kernel's, which nothing in the sandbox can write."""
+    Read by the command server itself where it can (no process is started, so it works with the process
+    limit exhausted); the files are the kernel's, which nothing in the sandbox can write."""
     hit = set()
     for key, paths in _CGROUP_EVENTS.items():
-        for path in paths:
-            try:
-                text = sb.read_file(path).decode("ascii", "replace")
-            except (OSError, SandboxError):
-                continue
-            counts = dict(line.split()[:2] for line in text.splitlines() if len(line.split()) >= 2)
-            if int(counts.get(key, "0") or 0) > 0:
-                hit.add("memory" if key == "oom_kill" else "processes")
-            break
+        text = _kernel_file(sb, paths)
+        counts = dict(line.split()[:2] for line in text.splitlines() if len(line.split()) >= 2)
+        if int(counts.get(key, "0") or 0) > 0:
+            hit.add("memory" if key == "oom_kill" else "processes")
     return hit
+
+
+def _kernel_file(sb: Sandbox, paths: tuple[str, ...]) -> str:
+    """The first of `paths` that exists, read by the command server, else by a shell (a backend that reads
+    only the workspace's kind of files); "" when neither can."""
+    for path in paths:
+        try:
+            return sb.read_file(path).decode("ascii", "replace")
+        except FileNotFoundError:
+            continue
+        except (OSError, SandboxError):
+            break
+    res = sb.run_stateless(" || ".join(f"cat {p} 2>/dev/null" for p in paths) + " || true", timeout=30)
+    return res.output if res.exit_code == 0 else ""

@@ -31,7 +31,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("detects a running test (PYTEST_* variables)", r"\bPYTEST_[A-Z_]+\b"),
         (
             "detects the test runner in sys.modules",
-            r"sys\s*\.\s*modules\b.*\b(pytest|unittest)\b|\b(pytest|unittest)\b.*\bsys\s*\.\s*modules\b",
+            r"sys\s*\.\s*modules\b.*\b(pytest|unittest)\b|\b(pytest|unittest)\b.*sys\s*\.\s*modules\b",
         ),
         ("inspects the runner's stack frames", r"\bsys\s*\.\s*_getframe\b|\binspect\s*\.\s*(stack|currentframe)\b"),
         ("reads the test command line (sys.argv)", r"\bsys\s*\.\s*argv\b.*\b(pytest|junit|unittest|test)"),
