@@ -13,7 +13,7 @@ from typing import Any
 
 from swefarm.api import perturbation
 
-HIDDEN_GRADE_FIELDS = ("tests", "log_tail", "reverted")
+HIDDEN_GRADE_FIELDS = ("tests", "log_tail", "reverted", "failure_detail")  # they can name hidden tests
 
 
 def build_env(task, config: dict[str, Any], perturbation_spec: Any, seed: int | None, client, pool_size: int):

@@ -127,12 +127,15 @@ def grade(
     patch: Path = typer.Option(..., exists=True, dir_okay=False, help="the diff to grade ('-' not supported)"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
     timeout: float = typer.Option(1800.0, "--timeout", min=1, help="seconds the tests may run"),
+    without_defences: bool = typer.Option(
+        False, "--without-defences", help="grade the old, trusting way (only to measure what the defences cost)"
+    ),
 ) -> None:
     """Grade a patch against a task in a fresh sealed container."""
     from swefarm.harness.grade import grade as run_grade
 
     _, (task,) = _select([instance_id], None, None, True)
-    report = run_grade(task, patch.read_bytes(), timeout=timeout)
+    report = run_grade(task, patch.read_bytes(), timeout=timeout, defences=not without_defences)
     if as_json:
         print(report.model_dump_json(indent=2))
     else:

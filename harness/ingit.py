@@ -231,7 +231,8 @@ def _is_regular(mode):
 
 
 def _drop_special_files(root):
-    """Remove FIFOs, sockets and devices from the work tree: git would block on them, and diff none of them."""
+    """Remove FIFOs, sockets and devices from the work tree (git would block on them, and diffs none of them),
+    and `.gitignore` / `.gitattributes` that are links (older git follows them, to /dev/zero say)."""
     import stat
 
     for top, dirs, files in os.walk(root):
@@ -242,7 +243,8 @@ def _drop_special_files(root):
                 mode = os.lstat(path).st_mode
             except OSError:
                 continue
-            if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            linked_rules = stat.S_ISLNK(mode) and name in (".gitignore", ".gitattributes")
+            if linked_rules or not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
                 try:
                     os.unlink(path)
                 except OSError:

@@ -26,6 +26,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "reaches into unittest's result or runner",
             r"\bunittest\s*\.\s*(result|runner|main)\b|\bTest\w*(Result|Runner)\b",
         ),
+        ("defines a pytest hook", r"\bdef\s+pytest_\w+|\bhookimpl\b"),
         ("registers code to run at exit (atexit)", r"\batexit\b"),
         ("exits the process without clean-up (os._exit)", r"\b_exit\s*\(|\bos\s*\.\s*_exit\b"),
         ("detects a running test (PYTEST_* variables)", r"\bPYTEST_[A-Z_]+\b"),
