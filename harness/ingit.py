@@ -103,7 +103,8 @@ class Git:
         _write(os.path.join(self.dir, "config"), "[core]\n\trepositoryformatversion = 0\n\tbare = false\n")
         _write(os.path.join(self.dir, "info/attributes"), ATTRIBUTES)
         _write(os.path.join(self.dir, "info/exclude"), "".join(excludes) + EXCLUDE_COMPILED)
-        self.base = self.run(["rev-parse", "--verify", "HEAD^{commit}"], git_dir=pristine).decode().strip()
+        self.base = _head(pristine) or self.run(["rev-parse", "--verify", "HEAD^{commit}"], git_dir=pristine).decode()
+        self.base = self.base.strip()
         _write(os.path.join(self.dir, "HEAD"), self.base + "\n")
 
     def env(self, index=None, git_dir=None):
@@ -178,6 +179,44 @@ def parse_raw(out):
             }
         )
     return entries
+
+
+def _head(git_dir):
+    """The commit HEAD names in `git_dir`, read from its files (no process); None when that is not simple."""
+    try:
+        with open(os.path.join(git_dir, "HEAD")) as fh:
+            head = fh.read().strip()
+        if not head.startswith("ref: "):
+            return head if len(head) == 40 else None
+        name = head[5:]
+        loose = os.path.join(git_dir, name)
+        if os.path.isfile(loose):
+            with open(loose) as fh:
+                return fh.read().strip()
+        with open(os.path.join(git_dir, "packed-refs")) as fh:
+            for line in fh:
+                sha, _, ref = line.strip().partition(" ")
+                if ref == name:
+                    return sha
+    except OSError:
+        pass
+    return None
+
+
+def numstat_paths(out):
+    """The paths `git apply --numstat -z` names (both names of a rename)."""
+    fields, paths, i = out.split(b"\0"), [], 0
+    while i < len(fields):
+        counts = fields[i].split(b"\t")
+        i += 1
+        if len(counts) < 3:
+            continue
+        if counts[2]:
+            paths.append(unfs(counts[2]))
+        elif i + 1 < len(fields):
+            paths += [unfs(fields[i]), unfs(fields[i + 1])]
+            i += 2
+    return list(dict.fromkeys(paths))
 
 
 def _blank(path):
@@ -282,11 +321,10 @@ def op_extract(args):
 
 def op_changes(args):
     git = Git(args["work"], pristine=args.get("pristine", PRISTINE))
-    result = {"tmp": git.tmp, "base": git.base}
-    tests = git.index("tests.index")
+    result = {"tmp": git.tmp, "base": git.base, "test_paths": []}
     if not _blank(args["test_patch"]):
-        git.run(["apply", "--cached", "--binary", args["test_patch"]], index=tests, code="test_patch_failed")
-    result["test_paths"] = [e["path"] for e in git.raw(tests, git.base)]
+        out = git.run(["apply", "--numstat", "-z", args["test_patch"]], code="test_patch_failed")
+        result["test_paths"] = numstat_paths(out)
     agent = git.index("agent.index")
     if _blank(args["agent_patch"]):
         git.last_code = 0
@@ -303,17 +341,26 @@ def op_changes(args):
         for e in result["entries"]
         if e["new_mode"] == "120000"
     }
-    result["base_names"] = {root: base_names(git, root) for root in args.get("roots", [""])}
+    result["base_names"] = base_names(git, args.get("roots", [""]))
     tree = git.run(["write-tree"], index=agent).decode().strip()
     text = git.run(["diff", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", git.base, tree])
     result["added_text"] = unfs(text[: int(args.get("max_text", 4 << 20))])
     return result
 
 
-def base_names(git, root):
-    """The names at the top of directory `root` in the base commit (empty when it has no such directory)."""
-    out = git.run(["ls-tree", "-z", "--name-only", git.base + ":" + root if root else git.base], check=False)
-    return [unfs(n) for n in out.split(b"\0") if n] if git.last_code == 0 else []
+def base_names(git, roots):
+    """{root: the names at the top of directory `root` in the base commit} (empty for a directory it lacks)."""
+    names = {root: [] for root in roots}
+    if "" in names:
+        names[""] = [unfs(n) for n in git.run(["ls-tree", "-z", "--name-only", git.base]).split(b"\0") if n]
+    deeper = [root for root in roots if root]
+    if deeper:
+        out = git.run(["ls-tree", "-z", "--name-only", git.base, "--"] + [root + "/" for root in deeper])
+        for entry in (unfs(n) for n in out.split(b"\0") if n):
+            parent, _, name = entry.rpartition("/")
+            if parent in names:
+                names[parent].append(name)
+    return names
 
 
 def op_finalise(args):
@@ -331,7 +378,7 @@ def op_finalise(args):
     final = git.run(["write-tree"], index=agent).decode().strip()
     checkout = git.index("checkout.index")
     git.run(["read-tree", "--reset", "-u", git.base, final], index=checkout, code="checkout_failed")
-    return {"final": final, "entries": git.raw(checkout, git.base)}
+    return {"final": final}
 
 
 def main():
