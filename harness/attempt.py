@@ -17,10 +17,11 @@
 
 from __future__ import annotations
 
+import base64
 import posixpath
 import random
 import secrets
-import shlex
+from pathlib import Path
 from typing import Any
 
 from swefarm.harness import canaries as canary_tests
@@ -31,11 +32,13 @@ from swefarm.harness.results import TestRun, TestStatus
 from swefarm.harness.runner_env import runner_env
 from swefarm.harness.runners import module_labels
 from swefarm.harness.suspicious import scan
-from swefarm.harness.testrun import files_after, read_run, run_command, runner_name
+from swefarm.harness.testrun import files_after, patch_paths, read_run, run_command, runner_name
 from swefarm.sandbox import Sandbox
 from swefarm.tasks.models import Task
 
 WORKDIR = "/testbed"
+MAX_CANARY_FILES = 8
+POLICY_SOURCE = Path(protect.__file__).read_text()
 #: Kept out of every run of the agent's code: no bytecode written, no plugin found by itself.
 TEST_ENV = {"PYTHONDONTWRITEBYTECODE": "1"}
 
@@ -44,50 +47,38 @@ def targets_of(task: Task) -> list[str]:
     return list(dict.fromkeys([*task.FAIL_TO_PASS, *task.PASS_TO_PASS]))
 
 
-def prepare(sb: Sandbox, task: Task, data: bytes, image_key: str, report) -> tuple[list[canary_tests.Canary], Any, str]:
+def prepare(sb: Sandbox, task: Task, data: bytes, image_key: str, report) -> tuple[list[canary_tests.Canary], Any]:
     """Apply the change and the test patch as trees say, drop what must not reach grading, plant canaries.
 
-    Returns the canaries, the runner's environment and the command that removes grading's own files
-    (run right before the tests); sets report.patch_applied, reverted and suspicious.
-    Raises AgentFailure(PATCH_INVALID) when git refuses the change."""
+    Returns the canaries and the runner's environment; sets report.patch_applied, reverted and suspicious.
+    No file of grading's is left where the code under test could read it. Raises AgentFailure(PATCH_INVALID)
+    when git refuses the change."""
     env = runner_env(sb, image_key)
-    token = secrets.token_hex(8)
-    agent_path, tests_path = f"/tmp/swefarm-{token}-change.diff", f"/tmp/swefarm-{token}-tests.diff"
-    sb.write_file(agent_path, data)
-    sb.write_file(tests_path, task.test_patch.encode("utf-8", "surrogateescape"))
-    roots = sorted(set(env.roots) | _pythonpath_roots(task) | {"", "src", "lib"})
-    request = {"work": WORKDIR, "agent_patch": agent_path, "test_patch": tests_path, "roots": roots}
-    changes = ingit(sb, "changes", request)
-    cleanup = "rm -rf " + " ".join(shlex.quote(p) for p in (changes["tmp"], agent_path, tests_path))
-    try:
-        if not changes["applied"]:
-            raise AgentFailure(GradeFailure.PATCH_INVALID, changes.get("message", ""))
-        report.patch_applied = True
-        runner = runner_name(task)
-        test_paths = changes["test_paths"]
-        ctx = protect.Context(
-            test_paths=set(test_paths),
-            target_files=protect.module_files(runner, targets_of(task), test_paths),
-            fix_dirs=_dirs(files_after(task.patch)),
-            modules=frozenset(env.modules),
-            roots=tuple(roots),
-            base_names={root: set(names) for root, names in changes["base_names"].items()},
-            symlink_targets=changes["symlinks"],
-        )
-        kept, dropped = protect.split(changes["entries"], ctx)
-        report.reverted = dropped
-        report.suspicious = scan(changes["added_text"])
-        args = {"work": WORKDIR, "tmp": changes["tmp"], "base": changes["base"], "drop": list(dropped)}
-        ingit(sb, "finalise", {**args, "test_patch": tests_path})
-        planted = _plant(sb, task, runner, test_paths, ctx.target_files)
-    except BaseException:
-        sb.run_stateless(cleanup, timeout=60)
-        raise
-    return planted, env, cleanup
+    runner = runner_name(task)
+    patches = {"agent_patch": bytes(data), "test_patch": task.test_patch.encode("utf-8", "surrogateescape")}
+    id_files = protect.module_files("pytest", targets_of(task), []) if runner in ("pytest", "sympy") else set()
+    context = {
+        "target_files": sorted(id_files),
+        "fix_dirs": sorted(_dirs(files_after(task.patch))),
+        "modules": list(env.modules),
+        "roots": sorted(set(env.roots) | _pythonpath_roots(task) | {"", "src", "lib"}),
+    }
+    request = {"work": WORKDIR, **patches, "test_paths": patch_paths(task.test_patch), "policy": POLICY_SOURCE}
+    request["context"] = context
+    answer = ingit(sb, "prepare", {**request, "read": sorted(id_files)[:MAX_CANARY_FILES]})
+    if not answer["applied"]:
+        raise AgentFailure(GradeFailure.PATCH_INVALID, answer.get("message", ""))
+    report.patch_applied = True
+    report.reverted = answer["dropped"]
+    report.suspicious = scan(answer["added_text"])
+    target_files = id_files or protect.module_files(runner, targets_of(task), answer["test_paths"])
+    sources = {path: base64.b64decode(text) for path, text in answer["files"].items()}
+    chosen = {p: sources[p] for p in sorted(target_files) if p in sources} or sources
+    return _plant(sb, task, runner, dict(list(chosen.items())[:MAX_CANARY_FILES])), env
 
 
-def run(sb: Sandbox, task: Task, planted: list[canary_tests.Canary], env, cleanup: str, timeout: float) -> TestRun:
-    """Remove grading's files; run the targets and canaries in one process; stop what the code left; read the report."""
+def run(sb: Sandbox, task: Task, planted: list[canary_tests.Canary], env, timeout: float) -> TestRun:
+    """Run the targets and the canaries in one process; stop what the code left; read the report."""
     tests = targets_of(task) + [c.id for c in planted]
     options = env.pytest_args() if runner_name(task) == "pytest" else []
     res, junit = run_command(
@@ -97,7 +88,6 @@ def run(sb: Sandbox, task: Task, planted: list[canary_tests.Canary], env, cleanu
         timeout,
         options=options,
         env={**TEST_ENV, **env.env_vars()},
-        first=cleanup,
         before=lambda: stop_processes(sb),
     )
     if res.timed_out:
@@ -105,15 +95,8 @@ def run(sb: Sandbox, task: Task, planted: list[canary_tests.Canary], env, cleanu
     return read_run(task, res, junit)
 
 
-def _plant(sb: Sandbox, task: Task, runner: str, test_paths: list[str], target_files: set[str]):
-    """Canaries in the target test files that exist after the test patch (read, planted, written back)."""
-    files = sorted(target_files) or [p for p in test_paths if p.endswith(".py")]
-    sources = {}
-    for path in files[:8]:
-        try:
-            sources[path] = sb.read_file(posixpath.join(WORKDIR, path))
-        except (FileNotFoundError, IsADirectoryError, PermissionError):
-            continue
+def _plant(sb: Sandbox, task: Task, runner: str, sources: dict[str, bytes]) -> list[canary_tests.Canary]:
+    """Canaries spread over the target test files (their contents after the test patch), written back."""
     if not sources:
         return []
     module_of = {path: (module_labels(runner, [path]) or [""])[0] for path in sources}

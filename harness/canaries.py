@@ -63,13 +63,12 @@ def plant(
     """Canaries for `runner` spread over `sources` (path -> bytes); returns them and the new file contents.
 
     `module_of` gives the dotted module name of each file for unittest-style runners.
-    Every kind the runner can express is planted at least once, plus up to two more.
+    Every kind the runner can express is planted once (so a grade does not vary with the draw).
     """
     files = [p for p in sorted(sources) if _parses(sources[p])] or sorted(sources)
     if not files:
         return [], {}
     kinds = list(kinds_for(runner))
-    kinds += rng.choices(kinds, k=rng.randint(0, 2))
     rng.shuffle(kinds)
     placed: dict[str, list[tuple[str, Canary]]] = {}
     taken: set[str] = set()

@@ -127,8 +127,8 @@ def _attempt(task: Task, data: bytes, client, image: str, timeout: float, defenc
     with sb:
         try:
             if defences:
-                planted, env, cleanup = attempt.prepare(sb, task, data, _image_key(sb, image), report)
-                run = attempt.run(sb, task, planted, env, cleanup, timeout)
+                planted, env = attempt.prepare(sb, task, data, _image_key(sb, image), report)
+                run = attempt.run(sb, task, planted, env, timeout)
                 attempt.judge(task, run, planted, report, _expected_statuses(task))
             else:
                 _trusting(sb, task, data, report, timeout)
@@ -162,7 +162,7 @@ def check_image(task: Task, client, image: str, timeout: float) -> str | None:
 
     The check goes the whole way an episode's change does: a fresh sandbox of the image, the change
     extracted from its untouched workspace (it must be empty), then graded."""
-    key = (_image_id(client, image), task.instance_id)
+    key = (_image_id(client, image), _grading_key(task))
     with _controls_lock:
         if time.monotonic() - _controls.get(key, -CONTROL_TTL_S) < CONTROL_TTL_S:
             return None
@@ -182,6 +182,14 @@ def check_image(task: Task, client, image: str, timeout: float) -> str | None:
     with _controls_lock:
         _controls[key] = time.monotonic()
     return None
+
+
+def _grading_key(task: Task) -> str:
+    """What makes two tasks grade alike in one image: their test patch and target tests."""
+    import hashlib
+
+    text = "\0".join([task.instance_id, task.test_patch, *task.FAIL_TO_PASS, "\0", *task.PASS_TO_PASS])
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _image_key(sb: DockerSandbox, image: str) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+import marshal
 import secrets
 import shlex
 from pathlib import Path
@@ -42,12 +44,12 @@ def ingit(sb: Sandbox, op: str, args: dict, timeout: float = 300) -> dict:
 
     Small arguments go on the command line (nothing is written first: /tmp may be full); large
     ones through a file, as one argument may not pass 128 KiB."""
-    text = json.dumps(args)
+    text = binascii.b2a_base64(marshal.dumps(args, 4), newline=False).decode()  # built-ins only, in there
     program = f"cd / && python3 -I -S -c {shlex.quote(INGIT_SOURCE)} {op}"
     if len(text) < INLINE_ARGS:
-        cmd = f"{program} {shlex.quote(text)}"
+        cmd = f"{program} {text}"
     else:
-        request = f"/tmp/swefarm-req-{secrets.token_hex(8)}.json"
+        request = f"/tmp/swefarm-req-{secrets.token_hex(8)}"
         sb.write_file(request, text)
         cmd = f"{program} {request}; rc=$?; rm -f {request}; exit $rc"
     res = sb.run_stateless(cmd, timeout=timeout, max_output=MAX_ANSWER)

@@ -1,4 +1,4 @@
-"""Git with a pinned configuration, inside a task container: `python3 -I -S -c SOURCE OP ARGS` (JSON, or a file of it).
+"""Git with a pinned configuration, inside a task container: `python3 -I -S -c SOURCE OP ARGS`.
 
 Nothing here trusts the repository in the workspace. Every git command runs with a
 git directory of its own made in a fresh temporary directory: the pristine copy of
@@ -11,27 +11,27 @@ fresh environment) is read; `$GIT_DIR/info/attributes` outranks every in-tree
 working-tree-encoding conversions; external diff and textconv are refused on the
 command line too.
 
-Operations (each prints one JSON object on stdout; paths are JSON strings where
-undecodable bytes are surrogate escapes):
+ARGS is the request, marshalled and base64-encoded, or the path of a file holding
+that. Operations (each prints one JSON object on stdout; paths are JSON strings
+where undecodable bytes are surrogate escapes):
 
 - `extract`: the workspace's change against the base commit as a binary git diff
   written to a file (what an agent hands in at the end of an episode).
-- `changes`: apply the test patch and the agent's diff, each to its own index
-  (never to the work tree), and list what changed against the base commit, as
-  trees say (raw entries: status, modes, path), never as diff text says.
-- `finalise`: reset the dropped paths, apply the test patch, and check out only the
-  paths that differ between the base commit and the final tree into the work tree.
+- `prepare`: apply the agent's diff to an index of its own (never to the work
+  tree) and list what changed against the base commit as trees say (status,
+  modes, path), never as diff text says; put back the paths harness/protect.py
+  drops (its source comes with the request); apply the test patch; check out
+  only the paths that differ between the base commit and the final tree.
 
-Standard library only, Python 3.9+ (it runs on the image's own python3).
+Standard library only, Python 3.9+ (it runs on the image's own python3), and only
+built-in modules on the grading path (it runs once per grade: every import shows).
 """
 
-import base64
-import json
+import binascii
+import marshal
 import os
-import shutil
-import subprocess
+import select
 import sys
-import tempfile
 
 PRISTINE = "/opt/swefarm/repo/.git"
 ATTRIBUTES = "* -text !eol !crlf !filter !diff !merge !ident !working-tree-encoding !export-subst !whitespace !delta\n"
@@ -95,7 +95,8 @@ class Git:
 
     def __init__(self, work, excludes=(), pristine=PRISTINE):
         self.work, self.pristine = work, pristine
-        self.tmp = tempfile.mkdtemp(prefix="swefarm-git-", dir=_scratch())
+        self.tmp = os.path.join(_scratch(), "swefarm-git-" + os.urandom(8).hex())
+        os.mkdir(self.tmp, 0o700)
         self.dir = os.path.join(self.tmp, "git")
         for sub in ("objects/info", "refs", "info"):
             os.makedirs(os.path.join(self.dir, sub))
@@ -131,7 +132,8 @@ class Git:
         """A fresh index holding the base commit, with the pristine copy's stat cache."""
         path = os.path.join(self.tmp, name)
         try:
-            shutil.copyfile(os.path.join(self.pristine, "index"), path)
+            with open(os.path.join(self.pristine, "index"), "rb") as src, open(path, "wb") as dst:
+                dst.write(src.read())
         except OSError:
             self.run(["read-tree", self.base], index=path)
         return path
@@ -140,45 +142,122 @@ class Git:
         cmd = ["git"]
         for item in PINNED:
             cmd += ["-c", item]
-        proc = subprocess.run(
-            cmd + args,
-            cwd=self.work if os.path.isdir(self.work) else "/",
-            env=self.env(index, git_dir),
-            input=stdin,
-            capture_output=True,
-        )
-        self.last_error, self.last_code = proc.stderr, proc.returncode
-        if check and proc.returncode != 0:
-            raise Failure(code, proc.stderr.decode("utf-8", "replace")[-2000:])
-        return proc.stdout
+        cwd = self.work if os.path.isdir(self.work) else "/"
+        returncode, stdout, stderr = _spawn(["git", "-C", cwd] + cmd[1:] + args, self.env(index, git_dir), stdin)
+        self.last_error, self.last_code = stderr, returncode
+        if check and returncode != 0:
+            raise Failure(code, stderr.decode("utf-8", "replace")[-2000:])
+        return stdout
 
-    def raw(self, index, against):
-        """Raw entries (status, old mode, new mode, path) of the index against tree-ish `against`."""
-        out = self.run(["diff-index", "--cached", "-z", "--no-renames", "--raw", against], index=index)
-        return parse_raw(out)
+    def changes(self, index, against):
+        """What the index changes against tree-ish `against`: raw entries (status, modes, object, path), and
+        the added lines as a unified diff without context (one git process for both)."""
+        flags = [
+            "--raw",
+            "--no-abbrev",
+            "-p",
+            "-z",
+            "-U0",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--no-renames",
+        ]
+        return parse_raw(self.run(["diff", "--cached", *flags, against], index=index))
 
     def close(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        _remove_tree(self.tmp)
+
+
+def _spawn(argv, env, stdin=None):
+    """Run argv (found on env's PATH) with stdin fed and stdout/stderr read together; (exit code, out, err)."""
+    pipes = [os.pipe() for _ in range(3)]  # stdin, stdout, stderr; not inherited but for the dup2s below
+    actions = [(os.POSIX_SPAWN_DUP2, pipes[0][0], 0), (os.POSIX_SPAWN_DUP2, pipes[1][1], 1)]
+    actions.append((os.POSIX_SPAWN_DUP2, pipes[2][1], 2))
+    try:
+        pid = os.posix_spawnp(argv[0], argv, env, file_actions=actions)
+    finally:
+        for fd in (pipes[0][0], pipes[1][1], pipes[2][1]):
+            os.close(fd)
+    todo, out, err = stdin or b"", bytearray(), bytearray()
+    writing, reading = ([pipes[0][1]] if todo else []), [pipes[1][0], pipes[2][0]]
+    if not todo:
+        os.close(pipes[0][1])
+    while reading or writing:
+        ready_r, ready_w, _ = select.select(reading, writing, [])
+        for fd in ready_w:
+            try:
+                todo = todo[os.write(fd, todo[:65536]) :]
+            except BrokenPipeError:
+                todo = b""
+            if not todo:
+                os.close(fd)
+                writing = []
+        for fd in ready_r:
+            chunk = os.read(fd, 1 << 20)
+            if chunk:
+                (out if fd == pipes[1][0] else err).extend(chunk)
+            else:
+                os.close(fd)
+                reading.remove(fd)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), bytes(out), bytes(err)
+
+
+def dumps(value):
+    """`value` (dicts, lists, str, bytes as latin-1, int, bool, None) as JSON, without importing json."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return "[" + ",".join(dumps(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(dumps(str(k)) + ":" + dumps(v) for k, v in value.items()) + "}"
+    text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    return '"' + "".join(_ESCAPES.get(ch) or (ch if " " <= ch < "\x7f" else _escape(ch)) for ch in text) + '"'
+
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(ch):
+    code = ord(ch)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def parse_raw(out):
-    entries, fields, i = [], out.split(b"\0"), 0
-    while i + 1 < len(fields):
-        meta, path = fields[i], fields[i + 1]
-        i += 2
-        if not meta.startswith(b":"):
-            continue
-        old_mode, new_mode, _old, new, status = meta[1:].split(b" ")[:5]
-        entries.append(
-            {
-                "status": status.decode()[:1],
-                "old_mode": old_mode.decode(),
-                "new_mode": new_mode.decode(),
-                "object": new.decode(),
-                "path": unfs(path),
-            }
-        )
-    return entries
+    """`git diff --raw -p -z` output: the raw entries (meta NUL path NUL ...), a NUL, then the patch."""
+    entries, pos = [], 0
+    while out.startswith(b":", pos):
+        meta_end = out.index(b"\0", pos)
+        path_end = out.index(b"\0", meta_end + 1)
+        old_mode, new_mode, _old, new, status = out[pos + 1 : meta_end].split(b" ")[:5]
+        entry = {"status": status.decode()[:1], "old_mode": old_mode.decode(), "new_mode": new_mode.decode()}
+        entries.append(dict(entry, object=new.decode(), path=unfs(out[meta_end + 1 : path_end])))
+        pos = path_end + 1
+    return entries, out[pos + 1 :] if out.startswith(b"\0", pos) else out[pos:]
+
+
+def _remove_tree(top):
+    for root, dirs, files in os.walk(top, topdown=False):
+        for name in files:
+            try:
+                os.unlink(os.path.join(root, name))
+            except OSError:
+                pass
+        for name in dirs:
+            path = os.path.join(root, name)
+            try:
+                os.unlink(path) if os.path.islink(path) else os.rmdir(path)
+            except OSError:
+                pass
+    try:
+        os.rmdir(top)
+    except OSError:
+        pass
 
 
 def _head(git_dir):
@@ -203,22 +282,6 @@ def _head(git_dir):
     return None
 
 
-def numstat_paths(out):
-    """The paths `git apply --numstat -z` names (both names of a rename)."""
-    fields, paths, i = out.split(b"\0"), [], 0
-    while i < len(fields):
-        counts = fields[i].split(b"\t")
-        i += 1
-        if len(counts) < 3:
-            continue
-        if counts[2]:
-            paths.append(unfs(counts[2]))
-        elif i + 1 < len(fields):
-            paths += [unfs(fields[i]), unfs(fields[i + 1])]
-            i += 2
-    return list(dict.fromkeys(paths))
-
-
 def _blank(path):
     with open(path, "rb") as fh:
         return not fh.read().strip()
@@ -239,13 +302,13 @@ def _scratch():
     if low:
         for name in os.listdir("/tmp"):
             path = os.path.join("/tmp", name)
-            try:
-                if os.path.isdir(path) and not os.path.islink(path):
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
+            if os.path.isdir(path) and not os.path.islink(path):
+                _remove_tree(path)
+            else:
+                try:
                     os.unlink(path)
-            except OSError:
-                pass
+                except OSError:
+                    pass
     return "/tmp"
 
 
@@ -314,81 +377,102 @@ def op_extract(args):
         diff = git.run(["diff", "--cached"] + DIFF_FLAGS + [git.base], index=index, code="workspace_broken")
         if len(diff) > cap:
             raise Failure("patch_too_large", f"the diff is {len(diff)} bytes (the limit is {cap})")
-        return {"diff": base64.b64encode(diff).decode(), "base": git.base}
+        return {"diff": binascii.b2a_base64(diff, newline=False).decode(), "base": git.base}
     finally:
         git.close()
 
 
-def op_changes(args):
+def op_prepare(args):
+    """Apply the test patch and the agent's diff to indexes, drop what the policy says, check the rest out.
+
+    The policy is harness/protect.py, sent as source (`policy`) with what the host knows (`context`:
+    target_files, fix_dirs, modules, roots; `test_paths`, the paths the task's own test patch
+    touches); what changed comes from the index against the base commit. Returns the agent's
+    changed entries, the dropped paths and why, the added lines (for the suspicious scan), and the
+    contents of the test files asked for."""
     git = Git(args["work"], pristine=args.get("pristine", PRISTINE))
-    result = {"tmp": git.tmp, "base": git.base, "test_paths": []}
-    if not _blank(args["test_patch"]):
-        out = git.run(["apply", "--numstat", "-z", args["test_patch"]], code="test_patch_failed")
-        result["test_paths"] = numstat_paths(out)
+    try:
+        return _prepare(git, args)
+    finally:
+        git.close()
+
+
+def _prepare(git, args):
+    agent_patch, test_patch = os.path.join(git.tmp, "agent.diff"), os.path.join(git.tmp, "tests.diff")
+    for path, key in ((agent_patch, "agent_patch"), (test_patch, "test_patch")):
+        with open(path, "wb") as fh:
+            fh.write(args[key])
+    result = {"base": git.base, "test_paths": list(args["test_paths"])}
     agent = git.index("agent.index")
-    if _blank(args["agent_patch"]):
-        git.last_code = 0
-    else:
-        git.run(["apply", "--cached", "--binary", args["agent_patch"]], index=agent, check=False)
-    if git.last_code != 0:
-        result["applied"] = False
-        result["message"] = git.last_error.decode("utf-8", "replace")[-2000:]
-        return result
-    result["applied"] = True
-    result["entries"] = git.raw(agent, git.base)
-    result["symlinks"] = {
-        e["path"]: unfs(git.run(["cat-file", "blob", e["object"]])[:4096])
-        for e in result["entries"]
-        if e["new_mode"] == "120000"
+    if not _blank(agent_patch):
+        git.run(["apply", "--cached", "--binary", agent_patch], index=agent, check=False)
+        if git.last_code != 0:
+            return {**result, "applied": False, "message": git.last_error.decode("utf-8", "replace")[-2000:]}
+    entries, text = git.changes(agent, git.base)
+    symlinks = {
+        e["path"]: unfs(git.run(["cat-file", "blob", e["object"]])[:4096]) for e in entries if e["new_mode"] == "120000"
     }
-    result["base_names"] = base_names(git, args.get("roots", [""]))
-    tree = git.run(["write-tree"], index=agent).decode().strip()
-    text = git.run(["diff", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", git.base, tree])
+    policy = _policy(args["policy"])
+    context = dict(args["context"], test_paths=set(result["test_paths"]), symlink_targets=symlinks)
+    context["base_names"] = {root: set(_listdir(os.path.join(git.work, root))) for root in context["roots"]}
+    context["roots"] = tuple(context["roots"])
+    context["target_files"], context["fix_dirs"] = set(context["target_files"]), set(context["fix_dirs"])
+    context["modules"] = frozenset(context["modules"])
+    _, dropped = policy.split(entries, policy.Context(**context))
+    if dropped:
+        spec = b"\0".join(fs(p) for p in dropped) + b"\0"
+        git.run(["reset", "-q", "--pathspec-from-file=-", "--pathspec-file-nul", git.base], index=agent, stdin=spec)
+    if not _blank(test_patch):
+        git.run(["apply", "--cached", "--binary", test_patch], index=agent, code="test_patch_failed")
+    final = git.run(["write-tree"], index=agent).decode().strip()
+    checkout = git.index("checkout.index")
+    git.run(["read-tree", "--reset", "-u", git.base, final], index=checkout, code="checkout_failed")
+    wanted = [p for p in result["test_paths"] if p.endswith(".py")] + list(args.get("read", []))
+    files = {path: _file_b64(os.path.join(git.work, path)) for path in dict.fromkeys(wanted)}
+    result.update(applied=True, entries=entries, dropped=dropped, files={k: v for k, v in files.items() if v})
     result["added_text"] = unfs(text[: int(args.get("max_text", 4 << 20))])
     return result
 
 
-def base_names(git, roots):
-    """{root: the names at the top of directory `root` in the base commit} (empty for a directory it lacks)."""
-    names = {root: [] for root in roots}
-    if "" in names:
-        names[""] = [unfs(n) for n in git.run(["ls-tree", "-z", "--name-only", git.base]).split(b"\0") if n]
-    deeper = [root for root in roots if root]
-    if deeper:
-        out = git.run(["ls-tree", "-z", "--name-only", git.base, "--"] + [root + "/" for root in deeper])
-        for entry in (unfs(n) for n in out.split(b"\0") if n):
-            parent, _, name = entry.rpartition("/")
-            if parent in names:
-                names[parent].append(name)
-    return names
+def _policy(source):
+    """harness/protect.py, from its source, as a module of this process."""
+    import types
+
+    module = types.ModuleType("swefarm_protect")
+    sys.modules[module.__name__] = module
+    exec(compile(source, "protect.py", "exec"), module.__dict__)
+    return module
 
 
-def op_finalise(args):
-    git = Git.__new__(Git)
-    git.work, git.tmp, git.base = args["work"], args["tmp"], args["base"]
-    git.pristine = args.get("pristine", PRISTINE)
-    git.dir = os.path.join(git.tmp, "git")
-    agent = os.path.join(git.tmp, "agent.index")
-    drop = args["drop"]
-    if drop:
-        spec = b"\0".join(fs(p) for p in drop) + b"\0"
-        git.run(["reset", "-q", "--pathspec-from-file=-", "--pathspec-file-nul", git.base], index=agent, stdin=spec)
-    if not _blank(args["test_patch"]):
-        git.run(["apply", "--cached", "--binary", args["test_patch"]], index=agent, code="test_patch_failed")
-    final = git.run(["write-tree"], index=agent).decode().strip()
-    checkout = git.index("checkout.index")
-    git.run(["read-tree", "--reset", "-u", git.base, final], index=checkout, code="checkout_failed")
-    return {"final": final}
+def _listdir(path):
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def _file_b64(path, cap=4 << 20):
+    """A regular file's contents (base64) when it is not too large for planting canaries in, else ""."""
+    text = b""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return ""
+    try:
+        if _is_regular(os.fstat(fd).st_mode) and os.fstat(fd).st_size <= cap:
+            text = os.read(fd, cap + 1)
+    finally:
+        os.close(fd)
+    return binascii.b2a_base64(text, newline=False).decode() if text else ""
 
 
 def main():
     op, arg = sys.argv[1], sys.argv[2]
-    if arg.startswith("{"):
-        args = json.loads(arg)
-    else:
-        with open(arg) as fh:
-            args = json.load(fh)
-    ops = {"extract": op_extract, "changes": op_changes, "finalise": op_finalise}
+    if arg.startswith("/"):
+        with open(arg, "rb") as fh:
+            arg = fh.read()
+    args = marshal.loads(binascii.a2b_base64(arg))
+    ops = {"extract": op_extract, "prepare": op_prepare}
     try:
         result = ops[op](args)
         result["ok"] = True
@@ -396,7 +480,7 @@ def main():
         result = {"ok": False, "code": exc.code, "detail": exc.detail}
     except OSError as exc:
         result = {"ok": False, "code": "os_error", "detail": f"{type(exc).__name__}: {exc}"}
-    sys.stdout.write(json.dumps(result))
+    sys.stdout.write(dumps(result))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ applies it its own way (harness/attempt.py) and shares `run_command` / `read_run
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 
@@ -42,6 +43,43 @@ def files_after(diff: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def patch_paths(diff: str) -> list[str]:
+    """Every path a task's own `diff` touches (old and new names), as git writes them (C-quoted or not).
+
+    For the task's trusted patches only: an agent's diff is never read as text (see harness/protect.py)."""
+    out: list[str] = []
+    for line in diff.splitlines():
+        if line.startswith(("--- ", "+++ ")):
+            name = _unquote(line[4:].split("\t", 1)[0].rstrip())
+            if name != "/dev/null":
+                out.append(name[2:] if name[:2] in ("a/", "b/") else name)
+        elif line.startswith(("rename from ", "rename to ", "copy from ", "copy to ")):
+            out.append(_unquote(line.split(" ", 2)[2]))
+    return list(dict.fromkeys(out))
+
+
+def _unquote(name: str) -> str:
+    """A path as git prints it: C-quoted ("a/t\\303\\251st.py") when it holds unusual bytes."""
+    if not (name.startswith('"') and name.endswith('"') and len(name) > 1):
+        return name
+    raw, body, i = bytearray(), name[1:-1], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt in "01234567" and body[i + 1 : i + 4].isdigit():
+                raw.append(int(body[i + 1 : i + 4], 8))
+                i += 4
+                continue
+            raw += {"n": b"\n", "t": b"\t", '"': b'"', "\\": b"\\", "a": b"\a", "b": b"\b", "f": b"\f", "r": b"\r",
+                    "v": b"\v"}.get(nxt, nxt.encode())  # fmt: skip
+            i += 2
+            continue
+        raw += ch.encode("utf-8", "surrogateescape")
+        i += 1
+    return os.fsdecode(bytes(raw))
+
+
 def apply_patch(sb: Sandbox, diff: str, name: str) -> tuple[bool, str]:
     """`git apply` a diff in the workspace; returns (applied, git's message)."""
     if not diff.strip():
@@ -69,14 +107,12 @@ def run_command(
     *,
     options: Sequence[str] = (),
     env: dict[str, str] | None = None,
-    first: str = "",
     before: Callable[[], None] | None = None,
 ) -> tuple[CommandResult, str | None]:
     """Run `tests` with the task's runner (`options` after its base command); the result and the JUnit XML, if any.
 
-    `first` is a shell command run just before (grading removes its own files there); `before` runs
-    between the command's end and the report's reading (grading stops the processes the code under
-    test left behind there, so none can rewrite the report after the runner wrote it).
+    `before` runs between the command's end and the report's reading (grading stops the processes the
+    code under test left behind there, so none can rewrite the report after the runner wrote it).
     """
     runner = runner_name(task)
     files = [p for p in files_after(task.test_patch) if p.endswith(".py")]
@@ -84,7 +120,7 @@ def run_command(
         cmd = test_command(runner, tests, junit_path=JUNIT_PATH, files=files, options=options)
     except ValueError as exc:
         raise InfraError(f"cannot build the test command: {exc}") from None
-    cmd = f"rm -f {JUNIT_PATH}; {first + '; ' if first else ''}{cmd}"
+    cmd = f"rm -f {JUNIT_PATH}; {cmd}"
     res = sb.run_stateless(cmd, timeout=timeout, max_output=LOG_CAP, env={**task.environment.env_vars, **(env or {})})
     if before is not None:
         before()

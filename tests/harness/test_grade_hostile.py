@@ -124,7 +124,7 @@ def test_gold_and_empty_hold_on_both_runners_with_the_defences(docker_client, sw
                                                                unittest_task):  # fmt: skip
     for task in (valid_calc_task, unittest_task):
         gold = swefarm_grade(task, task.patch.encode(), 600)
-        assert gold.resolved and not gold.tampered and gold.canaries >= 4, gold.model_dump(exclude={"log_tail"})
+        assert gold.resolved and not gold.tampered and gold.canaries == 4, gold.model_dump(exclude={"log_tail"})
         assert gold.reverted == {} and gold.suspicious == [] and gold.exit_code == 1
         empty = swefarm_grade(task, b"", 600)
         assert not empty.resolved and not empty.tampered and empty.failure is None and empty.infra_error is None
@@ -184,3 +184,29 @@ def test_the_image_is_checked_with_the_empty_patch_only_once_in_a_while(docker_c
         grading._attempt = original
     assert first.failure == second.failure == "report_unreadable" and not first.infra_error
     assert calls == [diff, b"", diff], [c[:30] for c in calls]  # the empty patch graded once, for the first failure
+
+
+BREAKERS = {
+    "nothing else": [],
+    "rm -rf .git": ["rm -rf .git"],
+    "a setsid fork bomb": ["setsid bash -c 'f() { f | f & }; f' </dev/null >/dev/null 2>&1 & sleep 2"],
+    "a full /tmp": ["dd if=/dev/zero of=/tmp/fill bs=1M status=none 2>/dev/null; true"],
+    "a lone surrogate": ["echo '\ud800'"],
+}
+
+
+@pytest.mark.parametrize("breaker", list(BREAKERS))
+def test_breaking_grading_never_turns_a_negative_reward_into_an_unscored_one(make_env, breaker):
+    """A patch that breaks a passing test scores -1 under this spec, whatever the agent does to grading after."""
+    env = make_env(
+        reward={"weights": {"resolved": 1.0, "fail_to_pass_fraction": 0.1, "pass_to_pass_regressions": -1.0}}
+    )
+    env.reset(seed=0)
+    calls = [{"name": "bash", "arguments": {"command": c}} for c in ["sed -i 's/a [*] b/a + b/' src/calc/__init__.py",
+             *BREAKERS[breaker]]] + [{"name": "submit", "arguments": {}}]  # fmt: skip
+    for call in calls:  # a step the sandbox refuses may end the episode early: it is graded there
+        _, reward, terminated, truncated, info = env.step(call)
+        if terminated or truncated:
+            break
+    assert "infra_error" not in info, info["infra_error"]
+    assert info["reward_values"]["pass_to_pass_regressions"] == 1.0 and reward == -1.0

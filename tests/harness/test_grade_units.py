@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import marshal
 import os
 import random
 import shutil
@@ -18,6 +20,7 @@ from swefarm.harness.hostile import ATTACKS, Target, shell
 from swefarm.harness.incontainer import INGIT_SOURCE
 from swefarm.harness.results import TestRun, TestStatus
 from swefarm.harness.suspicious import scan
+from swefarm.harness.testrun import patch_paths
 from swefarm.tasks.models import Task
 
 IDENTITY = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x.invalid", "GIT_COMMITTER_NAME": "t",
@@ -54,8 +57,9 @@ def repos(tmp_path):
 
 
 def ingit(op: str, **args) -> dict:
+    request = base64.b64encode(marshal.dumps(args, 4)).decode()
     out = subprocess.run(
-        ["python3", "-I", "-S", "-c", INGIT_SOURCE, op, json.dumps(args)],
+        ["python3", "-I", "-S", "-c", INGIT_SOURCE, op, request],
         capture_output=True,
         text=True,
         env={"PATH": os.environ["PATH"], "HOME": "/nonexistent"},
@@ -68,16 +72,18 @@ def extract(pristine: Path, work: Path, max_bytes: int = 1 << 20) -> dict:
     return ingit("extract", work=str(work), pristine=str(pristine / ".git"), max_bytes=max_bytes)
 
 
-def changes(pristine: Path, diff: str, test_patch: str = "") -> dict:
-    (pristine.parent / "agent.diff").write_text(diff)
-    (pristine.parent / "tests.diff").write_text(test_patch)
+def prepare(work: Path, pristine: Path, diff: str, test_patch: str = "", **context) -> dict:
+    """harness/ingit.py's prepare in `work` (a copy of the pristine repository, as in a grading container)."""
+    ctx = {"target_files": [], "fix_dirs": ["src/calc"], "modules": ["pluggy", "json"], "roots": ["", "src"], **context}
     return ingit(
-        "changes",
-        work=str(pristine),
+        "prepare",
+        work=str(work),
         pristine=str(pristine / ".git"),
-        agent_patch=str(pristine.parent / "agent.diff"),
-        test_patch=str(pristine.parent / "tests.diff"),
-        roots=["", "src"],
+        agent_patch=diff.encode(),
+        test_patch=test_patch.encode(),
+        test_paths=patch_paths(test_patch),
+        policy=attempt.POLICY_SOURCE,
+        context=ctx,
     )
 
 
@@ -99,28 +105,32 @@ HEADER_LIES = {
 
 @pytest.mark.parametrize("lie", list(HEADER_LIES))
 def test_changed_paths_are_what_git_applied_never_what_headers_say(repos, lie):
-    pristine, _ = repos
-    found = changes(pristine, HEADER_LIES[lie])
+    pristine, work = repos
+    found = prepare(work, pristine, HEADER_LIES[lie])
     assert found["ok"] and found["applied"], found
     assert [(e["status"], e["path"]) for e in found["entries"]] == [("M", "tests/test_calc.py")]
-    assert "assert True" in found["added_text"]
+    assert found["dropped"] == {"tests/test_calc.py": "test_dir"} and "assert True" in found["added_text"]
+    assert (work / "tests/test_calc.py").read_text() == TESTS  # put back
 
 
 def test_an_empty_patch_changes_nothing_and_a_broken_one_is_refused(repos):
-    pristine, _ = repos
-    assert changes(pristine, "")["entries"] == []
-    refused = changes(pristine, "--- a/nope.py\n+++ b/nope.py\n@@ -1 +1 @@\n-x\n+y\n")
+    pristine, work = repos
+    empty = prepare(work, pristine, "")
+    assert empty["entries"] == [] and empty["dropped"] == {} and empty["added_text"] == ""
+    refused = prepare(work, pristine, "--- a/nope.py\n+++ b/nope.py\n@@ -1 +1 @@\n-x\n+y\n")
     assert refused["ok"] and refused["applied"] is False and "nope.py" in refused["message"]
 
 
-def test_the_test_patch_paths_and_symlink_targets_come_from_git(repos):
-    pristine, _ = repos
+def test_the_test_patch_paths_and_symlinks_come_from_git(repos):
+    pristine, work = repos
     link = "diff --git a/src/calc/out b/src/calc/out\nnew file mode 120000\n--- /dev/null\n+++ b/src/calc/out\n"
     link += "@@ -0,0 +1 @@\n+/etc/passwd\n\\ No newline at end of file\n"
-    found = changes(pristine, link, test_patch=CONFTEST_DIFF.replace("conftest.py", "tests/test_new.py"))
+    new_test = CONFTEST_DIFF.replace("conftest.py", "tests/test_new.py")
+    found = prepare(work, pristine, link + CONFTEST_DIFF.replace("conftest.py", "json.py"), test_patch=new_test)
     assert found["test_paths"] == ["tests/test_new.py"]
-    assert found["symlinks"] == {"src/calc/out": "/etc/passwd"}
-    assert set(found["base_names"][""]) == {"src", "tests"} and found["base_names"]["src"] == ["calc"]
+    assert found["dropped"] == {"src/calc/out": "special", "json.py": "shadowing"}
+    assert base64.b64decode(found["files"]["tests/test_new.py"]) == b"import evil\n"  # for the canaries
+    assert not (work / "src/calc/out").exists() and not (work / "json.py").exists()
 
 
 def test_extraction_reads_the_tree_whatever_the_workspace_git_says(repos, tmp_path):
@@ -137,8 +147,6 @@ def test_extraction_reads_the_tree_whatever_the_workspace_git_says(repos, tmp_pa
     (work / "src/calc/__pycache__/__init__.cpython-311.pyc").write_bytes(b"\x00bytecode")
     out = extract(pristine, work)
     assert out["ok"], out
-    import base64
-
     diff = base64.b64decode(out["diff"]).decode()
     assert "diff --git a/conftest.py b/conftest.py" in diff and "+import evil" in diff
     assert "+    return a + b" in diff  # no clean filter, no textconv, no external diff, a/ b/ prefixes
@@ -158,8 +166,6 @@ def test_extraction_ignores_linked_ignore_and_attribute_files_and_the_agents_ind
     (work / "conftest.py").unlink()  # staged in the agent's index, gone from the tree
     (work / "notes.txt").write_text("kept\n")
     (work / ".git/info/exclude").write_text("/notes.txt\n")  # the agent's own excludes only hide its own files
-    import base64
-
     out = extract(pristine, work)
     diff = base64.b64decode(out["diff"]).decode()
     assert out["ok"] and "conftest" not in diff and "notes.txt" not in diff and ".gitignore" not in diff
@@ -179,25 +185,19 @@ def test_extraction_of_a_missing_workspace_is_the_agents_failure(repos):
     assert extract(pristine, work)["code"] == "workspace_broken"
 
 
-def test_finalise_checks_out_exactly_the_kept_change_and_the_test_patch(repos):
-    pristine, _ = repos
-    work = pristine  # grading works in a copy of the pristine repository
-    diff = git(pristine, "diff")  # nothing yet
-    assert diff == ""
+def test_prepare_checks_out_exactly_the_kept_change_and_the_test_patch(repos):
+    pristine, work = repos
     agent = "--- a/src/calc/__init__.py\n+++ b/src/calc/__init__.py\n@@ -1,3 +1,3 @@\n def add(a, b):\n"
     agent += "-    return a - b\n+    return a + b\n \n" + CONFTEST_DIFF
     test_patch = TEST_EDIT.replace("assert True", "assert mul(3, 3) == 9")
-    found = changes(pristine, agent, test_patch)
-    done = ingit(
-        "finalise", work=str(work), tmp=found["tmp"], base=found["base"], drop=["conftest.py"],
-        test_patch=str(pristine.parent / "tests.diff"), pristine=str(pristine / ".git"),
-    )  # fmt: skip
-    assert done["ok"], done
+    before = set(Path("/tmp").glob("swefarm-git-*"))
+    done = prepare(work, pristine, agent, test_patch)
+    assert done["ok"] and done["dropped"] == {"conftest.py": "config"}, done
     assert not (work / "conftest.py").exists()
     assert "a + b" in (work / "src/calc/__init__.py").read_text()
     assert "mul(3, 3) == 9" in (work / "tests/test_calc.py").read_text()
     assert (work / "build-artefact.txt").exists()  # untracked files of the image are kept
-    shutil.rmtree(found["tmp"])
+    assert set(Path("/tmp").glob("swefarm-git-*")) <= before  # its own git directory is gone
 
 
 # -- the drop policy --------------------------------------------------------------------------------------------
@@ -289,7 +289,7 @@ def test_canaries_take_blank_top_level_lines_and_move_no_other_line(runner):
     assert moved == []  # every non-blank line is where it was
     compile(new, "t/test_a.py", "exec")
     kinds = {c.kind for c in planted}
-    assert kinds == set(canaries.kinds_for(runner)) and 4 - (runner == "sympy") <= len(planted) <= 6
+    assert kinds == set(canaries.kinds_for(runner)) and len(planted) == len(canaries.kinds_for(runner))
     forbidden = {7, 8, 9, 10, 11, 12, 16, 17, 18}  # the decorator, the list and the docstring keep their lines
     changed_lines = {i + 1 for i, (a, b) in enumerate(zip(old_lines, new_lines, strict=False)) if a != b}
     assert not changed_lines & forbidden and min(changed_lines) > 2  # after the docstring and the __future__ import
@@ -314,7 +314,7 @@ def test_canary_names_are_unpredictable_and_look_like_their_neighbours():
             "pytest", {"t.py": SOURCE.encode()}, {}, ["t.py::test_add_one"], random.Random(seed)
         )
         names |= {c.id for c in planted}
-    assert len(names) > 40
+    assert len(names) > 25
     assert all(n.startswith("t.py::test_add_") for n in names)  # the targets' own prefix
 
 
