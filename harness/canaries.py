@@ -65,13 +65,19 @@ def plant(
     `module_of` gives the dotted module name of each file for unittest-style runners.
     Every kind the runner can express is planted once (so a grade does not vary with the draw).
     """
-    files = [p for p in sorted(sources) if _parses(sources[p])] or sorted(sources)
+    files = [p for p in sorted(sources) if _usable(sources[p])]
+    if not files and sources:  # every file skips or xfails its tests as a whole: a new file beside them
+        first = sorted(sources)[0]
+        path = _sibling(first, _words(sources[first], targets), rng)
+        sources, module_of = {**sources, path: b""}, {**module_of, path: _module_beside(module_of.get(first, ""), path)}
+        files = [path]
     if not files:
         return [], {}
     kinds = list(kinds_for(runner))
     rng.shuffle(kinds)
     placed: dict[str, list[tuple[str, Canary]]] = {}
-    taken: set[str] = set()
+    # No canary may take a name the files already use (it would replace a test or a fixture).
+    taken = {word.decode("ascii", "ignore") for text in sources.values() for word in re.findall(rb"\w+", text)}
     for kind in kinds:
         path = rng.choice(files)
         words = _words(sources[path], targets)
@@ -98,7 +104,10 @@ def _make(runner, kind, path, module, words, prefix, taken, rng) -> tuple[str, C
         return line, Canary(f"{method} ({module}.{cls})", path, kind, expected)
     name = _fresh(lambda: prefix + "_".join(rng.sample(words, 2)), taken)
     if kind == "setup":
-        fixture = _fresh(lambda: "_".join([*rng.sample(words, 2), rng.choice(("data", "case", "obj"))]), taken)
+        # a fixture no conftest can hold: its name ends in a random number
+        fixture = _fresh(
+            lambda: "_".join([*rng.sample(words, 2), f"{rng.choice(('data', 'case'))}{rng.randint(10, 999)}"]), taken
+        )
         line = f"def {name}({fixture}): pass"
     else:
         body = {"pass": f"assert {_eq(rng)}", "assert": f"assert {_eq(rng, off=rng.randint(1, 9))}"}.get(kind)
@@ -153,12 +162,33 @@ def _words(source: bytes, targets: list[str]) -> list[str]:
     return words if len(words) >= 4 else sorted(set(words) | set(_FALLBACK_WORDS))
 
 
-def _parses(source: bytes) -> bool:
+def _usable(source: bytes) -> bool:
+    """A file a canary can live in: it parses, and no module-level `pytestmark` skips or xfails all its tests."""
     try:
-        ast.parse(source)
-        return True
+        tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return False
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in targets):
+            text = ast.get_source_segment(source.decode("utf-8", "replace"), node) or ""
+            if "skip" in text or "xfail" in text:
+                return False
+    return True
+
+
+def _sibling(path: str, words: list[str], rng: random.Random) -> str:
+    """A new test file's path beside `path`, named the way the runner finds it (`test_*.py`, `*_test.py`...)."""
+    folder, _, name = path.rpartition("/")
+    stem = name.removesuffix(".py")
+    pair = "_".join(rng.sample(words, 2))
+    new = f"{pair}_test.py" if stem.endswith("_test") else f"{stem.split('_', 1)[0]}_{pair}.py"
+    return f"{folder}/{new}" if folder else new
+
+
+def _module_beside(module: str, path: str) -> str:
+    stem = path.rpartition("/")[2].removesuffix(".py")
+    return f"{module.rpartition('.')[0]}.{stem}" if "." in module else stem
 
 
 def insert(source: bytes, lines: list[str], rng: random.Random) -> bytes:

@@ -1,4 +1,5 @@
-"""The environment's own pytest plugins: recorded when its image is built, loaded by name with autoload off."""
+"""What grading relies on in a task's environment: its pytest plugins (recorded when its image is built, loaded by
+name with autoload off), and test files a canary can live in."""
 
 from __future__ import annotations
 
@@ -53,3 +54,19 @@ def test_grading_loads_them_by_name_and_nothing_else(docker_client, mock_task, m
     monkeypatch.setattr("swefarm.harness.attempt.runner_env", lambda sb, key: bare)
     without = grade(mock_task, mock_task.patch, docker_client)
     assert not without.resolved and without.tests["tests/test_mock.py::test_add_is_spied"] == "error"
+
+
+MARKED = (
+    "import pytest\n\npytestmark = pytest.mark.skipif(False, reason='never skipped, but a canary cannot know')\n\n\n"
+    "def test_add_marked():\n    from calc import add\n\n    assert add(2, 5) == 7\n"
+)
+
+
+def test_canaries_go_to_a_new_file_beside_targets_whose_module_may_skip(docker_client, build_variant):
+    task, outcome = build_variant("fixture__calc-marked", test_patch=new_file_patch("tests/test_marked.py", MARKED))
+    assert outcome.ok, task.status_reason
+    task, outcome = validate_task(docker_client, task, runs=1)
+    assert outcome.ok and task.FAIL_TO_PASS == ["tests/test_marked.py::test_add_marked"], task.status_reason
+    gold = grade(task, task.patch, docker_client)
+    assert gold.resolved and gold.canaries == 4 and not gold.tampered, gold.model_dump(exclude={"log_tail"})
+    assert not grade(task, "", docker_client).resolved

@@ -8,6 +8,7 @@ import json
 import marshal
 import os
 import random
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -316,6 +317,43 @@ def test_canary_names_are_unpredictable_and_look_like_their_neighbours():
         names |= {c.id for c in planted}
     assert len(names) > 25
     assert all(n.startswith("t.py::test_add_") for n in names)  # the targets' own prefix
+
+
+def test_canaries_never_take_a_name_the_file_uses():
+    """A canary named like an existing test would replace it (a real Lite dev task lost four tests that way)."""
+    import itertools
+
+    words = ["alpha", "beta", "gamma", "delta"]
+    source = "".join(f"def test_{a}_{b}():\n    pass\n\n\n" for a, b in itertools.permutations(words, 2))
+    source += "".join(f"def {a}_{b}_data():\n    pass\n\n\n" for a, b in itertools.permutations(words, 2))
+    existing = set(re.findall(r"def (\w+)", source))
+    for seed in range(30):
+        planted, changed = canaries.plant("pytest", {"t.py": source.encode()}, {}, [], random.Random(seed))
+        new = changed["t.py"].decode()
+        names = {c.id.split("::")[1] for c in planted}
+        assert not names & existing
+        assert set(re.findall(r"def (\w+)", new)) == existing | names  # every old test is still there, once
+        fixture = next(line for line in new.splitlines() if "): pass" in line and "(" in line and "()" not in line)
+        assert fixture.split("(")[1].split(")")[0] not in existing
+
+
+@pytest.mark.parametrize(
+    ("path", "pattern"),
+    [("tests/test_io.py", r"tests/test_\w+\.py"), ("test/io_test.py", r"test/\w+_test\.py"),
+     ("tests/unittest_io.py", r"tests/unittest_\w+\.py")],
+)  # fmt: skip
+def test_a_file_that_skips_all_its_tests_gets_no_canary_and_a_new_file_beside_it_does(path, pattern):
+    skipping = (
+        b"import pytest\n\npytestmark = pytest.mark.skipif(True, reason='no')\n\n\ndef test_read_io():\n    pass\n"
+    )
+    planted, changed = canaries.plant("pytest", {path: skipping}, {}, [], random.Random(3))
+    (new,) = changed
+    assert re.fullmatch(pattern, new) and {c.file for c in planted} == {new}
+    harmless = (
+        b"import pytest\n\npytestmark = pytest.mark.filterwarnings('ignore')\n\n\ndef test_read_io():\n    pass\n"
+    )
+    planted, changed = canaries.plant("pytest", {path: harmless}, {}, [], random.Random(3))
+    assert list(changed) == [path]
 
 
 def test_judge_names_every_canary_reported_otherwise():
