@@ -38,6 +38,7 @@ bench: setup
 	$(BIN)/swefarm bench policy --json
 	$(BIN)/swefarm bench perturb --policy oracle --json
 	$(BIN)/swefarm bench api --json
+	$(BIN)/swefarm bench hacks --json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
