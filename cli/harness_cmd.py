@@ -53,19 +53,25 @@ def _run_parallel(title: str, tasks, fn, workers: int):
 
 
 def _report(title: str, outcomes) -> None:
+    """The outcomes as a table with each reason whole (wrapped, never cut); exits 1 when any failed."""
+    from rich.text import Text
+
     table = Table(title=title)
     table.add_column("task", no_wrap=True)
     for col in ("result", "seconds", "task layer MB", "task layer s"):
         table.add_column(col, no_wrap=True)
-    table.add_column("reason")
+    table.add_column("reason", overflow="fold")
     for o in sorted(outcomes, key=lambda o: o.instance_id):
         colour = "green" if o.ok else "red"
         layer = f"{o.layer_mb:.2f}" if o.layer_mb else ""
         layer_s = f"{o.layer_seconds:.1f}" if o.layer_seconds else ""
-        table.add_row(o.instance_id, f"[{colour}]{o.status}[/]", f"{o.seconds:.1f}", layer, layer_s, o.reason[:120])
+        table.add_row(o.instance_id, f"[{colour}]{o.status}[/]", f"{o.seconds:.1f}", layer, layer_s, Text(o.reason))
     console.print(table)
     ok = sum(o.ok for o in outcomes)
     console.print(f"{ok} of {len(outcomes)} ok")
+    if ok < len(outcomes):
+        console.print(f"{len(outcomes) - ok} failed: `swefarm tasks show ID` has each one's whole reason")
+        raise typer.Exit(1)
 
 
 def build(
@@ -111,15 +117,34 @@ def validate(
     force: bool = typer.Option(False, help="validate again tasks that already have a verdict"),
 ) -> None:
     """Validate built tasks: FAIL_TO_PASS, PASS_TO_PASS and flaky tests from real runs."""
-    from swefarm.harness.pipeline import validate_task
+    from swefarm.harness.outcomes import ValidationOutcome
+    from swefarm.harness.pipeline import StepOutcome, validate_task
     from swefarm.sandbox.engine import connect
 
     _, tasks = _select(ids or [], repo, {"built"} if not ids else None, force)
-    if not ids:  # never tasks without images: not built yet, or their build failed
-        tasks = [t for t in tasks if t.environment.image and not (t.status_reason or "").startswith("build:")]
-    client = connect()
-    outcomes = _run_parallel("validate", tasks, lambda t: validate_task(client, t, runs=runs), workers)
-    _report("validate", outcomes)
+    unbuilt = [t for t in tasks if not t.environment.image or (t.status_reason or "").startswith("build:")]
+    tasks = [t for t in tasks if t not in unbuilt]
+    skipped = [  # named but not built: reported, and the build's own reason is left as it is
+        StepOutcome(
+            instance_id=t.instance_id,
+            ok=False,
+            status="not built",
+            code=ValidationOutcome.NOT_BUILT,
+            reason=_not_built(t),
+        )
+        for t in (unbuilt if ids else [])
+    ]
+    client = connect() if tasks else None
+    outcomes = _run_parallel("validate", tasks, lambda t: validate_task(client, t, runs=runs), workers) if tasks else []
+    _report("validate", outcomes + skipped)
+
+
+def _not_built(task) -> str:
+    reason = (task.status_reason or "").removeprefix("build: ").split("\n--- build log tail", 1)[0].strip()
+    if reason:
+        fix = f"`swefarm build {task.instance_id} --force`"
+        return f"its environment did not build: {reason}. Fix the recipe (--overrides), then {fix}"
+    return f"not built yet: run `swefarm build {task.instance_id}` first"
 
 
 def grade(
@@ -135,6 +160,9 @@ def grade(
     from swefarm.harness.grade import grade as run_grade
 
     _, (task,) = _select([instance_id], None, None, True)
+    if not task.environment.image or (task.status_reason or "").startswith("build:"):
+        console.print(f"[red]cannot grade {instance_id}:[/] {_not_built(task)}", highlight=False)
+        raise typer.Exit(3)
     report = run_grade(task, patch.read_bytes(), timeout=timeout, defences=not without_defences)
     if as_json:
         print(report.model_dump_json(indent=2))

@@ -57,14 +57,14 @@ def prepare(sb: Sandbox, task: Task, data: bytes, image_key: str, report) -> tup
     runner = runner_name(task)
     patches = {"agent_patch": bytes(data), "test_patch": task.test_patch.encode("utf-8", "surrogateescape")}
     id_files = protect.module_files("pytest", targets_of(task), []) if runner in ("pytest", "sympy") else set()
-    context = {
+    context: dict[str, list[str]] = {
         "target_files": sorted(id_files),
         "fix_dirs": sorted(_dirs(files_after(task.patch))),
         "modules": list(env.modules),
         "roots": sorted(set(env.roots) | _pythonpath_roots(task) | {"", "src", "lib"}),
     }
-    request = {"work": WORKDIR, **patches, "test_paths": patch_paths(task.test_patch), "policy": POLICY_SOURCE}
-    request["context"] = context
+    request: dict[str, Any] = {"work": WORKDIR, **patches, "test_paths": patch_paths(task.test_patch)}
+    request.update(policy=POLICY_SOURCE, context=context)
     answer = ingit(sb, "prepare", {**request, "read": sorted(id_files)[:MAX_CANARY_FILES]})
     if not answer["applied"]:
         raise AgentFailure(GradeFailure.PATCH_INVALID, answer.get("message", ""))
@@ -152,7 +152,7 @@ def _explained(test_id: str, run: TestRun) -> bool:
 
 
 def _dirs(paths: list[str]) -> set[str]:
-    out = set()
+    out: set[str] = set()
     for path in paths:
         parts = path.split("/")[:-1]
         out.update("/".join(parts[: i + 1]) for i in range(len(parts)))

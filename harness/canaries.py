@@ -110,8 +110,8 @@ def _make(runner, kind, path, module, words, prefix, taken, rng) -> tuple[str, C
         )
         line = f"def {name}({fixture}): pass"
     else:
-        body = {"pass": f"assert {_eq(rng)}", "assert": f"assert {_eq(rng, off=rng.randint(1, 9))}"}.get(kind)
-        line = f"def {name}(): {body or _raising(rng, words)}"
+        checks = {"pass": f"assert {_eq(rng)}", "assert": f"assert {_eq(rng, off=rng.randint(1, 9))}"}
+        line = f"def {name}(): {checks.get(kind) or _raising(rng, words)}"
     test_id = name if runner == "sympy" else f"{path}::{name}"
     return line, Canary(test_id, path, kind, expected)
 

@@ -14,7 +14,19 @@ from __future__ import annotations
 from enum import StrEnum
 
 from swefarm.harness.parsers import ParseError
-from swefarm.sandbox.errors import OutOfMemoryError, SandboxDiedError, SandboxError
+from swefarm.sandbox.errors import (
+    EngineUnavailableError,
+    ImageMissingError,
+    OutOfDiskError,
+    OutOfMemoryError,
+    ProcessLimitError,
+    SandboxClosedError,
+    SandboxDiedError,
+    SandboxError,
+    SandboxLimitError,
+    SetupError,
+    WorkspaceFullError,
+)
 
 
 class GradeFailure(StrEnum):
@@ -49,9 +61,9 @@ def classify(exc: BaseException) -> GradeFailure:
         return exc.code
     if isinstance(exc, OutOfMemoryError) or ("memory" in text and "killed" in text):
         return GradeFailure.OOM
-    if isinstance(exc, BlockingIOError) or "process limit" in text or "pids limit" in text:
+    if isinstance(exc, (ProcessLimitError, BlockingIOError)) or "process limit" in text or "pids limit" in text:
         return GradeFailure.PROCESS_LIMIT
-    if "no space left" in text or type(exc).__name__ == "WorkspaceFullError":
+    if isinstance(exc, WorkspaceFullError) or "no space left" in text:
         return GradeFailure.WORKSPACE_BROKEN
     if isinstance(exc, SandboxDiedError) or "command server" in text or "agent's stream" in text:
         return GradeFailure.SANDBOX_DIED
@@ -59,6 +71,13 @@ def classify(exc: BaseException) -> GradeFailure:
         return GradeFailure.REPORT_UNREADABLE
     return GradeFailure.GRADING_ERROR
 
+
+#: Sandbox failures nothing in the sandbox can cause (the engine, the image, the host's disk, swefarm's own
+#: use of the sandbox): `infra_error` at once. The agent's (`AgentCausedError`: its processes fill the process
+#: limit, exhaust memory or fill a tmpfs) get a failure code; any other is confirmed by the empty patch.
+INFRA_ERRORS = (
+    EngineUnavailableError, ImageMissingError, OutOfDiskError, SandboxLimitError, SandboxClosedError, SetupError
+)  # fmt: skip
 
 #: What a grading step may raise on a change it cannot grade; anything else is a bug and keeps its traceback.
 EXPECTED_ERRORS = (SandboxError, AgentFailure, ParseError, OSError, UnicodeError)

@@ -24,8 +24,8 @@ import docker.errors
 import requests.exceptions
 from pydantic import BaseModel, Field
 from swefarm.harness import attempt
-from swefarm.harness.failures import EXPECTED_ERRORS, SELF_EVIDENT, AgentFailure, GradeFailure, classify
-from swefarm.harness.images import sandbox_config, task_image_tag
+from swefarm.harness.failures import EXPECTED_ERRORS, INFRA_ERRORS, SELF_EVIDENT, AgentFailure, GradeFailure, classify
+from swefarm.harness.images import sandbox_config, task_image
 from swefarm.harness.incontainer import MAX_PATCH_BYTES, extract_change, limits_hit
 from swefarm.harness.results import TestStatus
 from swefarm.harness.suspicious import Finding
@@ -33,12 +33,13 @@ from swefarm.harness.testrun import InfraError, apply_patch, run_tests
 from swefarm.sandbox.docker_backend import DockerSandbox
 from swefarm.sandbox.engine import connect
 from swefarm.sandbox.errors import SandboxError
+from swefarm.sandbox.models import SandboxConfig
 from swefarm.tasks.models import Task
 
 #: How long an empty-patch check of an image stays good.
 CONTROL_TTL_S = 600.0
 
-_controls: dict[tuple[str, str], float] = {}
+_controls: dict[tuple[str, str, str], float] = {}
 _controls_lock = threading.Lock()
 
 
@@ -73,28 +74,33 @@ def grade(
     client: docker.DockerClient | None = None,
     image: str | None = None,
     timeout: float = 1800,
+    sandbox: SandboxConfig | None = None,
     *,
     defences: bool = True,
 ) -> GradeReport:
-    """Grade `diff` against `task`. The agent's failures are graded (`failure`); the platform's set `infra_error`.
+    """Grade `diff` against `task` in a sandbox with `sandbox`'s limits (default the task image's). The agent's
+    failures are graded (`failure`); the platform's set `infra_error`, never scored.
 
     `defences=False` grades the old, trusting way (the diff applied as it is, no canaries, no pinned
     plugins): only for measuring what the defences cost."""
     client = client or connect()
-    image = image or task.environment.image or task_image_tag(task)
+    image = image or task_image(task)
+    box = sandbox or sandbox_config()
     data = diff.encode("utf-8", "surrogatepass") if isinstance(diff, str) else diff
     start = time.monotonic()
-    report = _attempt(task, data, client, image, timeout, defences)
+    report = _attempt(task, data, client, image, timeout, defences, box)
     if defences:
-        confirm(report, task, client, image, timeout)
+        confirm(report, task, client, image, timeout, box)
     report.duration = round(time.monotonic() - start, 3)
     return report
 
 
-def confirm(report: GradeReport, task: Task, client, image: str, timeout: float) -> GradeReport:
+def confirm(
+    report: GradeReport, task: Task, client, image: str, timeout: float, box: SandboxConfig | None = None
+) -> GradeReport:
     """Keep an abnormal grade the agent's (failure code, tampered) only if the empty patch grades normally."""
     if report.tampered or (report.failure and report.failure not in SELF_EVIDENT):
-        control = check_image(task, client, image, timeout)
+        control = check_image(task, client, image, timeout, box)
         if control is not None:
             blame = f"{report.failure or 'tampered'}: {report.failure_detail or '; '.join(report.tampered_reasons)}"
             report.infra_error = f"{blame}; and the empty patch does not grade normally in {image} either: {control}"
@@ -113,14 +119,16 @@ def failed(task: Task, code: GradeFailure | None = None, detail: str = "") -> Gr
     )
 
 
-def _attempt(task: Task, data: bytes, client, image: str, timeout: float, defences: bool) -> GradeReport:
+def _attempt(
+    task: Task, data: bytes, client, image: str, timeout: float, defences: bool, box: SandboxConfig | None = None
+) -> GradeReport:
     report = failed(task)
     report.defences = defences
     if len(data) > MAX_PATCH_BYTES:
         detail = f"the diff is {len(data)} bytes; the limit is {MAX_PATCH_BYTES}"
         return failed(task, GradeFailure.PATCH_TOO_LARGE, detail)
     try:
-        sb = DockerSandbox(client, image, sandbox_config())
+        sb = DockerSandbox(client, image, box or sandbox_config())
     except SandboxError as exc:
         report.infra_error = f"{type(exc).__name__}: {exc}"
         return report
@@ -132,6 +140,9 @@ def _attempt(task: Task, data: bytes, client, image: str, timeout: float, defenc
                 attempt.judge(task, run, planted, report, _expected_statuses(task))
             else:
                 _trusting(sb, task, data, report, timeout)
+        except INFRA_ERRORS as exc:  # the engine, the image or the host: nothing the agent can cause
+            report.infra_error = f"{type(exc).__name__}: {exc}"
+            report.resolved = False
         except EXPECTED_ERRORS + (InfraError,) as exc:
             report.failure = limit_failure(sb) or classify(exc)
             report.failure_detail = f"{type(exc).__name__}: {exc}"[-2000:]
@@ -157,23 +168,23 @@ def _trusting(sb: DockerSandbox, task: Task, data: bytes, report: GradeReport, t
     report.resolved = (report.fail_to_pass_passed, report.pass_to_pass_passed) == totals and run.exit_code == 0
 
 
-def check_image(task: Task, client, image: str, timeout: float) -> str | None:
+def check_image(task: Task, client, image: str, timeout: float, box: SandboxConfig | None = None) -> str | None:
     """None when the empty patch grades normally in `image` (checked at most every CONTROL_TTL_S), else what failed.
 
     The check goes the whole way an episode's change does: a fresh sandbox of the image, the change
     extracted from its untouched workspace (it must be empty), then graded."""
-    key = (_image_id(client, image), _grading_key(task))
+    key = (_image_id(client, image), _grading_key(task), (box or sandbox_config()).model_dump_json())
     with _controls_lock:
         if time.monotonic() - _controls.get(key, -CONTROL_TTL_S) < CONTROL_TTL_S:
             return None
     try:
-        with DockerSandbox(client, image, sandbox_config()) as sb:
+        with DockerSandbox(client, image, box or sandbox_config()) as sb:
             untouched = extract_change(sb)
     except EXPECTED_ERRORS + (InfraError,) as exc:
         return f"reading an untouched workspace failed: {type(exc).__name__}: {exc}"
     if untouched:
         return f"an untouched workspace shows changes ({len(untouched)} bytes of diff)"
-    empty = _attempt(task, b"", client, image, timeout, defences=True)
+    empty = _attempt(task, b"", client, image, timeout, True, box)
     problem = empty.infra_error or (empty.failure and f"{empty.failure}: {empty.failure_detail}")
     if not problem and empty.tampered:
         problem = "the canary tests misbehave: " + "; ".join(empty.tampered_reasons)

@@ -23,9 +23,14 @@ from pathlib import Path
 import docker
 import docker.errors
 from pydantic import BaseModel
-from swefarm.harness.recipe import recipe_hash
+from swefarm.harness.build_failures import classify_build_failure, strip_ansi
+from swefarm.harness.build_memory import forget_failure, record_failure, recorded_failure
+from swefarm.harness.install_script import STEP_MARKER, TOOLCHAIN, ScriptInputs, install_script
+from swefarm.harness.recipe import ProjectFiles, recipe_hash
+from swefarm.harness.recipe_build import build_requirement_names, needs_compiler, python_matured, vcs_version
 from swefarm.harness.repos import export_tree, git, snapshot
 from swefarm.harness.runner_env import RECORD_STEPS, write_probe
+from swefarm.harness.runners import runner_of
 from swefarm.sandbox.bases import base_for, ensure_base, image_exists
 from swefarm.sandbox.errors import SetupError
 from swefarm.sandbox.labels import IMAGE_LABELS
@@ -42,11 +47,12 @@ _BUILD_LOCKS_GUARD = threading.Lock()
 
 
 class BuildError(RuntimeError):
-    """An image build failed; `log_tail` holds the end of its log."""
+    """An image build failed; `log_tail` holds the end of its log, `failure_class` its class."""
 
-    def __init__(self, message: str, log_tail: str = ""):
+    def __init__(self, message: str, log_tail: str = "", failure_class: str = ""):
         super().__init__(message)
         self.log_tail = log_tail
+        self.failure_class = failure_class or classify_build_failure(f"{message}\n{log_tail}")
 
 
 class BuildResult(BaseModel):
@@ -54,6 +60,7 @@ class BuildResult(BaseModel):
     cached: bool
     seconds: float
     layer_bytes: int = 0
+    install_step: str = ""
 
 
 def _slug(text: str) -> str:
@@ -64,7 +71,10 @@ def _slug(text: str) -> str:
 #: f2: dependencies are installed with their bytecode compiled (UV_COMPILE_BYTECODE), as pip does:
 #: without it a project whose pytest turns warnings into errors fails on a dependency's
 #: compile-time SyntaxWarning before any test runs (flask's filterwarnings = error).
-ENV_FORMAT = "f2"
+#: f3: the install runs harness/install_script.py's steps (fallbacks, versions from git, a toolchain
+#: when needed, the runner started once); uv lives outside the project's venv.
+#: f4: every command of a step is checked (f3 could count a step whose install failed).
+ENV_FORMAT = "f4"
 
 
 def env_image_tag(task: Task, env: Environment) -> str:
@@ -77,42 +87,68 @@ def task_image_tag(task: Task) -> str:
     return f"swefarm/task:{_slug(task.instance_id)}"
 
 
+def task_image(task: Task) -> str:
+    """The image a task's sandboxes start from: the one the task names, else its task image's tag. The only rule."""
+    return task.environment.image or task_image_tag(task)
+
+
 def sandbox_config(**overrides) -> SandboxConfig:
     """How a sandbox runs a task image: the snapshot copied into a writable /testbed."""
     fields = dict(workdir=TESTBED, seed_workspace_from=REPO_IN_IMAGE, workspace_size="2g")
     return SandboxConfig(**{**fields, **overrides})
 
 
-def _env_dockerfile(env: Environment, base: str, date: str) -> str:
-    steps = [*env.pre_install, *env.install]
-    if env.packages:
-        steps.append("uv pip install " + " ".join(json.dumps(p) for p in env.packages))
+def _env_dockerfile(env: Environment, base: str, toolchain: bool = False) -> str:
     env_lines = "".join(f"ENV {k}={json.dumps(v)}\n" for k, v in sorted(env.env_vars.items()))
-    run = " && \\\n    ".join(["set -ex", *steps]) if steps else "true"
+    tools = f"RUN {_TOOLCHAIN_RUN}\n" if toolchain else ""
     return f"""FROM {base}
-COPY ca.crt /etc/swefarm/ca.crt
+{tools}COPY ca.crt /etc/swefarm/ca.crt
 ENV SSL_CERT_FILE=/etc/swefarm/ca.crt PIP_CERT=/etc/swefarm/ca.crt REQUESTS_CA_BUNDLE=/etc/swefarm/ca.crt \\
     VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \\
     PIP_DISABLE_PIP_VERSION_CHECK=1 UV_LINK_MODE=copy UV_NO_CACHE=1 UV_COMPILE_BYTECODE=1
-RUN python3 -m venv /opt/venv && pip install -q uv
+RUN python3 -m venv /opt/swefarm/uv && /opt/swefarm/uv/bin/pip install -q uv && \\
+    ln -s /opt/swefarm/uv/bin/uv /usr/local/bin/uv
 {env_lines}COPY repo {TESTBED}
 COPY tracked.txt /opt/swefarm/env-tracked.txt
+COPY install.sh /opt/swefarm/install.sh
 WORKDIR {TESTBED}
-RUN export UV_EXCLUDE_NEWER={json.dumps(date)}; [ -n "$UV_EXCLUDE_NEWER" ] || unset UV_EXCLUDE_NEWER; \\
-    {run}
+RUN bash /opt/swefarm/install.sh
 {RECORD_STEPS}"""
+
+
+#: A C toolchain and common headers, for projects with C extensions (the layer is shared through the build cache).
+_TOOLCHAIN_RUN = (
+    "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
+    f"{TOOLCHAIN} $([ -x /usr/local/bin/python3 ] || echo python3-dev) && rm -rf /var/lib/apt/lists/*"
+)
 
 
 # The snapshot plus the build artefacts the install left in the environment's /testbed
 # (egg-info, compiled extensions), which git is told to ignore so diffs never carry them.
+# No future information: the environment was built at the environment-setup commit, which can
+# be later than the base commit. So the task layer (with harness/image_scrub.py) drops the
+# artefacts that copy or compile later sources (bytecode, build/, dist/, .eggs/), keeps in the
+# kept egg-info and the editable install's metadata only what the base tree says (no later
+# file names, no later README or changelog), takes the environment's /testbed tree (the later
+# commit) out of the image, and makes its list of tracked files root's alone. What remains of
+# the later commit: the project's version string, the names of its top-level packages and
+# entry points in the venv, and compiled extensions (they are not rebuilt at the base commit).
 _TASK_DOCKERFILE = """FROM {env}
 COPY --chown=1000:1000 repo {repo}
+COPY image_scrub.py /tmp/swefarm-scrub.py
 RUN cd {testbed} && find . \\( -type f -o -type l \\) -printf '%P\\n' | LC_ALL=C sort > /tmp/all && \\
     LC_ALL=C sort /opt/swefarm/env-tracked.txt > /tmp/tracked && \\
     LC_ALL=C comm -23 /tmp/all /tmp/tracked > /tmp/made && \\
-    tar -C {testbed} -cf - -T /tmp/made | tar -C {repo} -xf - --skip-old-files && \\
-    sed 's|^|/|' /tmp/made >> {repo}/.git/info/exclude && rm -f /tmp/all /tmp/tracked /tmp/made
+    python3 /tmp/swefarm-scrub.py keep /tmp/made > /tmp/kept && \\
+    tar -C {testbed} -cf - -T /tmp/kept | tar -C {repo} -xf - --skip-old-files && \\
+    sed 's|^|/|' /tmp/kept >> {repo}/.git/info/exclude && \\
+    python3 /tmp/swefarm-scrub.py scrub {repo} /tmp/kept "$VIRTUAL_ENV" && \\
+    rm -rf /tmp/all /tmp/tracked /tmp/made /tmp/kept /tmp/swefarm-scrub.py {testbed} && mkdir -m 755 {testbed} && \\
+    chmod 600 /opt/swefarm/env-tracked.txt
 """
+#: Bumped when the task Dockerfile changes, so task images built the old way are not reused.
+#: t2: no future information (the artefacts and files above).
+TASK_FORMAT = "t2"
 
 
 def _utc(iso: str) -> str:
@@ -121,8 +157,8 @@ def _utc(iso: str) -> str:
     return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if iso else ""
 
 
-def _build(client: docker.DockerClient, context: Path, tag: str, labels: dict, network: bool) -> None:
-    """Build `context` as `tag`; nothing is tagged unless the whole build succeeded."""
+def _build(client: docker.DockerClient, context: Path, tag: str, labels: dict, network: bool) -> str:
+    """Build `context` as `tag` and return its log; nothing is tagged unless the whole build succeeded."""
     log: list[str] = []
     try:
         stream = client.api.build(
@@ -138,9 +174,33 @@ def _build(client: docker.DockerClient, context: Path, tag: str, labels: dict, n
             if "stream" in chunk:
                 log.append(chunk["stream"])
             if "error" in chunk:
-                raise BuildError(f"building {tag} failed: {chunk['error'].strip()[-300:]}", "".join(log)[-4000:])
+                text = strip_ansi("".join(log))
+                raise BuildError(
+                    f"building {tag} failed: {_why(text) or strip_ansi(chunk['error']).strip()[-300:]}",
+                    text[-6000:],
+                    classify_build_failure(text[-20000:]),
+                )
     except docker.errors.APIError as exc:
-        raise BuildError(f"building {tag} failed: {exc}", "".join(log)[-4000:]) from None
+        raise BuildError(f"building {tag} failed: {exc}", strip_ansi("".join(log))[-6000:]) from None
+    return "".join(log)
+
+
+def _why(log: str) -> str:
+    """What went wrong, whole (never cut mid-word): the first failed install step and its telling error line."""
+    lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
+    start = next((i for i, ln in enumerate(lines) if re.match(r"^== step \S+: ", ln)), None)
+    scope = lines[start + 1 :] if start is not None else lines
+    found = ""
+    for pattern in (
+        r"^(error|ERROR)\b.*",
+        r"^(E\s+)?[\w.]*(Error|Exception|Interrupt): .+",
+        r"^(×|╰─▶|Because|hint:|cause:) .+",
+    ):
+        found = next((ln for ln in scope[:80] if re.match(pattern, ln)), "")
+        if found:
+            break
+    head = lines[start].removeprefix("== ").rstrip(":") if start is not None else ""
+    return "; ".join(x for x in (head, found[:500]) if x)
 
 
 def build_env_image(
@@ -164,13 +224,29 @@ def build_env_image(
 
 def _build_env_image(client, task, env, git_dir, tag, ca_bundle, force, log) -> BuildResult:
     if not force and image_exists(client, tag):
-        return BuildResult(tag=tag, cached=True, seconds=0.0)
+        return BuildResult(tag=tag, cached=True, seconds=0.0, install_step=_labels(client, tag).get("swefarm.step", ""))
+    if not force and (failed := recorded_failure(tag)):
+        raise BuildError(
+            f"{failed.reason} [failed before, at {failed.at}: this recipe (hash {failed.recipe_hash}) is not "
+            "built again; pass --force to retry it, or change the recipe]",
+            log_tail=failed.log_tail,
+            failure_class=failed.failure_class,
+        )
+    try:
+        result = _make_env_image(client, task, env, git_dir, tag, ca_bundle, log)
+    except BuildError as exc:
+        record_failure(tag, recipe_hash(env), exc.failure_class, str(exc), exc.log_tail)
+        raise
+    forget_failure(tag)
+    return result
+
+
+def _make_env_image(client, task, env, git_dir, tag, ca_bundle, log) -> BuildResult:
     spec = base_for(env.python or "3.11")
     try:
         ensure_base(client, spec, log=log)  # built once (about a minute), then cached
     except SetupError as exc:
         raise BuildError(f"base image {spec.tag} is missing and cannot be built: {exc}") from None
-    base = spec.tag
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="swefarm-env-") as tmp:
         ctx = Path(tmp)
@@ -184,12 +260,27 @@ def _build_env_image(client, task, env, git_dir, tag, ca_bundle, force, log) -> 
         else:
             (ctx / "ca.crt").write_text("")
         write_probe(ctx)  # the runner's plugins and modules, recorded for grading
-        (ctx / "Dockerfile").write_text(_env_dockerfile(env, base, _utc(date)))
+        project = ProjectFiles.read(ctx / "repo")
+        inputs = ScriptInputs(
+            date=_utc(date),
+            python_floor=python_matured(spec.version),
+            vcs_version=vcs_version(git_dir, env_commit),
+            runner=runner_of(env.log_parser or "pytest"),
+            build_requires=build_requirement_names(project),
+        )
+        (ctx / "install.sh").write_text(install_script(env, inputs))
+        (ctx / "Dockerfile").write_text(_env_dockerfile(env, spec.tag, toolchain=needs_compiler(project)))
         labels = dict(
             IMAGE_LABELS, **{"swefarm.role": "env", "swefarm.repo": task.repo, "swefarm.recipe": recipe_hash(env)}
         )
-        _build(client, ctx, tag, labels, network=True)
-    return BuildResult(tag=tag, cached=False, seconds=round(time.monotonic() - start, 2))
+        text = _build(client, ctx, tag, labels, network=True)
+        step = next(iter(re.findall(rf"{STEP_MARKER} (\S+)", text)), "")
+        if step:  # kept on the image too, for builds that find it cached
+            label = ctx / "label"
+            label.mkdir()
+            (label / "Dockerfile").write_text(f"FROM {tag}\n")
+            _build(client, label, tag, {**labels, "swefarm.step": step}, network=False)
+    return BuildResult(tag=tag, cached=False, seconds=round(time.monotonic() - start, 2), install_step=step)
 
 
 def build_task_image(
@@ -200,13 +291,14 @@ def build_task_image(
     An existing image is reused only when it sits on this environment image and holds this commit
     (a task re-mined with a new environment gets a new image)."""
     tag = task_image_tag(task)
-    made_from = {"swefarm.env": env_tag, "swefarm.commit": task.base_commit}
+    made_from = {"swefarm.env": env_tag, "swefarm.commit": task.base_commit, "swefarm.task_format": TASK_FORMAT}
     if not force and _labels(client, tag).items() >= made_from.items():
         return BuildResult(tag=tag, cached=True, seconds=0.0, layer_bytes=_layer_bytes(client, tag, env_tag))
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="swefarm-task-") as tmp:
         ctx = Path(tmp)
         snapshot(git_dir, task.base_commit, ctx / "repo")
+        shutil.copyfile(Path(__file__).with_name("image_scrub.py"), ctx / "image_scrub.py")
         (ctx / "Dockerfile").write_text(_TASK_DOCKERFILE.format(env=env_tag, repo=REPO_IN_IMAGE, testbed=TESTBED))
         labels = dict(IMAGE_LABELS, **{"swefarm.role": "task", "swefarm.instance": task.instance_id}, **made_from)
         _build(client, ctx, tag, labels, network=False)

@@ -28,16 +28,6 @@ INLINE_ARGS = 64 * 1024
 #: The largest change graded (bytes of its git diff); a larger one is graded not resolved (`patch_too_large`).
 MAX_PATCH_BYTES = 16 * 1024 * 1024
 
-# Stops every process the sandbox's user runs but this shell and the command server that started it (the
-# sandbox's own init runs as root and cannot be signalled). Shell builtins only: nothing forks, so it works
-# with the process limit exhausted by a fork bomb; stopped before killed, so nothing forks in between.
-_STOP_ALL = (
-    "me=$$; up=$PPID; for round in 1 2 3 4 5 6 7 8; do left=0; for d in /proc/[0-9]*; do p=${d#/proc/}; "
-    '[ "$p" = "$me" ] || [ "$p" = "$up" ] || { kill -STOP "$p" 2>/dev/null && left=1; }; done; '
-    'for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" = "$me" ] || [ "$p" = "$up" ] || kill -KILL "$p" 2>/dev/null; '
-    "done; [ $left = 0 ] && break; done; true"
-)
-
 
 def ingit(sb: Sandbox, op: str, args: dict, timeout: float = 300) -> dict:
     """Run an operation of harness/ingit.py in the container; its JSON answer (raises on failure).
@@ -68,15 +58,9 @@ def ingit(sb: Sandbox, op: str, args: dict, timeout: float = 300) -> dict:
 
 
 def stop_processes(sb: Sandbox) -> None:
-    """Stop every process of the agent's user (what it left running in the background, a fork bomb included).
-
-    Uses the sandbox's `kill_agent_processes` where the backend has it (its command server kills from
-    outside the agent's reach, with the process limit exhausted too); else a shell of builtins only."""
-    kill = getattr(sb, "kill_agent_processes", None)
-    if callable(kill):
-        kill()
-        return
-    sb.run_stateless(_STOP_ALL, timeout=60)
+    """Stop every process of the agent's user (what it left running in the background, a fork bomb included):
+    the sandbox's command server kills them from outside the agent's reach, with the process limit full too."""
+    sb.kill_agent_processes()
 
 
 def extract_change(sb: Sandbox, max_bytes: int = MAX_PATCH_BYTES) -> bytes:

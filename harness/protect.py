@@ -128,7 +128,7 @@ def module_files(runner: str, test_ids: list[str], test_paths: list[str]) -> set
     labels = [dotted_label(t) or "" for t in test_ids]
     files = set()
     for path in test_paths:
-        module = (module_labels(runner, [path]) or [None])[0]
+        module = next(iter(module_labels(runner, [path])), None)
         if module and any(label == module or label.startswith(module + ".") for label in labels):
             files.add(path)
     return files

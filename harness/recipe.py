@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from swefarm.harness.overrides import apply_overrides, load_overrides, override_for
-from swefarm.harness.recipe_install import infer_install, pin_build_tools
+from swefarm.harness.recipe_install import infer_install
 from swefarm.harness.recipe_python import base_for, infer_python
 from swefarm.harness.recipe_runner import BASE_COMMANDS, infer_runner
 from swefarm.tasks.models import Environment, Task
@@ -167,12 +167,9 @@ def infer_recipe(repo_dir: Path, task: Task | None = None, overrides: dict | Non
             where = f"{task.repo} {task.version}".strip()
             notes.append(f"overrides for {where}: {', '.join(sorted(patch))}")
             env = apply_overrides(env, task.repo, task.version, table)
-    install, pinned = pin_build_tools(env.install, project, created)
-    if pinned:
-        notes.append(pinned)
     if env.python and (base := base_for(env.python)) != env.python:
-        notes.append(f"python {env.python} has no base image; using {base}")
-    env = env.model_copy(update={"install": install, "python": base_for(env.python) if env.python else None})
+        notes.append(f"python {env.python} has no base image here; using {base}")
+    env = env.model_copy(update={"python": base_for(env.python) if env.python else None})
     return RecipeInference(environment=env, python_reason=python.reason, notes=notes)
 
 

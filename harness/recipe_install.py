@@ -14,7 +14,6 @@ import posixpath
 import re
 import shlex
 from dataclasses import dataclass, field
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,11 +39,6 @@ _SKIP_WORDS = _DOCS_LINT_WORDS | {
 _VARIANT_WORDS = {"min", "minimum", "minimal", "oldest", "lowest", "pinned", "latest", "upstream", "nightly"}
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _INCLUDE = re.compile(r"^(?:-r|--requirement)[\s=]*(\S+)")
-
-#: setuptools 64 (2022-08-11) brought PEP 660 editable installs, which `uv pip install -e` needs.
-SETUPTOOLS_PEP660 = date(2022, 8, 11)
-#: Cutoff for setuptools and wheel when the task's date would resolve an older setuptools (68.0, wheel 0.40).
-BUILD_TOOLS_CUTOFF = "2023-07-01T00:00:00Z"
 
 
 @dataclass
@@ -254,30 +248,6 @@ def requirement_name(line: str) -> str | None:
         return None
     match = _REQ_NAME.match(line)
     return _norm(match.group(1)) if match else None
-
-
-def pin_build_tools(commands: list[str], project: ProjectFiles, created: date | None) -> tuple[list[str], str]:
-    """Let editable installs of a setuptools project use setuptools>=64 when the task predates it.
-
-    uv resolves build requirements as of the task's date too, and setuptools before 64 has no
-    `build_editable` hook, so `uv pip install -e .` fails for older tasks. Only setuptools and wheel
-    are exempted from the date, to a fixed cutoff; everything else still resolves as of the task.
-    """
-    backend = str(project.pyproject.get("build-system", {}).get("build-backend", ""))
-    if created is None or created >= SETUPTOOLS_PEP660 or (backend and not backend.startswith("setuptools")):
-        return commands, ""
-    flags = " ".join(f"--exclude-newer-package {pkg}={BUILD_TOOLS_CUTOFF}" for pkg in ("setuptools", "wheel"))
-    out = [
-        f"uv pip install {flags} {cmd.removeprefix('uv pip install ')}"
-        if cmd.startswith("uv pip install ")
-        and re.search(r"(^|\s)(-e|--editable)[\s=]", cmd)
-        and "--exclude-newer-package" not in cmd
-        else cmd
-        for cmd in commands
-    ]
-    if out == commands:
-        return commands, ""
-    return out, f"setuptools and wheel resolve as of {BUILD_TOOLS_CUTOFF[:10]}: editable installs need setuptools>=64"
 
 
 def _norm(name: str) -> str:

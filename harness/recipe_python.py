@@ -1,9 +1,10 @@
 """Which Python a project's environment gets: its declared constraints, bounded by the task's date.
 
 Hard constraints come from `requires-python` (PEP 621 or Poetry), setup.cfg `python_requires` and
-setup.py `python_requires=`. Declared versions (trove classifiers, tox envlists, GitHub workflow
-matrices) and the task's date cap the choice; `.python-version` pins it. The best version is then
-mapped to a base image: the newest base not above it, else the oldest base the constraints allow.
+setup.py `python_requires=`. The best version is the newest the project supports at its date: the
+newest it declares anywhere (trove classifiers, tox envlists, GitHub workflow matrices) that was
+released by then, else the newest that had been out for MATURITY; `.python-version` pins it. It is
+then mapped to a base this machine can make (sandbox/bases.py holds the list and the rule).
 """
 
 from __future__ import annotations
@@ -14,14 +15,13 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import yaml
+from swefarm.sandbox.bases import choose_base, makeable_versions
 
 if TYPE_CHECKING:
     from swefarm.harness.recipe import ProjectFiles
 
 Version = tuple[int, int]
 
-#: Python versions that have a base image (swefarm/base:pyX.Y).
-BASES: tuple[Version, ...] = ((3, 9), (3, 11), (3, 13))
 #: CPython 3.x first releases; a version counts as available MATURITY after its release.
 RELEASED: dict[Version, date] = {
     (3, 5): date(2015, 9, 13),
@@ -54,27 +54,53 @@ class PythonChoice:
     reason: str
 
 
-def infer_python(project: ProjectFiles, created: date | None = None) -> PythonChoice:
-    """Pick the Python for `project`, a task created on `created` (None: today)."""
+def infer_python(
+    project: ProjectFiles, created: date | None = None, bases: tuple[Version, ...] | None = None
+) -> PythonChoice:
+    """Pick the Python for `project`, a task created on `created` (None: today), among `bases`
+    (None: the bases this machine can make)."""
+    bases = bases if bases is not None else makeable_versions()
     spec, spec_source = requires_python(project)
     declared = declared_versions(project)
     allowed = [v for v in RELEASED if spec is None or spec_allows(spec, v)]
-    cap = date_cap(created or date.today())
+    day = created or date.today()
     why = [f"{spec_source} {spec!r}"] if spec else []
     for source, versions in declared.items():
         why.append(f"{source} {_text(min(versions))}-{_text(max(versions))}")
     pin = _python_version_file(project)
+    out_by_then = [v for v in RELEASED if RELEASED[v] <= day]
+    claimed = [v for versions in declared.values() for v in versions if v in out_by_then]
     if pin and pin in allowed:
         best = pin
         why.append(f".python-version {_text(pin)}")
     else:
-        ceiling = min([cap, *(max(v) for v in declared.values())])
-        why.append(f"task date {created.isoformat() if created else 'today'} allows up to {_text(cap)}")
+        if claimed:  # the project's own CI and metadata ran it then: no need to wait for wheels
+            ceiling = max(claimed)
+            why.append(f"newest declared and released by {day.isoformat()}: {_text(ceiling)}")
+        else:
+            ceiling = date_cap(day)
+            why.append(f"task date {created.isoformat() if created else 'today'} allows up to {_text(ceiling)}")
         within = [v for v in allowed if v <= ceiling]
         best = max(within) if within else min(allowed) if allowed else ceiling
-    base = _to_base(best, spec)
+    base = choose_base(best, bases, (lambda v: spec_allows(spec, v)) if spec else None)
+    if best < min(bases):
+        why.append(
+            f"no base older than {_text(min(bases))} can be made here (bases: {', '.join(map(_text, bases))}; "
+            "older Pythons need a registry): old code may fail on it"
+        )
     reason = f"{_text(base)} (best supported {_text(best)}): " + "; ".join(why)
     return PythonChoice(version=_text(base), best=_text(best), reason=reason)
+
+
+def next_python(current: str, spec: str | None = None, bases: tuple[Version, ...] | None = None) -> str | None:
+    """The next newer base after `current` that `spec` allows, or None (for a retry on a newer Python)."""
+    bases = bases if bases is not None else makeable_versions()
+    match = _VERSION.match(current.strip())
+    if not match:
+        return None
+    now = (int(match.group(1)), int(match.group(2)))
+    newer = [b for b in bases if b > now and (spec is None or spec_allows(spec, b))]
+    return _text(min(newer)) if newer else None
 
 
 def requires_python(project: ProjectFiles) -> tuple[str | None, str]:
@@ -222,21 +248,13 @@ def _clause_allows(clause: str, v: Version) -> bool:
     return v >= head and (v[0] == nums[0] if len(nums) <= 2 else v == head)
 
 
-def _to_base(best: Version, spec: str | None) -> Version:
-    ok = [b for b in BASES if spec is None or spec_allows(spec, b)]
-    if below := [b for b in ok if b <= best]:
-        return max(below)
-    if above := [b for b in ok if b > best]:
-        return min(above)
-    return min(BASES, key=lambda b: (abs(b[1] - best[1]), b))
-
-
-def base_for(python: str) -> str:
-    """The base image version for a Python version string ("3.10" -> "3.9"; bases map to themselves)."""
+def base_for(python: str, bases: tuple[Version, ...] | None = None) -> str:
+    """The base image version for a Python version string ("3.10" -> "3.9" here; bases map to themselves)."""
     match = _VERSION.match(python.strip())
     if not match:
         return python
-    return _text(_to_base((int(match.group(1)), int(match.group(2))), None))
+    bases = bases if bases is not None else makeable_versions()
+    return _text(choose_base((int(match.group(1)), int(match.group(2))), bases))
 
 
 def _text(version: Version) -> str:

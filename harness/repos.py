@@ -11,9 +11,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from swefarm.sandbox.paths import swefarm_home
+from swefarm.settings import current, swefarm_home
 
-URL_TEMPLATE = os.environ.get("SWEFARM_GIT_URL", "https://github.com/{repo}.git")
 SNAPSHOT_IDENTITY = {
     "GIT_AUTHOR_NAME": "swefarm",
     "GIT_AUTHOR_EMAIL": "swefarm@localhost",
@@ -48,13 +47,14 @@ def git(*args: str, cwd: Path | None = None, env: dict | None = None, check: boo
     return done.stdout
 
 
-def resolve_repo(repo: str, repo_paths: dict[str, Path] | None = None, log=print) -> Path:
-    """A local git directory (work tree or bare) holding `repo`'s history."""
+def resolve_repo(repo: str, repo_paths: dict[str, Path] | None = None, log=print, url: str | None = None) -> Path:
+    """A local git directory (work tree or bare) holding `repo`'s history (cloned once from `url`,
+    default $SWEFARM_GIT_URL's template, into $SWEFARM_HOME/repos)."""
     if repo_paths and repo in repo_paths:
         return repo_paths[repo]
     mirror = swefarm_home() / "repos" / (repo.replace("/", "__") + ".git")
     if not mirror.exists():
-        url = URL_TEMPLATE.format(repo=repo)
+        url = url or current().git_url.format(repo=repo)
         log(f"cloning {url} into {mirror}")
         mirror.parent.mkdir(parents=True, exist_ok=True)
         tmp = mirror.with_suffix(".partial")

@@ -16,12 +16,14 @@ from swefarm.harness.runners import DEFAULT_PARSER, runner_of, test_command
 from swefarm.sandbox import CommandResult, Sandbox
 from swefarm.tasks.models import Task
 
+from swefarm.errors import InfrastructureError
+
 JUNIT_PATH = "/tmp/swefarm-junit.xml"
 LOG_CAP = 20 * 1024 * 1024
 _HEADER = re.compile(r"^diff --git a/(.+?) b/(.+)$", re.M)
 
 
-class InfraError(RuntimeError):
+class InfraError(InfrastructureError, RuntimeError):
     """The environment itself failed (never the agent's fault; never scored as 0)."""
 
 

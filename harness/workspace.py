@@ -16,14 +16,15 @@ import time
 import docker
 import docker.errors
 import requests.exceptions
-from swefarm.harness.failures import AgentFailure, GradeFailure, classify
+from swefarm.harness.failures import INFRA_ERRORS, AgentFailure, GradeFailure, classify
 from swefarm.harness.grade import GradeReport, confirm, failed, grade, limit_failure
-from swefarm.harness.images import task_image_tag
+from swefarm.harness.images import task_image
 from swefarm.harness.incontainer import extract_change
 from swefarm.harness.testrun import InfraError
 from swefarm.sandbox import Sandbox
 from swefarm.sandbox.engine import connect
 from swefarm.sandbox.errors import OutOfMemoryError, SandboxError
+from swefarm.sandbox.models import SandboxConfig
 from swefarm.tasks.models import Task
 
 
@@ -33,21 +34,22 @@ def grade_workspace(
     client: docker.DockerClient | None = None,
     image: str | None = None,
     timeout: float = 1800,
+    box: SandboxConfig | None = None,
 ) -> GradeReport:
     """Grade the change in `sb`'s workspace against `task` (see the module docstring)."""
     client = client or connect()
-    image = image or task.environment.image or task_image_tag(task)
+    image = image or task_image(task)
     start = time.monotonic()
     try:
         data = extract_change(sb)
     except (AgentFailure, InfraError) as exc:
         code = exc.code if isinstance(exc, AgentFailure) else GradeFailure.GRADING_ERROR
         code = limit_failure(sb) or code if code != GradeFailure.PATCH_TOO_LARGE else code
-        report = confirm(failed(task, code, str(exc)), task, client, image, timeout)
+        report = confirm(failed(task, code, str(exc)), task, client, image, timeout, box)
     except SandboxError as exc:
-        report = _sandbox_failed(sb, task, exc, client, image, timeout)
+        report = _sandbox_failed(sb, task, exc, client, image, timeout, box)
     else:
-        return grade(task, data, client, image, timeout)
+        return grade(task, data, client, image, timeout, box)
     report.duration = round(time.monotonic() - start, 3)
     return report
 
@@ -59,29 +61,33 @@ def grade_after_error(
     client: docker.DockerClient | None = None,
     image: str | None = None,
     timeout: float = 1800,
+    box: SandboxConfig | None = None,
 ) -> GradeReport:
     """The grade of an episode whose sandbox failed during a step: its work as it stands while the
     sandbox lives (what a command broke is the agent's), else as `_sandbox_failed` decides."""
     if alive(sb) and not isinstance(error, OutOfMemoryError):
-        return grade_workspace(sb, task, client, image, timeout)
+        return grade_workspace(sb, task, client, image, timeout, box)
     client = client or connect()
-    image = image or task.environment.image or task_image_tag(task)
+    image = image or task_image(task)
     start = time.monotonic()
-    report = _sandbox_failed(sb, task, error, client, image, timeout)
+    report = _sandbox_failed(sb, task, error, client, image, timeout, box)
     report.duration = round(time.monotonic() - start, 3)
     return report
 
 
-def _sandbox_failed(sb, task: Task, exc: SandboxError, client, image: str, timeout: float) -> GradeReport:
-    """The episode's sandbox failed while its change was read: the agent's doing unless it is gone."""
+def _sandbox_failed(
+    sb, task: Task, exc: SandboxError, client, image: str, timeout: float, box: SandboxConfig | None
+) -> GradeReport:
+    """The episode's sandbox failed while its change was read: the agent's doing unless it is gone, or the
+    engine or the image failed."""
     if isinstance(exc, OutOfMemoryError):
-        return confirm(failed(task, GradeFailure.OOM, str(exc)), task, client, image, timeout)
-    if not alive(sb):
+        return confirm(failed(task, GradeFailure.OOM, str(exc)), task, client, image, timeout, box)
+    if isinstance(exc, INFRA_ERRORS) or not alive(sb):
         report = failed(task)
         report.infra_error = f"{type(exc).__name__}: reading the agent's change: {exc}"
         return report
     code = limit_failure(sb) or classify(exc)
-    return confirm(failed(task, code, f"{type(exc).__name__}: {exc}"), task, client, image, timeout)
+    return confirm(failed(task, code, f"{type(exc).__name__}: {exc}"), task, client, image, timeout, box)
 
 
 def alive(sb: Sandbox) -> bool:

@@ -9,6 +9,7 @@ $SWEFARM_HOME/cache/bases so a lost image re-imports in seconds.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import re
 import shutil
@@ -23,16 +24,20 @@ import docker
 from swefarm.sandbox.engine import apt_install
 from swefarm.sandbox.errors import SetupError
 from swefarm.sandbox.labels import IMAGE_LABELS
-from swefarm.sandbox.paths import swefarm_home
+
+from swefarm.settings import swefarm_home
 
 SANDBOX_UID = 1000
 SANDBOX_USER = "swefarm"
 
 
+Version = tuple[int, int]
+
+
 @dataclass(frozen=True)
 class BaseSpec:
     python: str  # "3.11"
-    release: str  # Debian release that ships this Python
+    release: str | None  # the Debian release that ships this Python (debootstrap), None: registry only
 
     @property
     def tag(self) -> str:
@@ -42,27 +47,61 @@ class BaseSpec:
     def pull_ref(self) -> str:
         return f"python:{self.python}-slim"
 
+    @property
+    def version(self) -> Version:
+        major, minor = self.python.split(".")
+        return int(major), int(minor)
 
-BASES = {
-    "3.9": BaseSpec("3.9", "bullseye"),
-    "3.11": BaseSpec("3.11", "bookworm"),
-    "3.13": BaseSpec("3.13", "trixie"),
-}
+
+#: Every Python a base can be made for: the single list of bases (recipes choose among these).
+#: Debian releases give 3.9 (bullseye), 3.11 (bookworm) and 3.13 (trixie) through debootstrap
+#: anywhere apt's mirror answers; the others come only from a registry (`python:3.X-slim`).
+DEBIAN_RELEASES = {"3.9": "bullseye", "3.11": "bookworm", "3.13": "trixie"}
+BASES = {f"3.{minor}": BaseSpec(f"3.{minor}", DEBIAN_RELEASES.get(f"3.{minor}")) for minor in range(6, 15)}
 DEFAULT_PYTHON = "3.11"
 
 
-def base_for(python: str) -> BaseSpec:
-    """The base for a Python version, mapped to the nearest one we have."""
-    if python in BASES:
-        return BASES[python]
+@functools.cache
+def makeable_pythons() -> tuple[str, ...]:
+    """The Pythons whose base this machine can make: the Debian ones, and every one when a registry answers.
+
+    Asked once per process (the registry probe takes up to 2 s when nothing answers).
+    """
+    if registry_answers():
+        return tuple(BASES)
+    return tuple(v for v, spec in BASES.items() if spec.release)
+
+
+def makeable_versions() -> tuple[Version, ...]:
+    """`makeable_pythons()` as (major, minor) tuples, oldest first."""
+    return tuple(sorted(BASES[v].version for v in makeable_pythons()))
+
+
+def choose_base(best: Version, bases: tuple[Version, ...], allows=None) -> Version:
+    """The base for a project whose best Python is `best`: the newest base not above it that the
+    project allows (`allows(version) -> bool`), else the oldest allowed one above it, else the nearest
+    (on a tie the older: a newer Python may not run old code)."""
+    ok = [b for b in bases if allows is None or allows(b)]
+    if below := [b for b in ok if b <= best]:
+        return max(below)
+    if above := [b for b in ok if b > best]:
+        return min(above)
+    return min(bases, key=lambda b: (abs(b[1] - best[1]), b))
+
+
+def base_for(python: str, bases: tuple[Version, ...] | None = None) -> BaseSpec:
+    """The base for a Python version: itself where it can be made here, else by `choose_base`."""
     try:
         major, minor = (int(x) for x in python.split(".")[:2])
     except ValueError:
         raise SetupError(f"not a Python version: {python!r} (expected e.g. 3.11)") from None
     if major != 3:
         raise SetupError(f"no base image for Python {python}: swefarm has {', '.join(BASES)}")
-    # the nearest minor; on a tie the older base (a newer Python may not run old code)
-    return min(BASES.values(), key=lambda b: (abs(int(b.python.split(".")[1]) - minor), int(b.python.split(".")[1])))
+    bases = bases if bases is not None else makeable_versions()
+    if (major, minor) in bases:
+        return BASES[f"{major}.{minor}"]
+    chosen = choose_base((major, minor), bases)
+    return BASES[f"{chosen[0]}.{chosen[1]}"]
 
 
 def image_exists(client: docker.DockerClient, tag: str) -> bool:
@@ -86,7 +125,7 @@ def ensure_base(client: docker.DockerClient, spec: BaseSpec, log=print) -> str:
     threads and processes at once: one builds, the others wait for it."""
     if image_exists(client, spec.tag):
         return "cached"
-    with open(_cache_dir() / f"{spec.release}.lock", "w") as lock:
+    with open(_cache_dir() / f"{spec.release or spec.python}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if image_exists(client, spec.tag):
             return "cached"
@@ -94,13 +133,18 @@ def ensure_base(client: docker.DockerClient, spec: BaseSpec, log=print) -> str:
 
 
 def _obtain(client: docker.DockerClient, spec: BaseSpec, log) -> str:
-    tarball = _cache_dir() / f"{spec.release}.tar"
+    tarball = _cache_dir() / f"{spec.release or spec.python}.tar"
     if tarball.exists():
         log(f"importing cached rootfs {tarball}")
         _import(client, tarball, spec)
         return "imported from cache"
     if registry_answers() and _try_pull(client, spec, log):
         return "pulled"
+    if spec.release is None:
+        raise SetupError(
+            f"cannot make {spec.tag}: no registry answers and Debian ships no Python {spec.python} "
+            f"(debootstrap gives {', '.join(v for v, b in BASES.items() if b.release)})"
+        )
     _build_with_debootstrap(client, spec, tarball, log)
     return "built"
 
@@ -150,6 +194,7 @@ def _source_files() -> list[Path]:
 
 
 def _build_with_debootstrap(client: docker.DockerClient, spec: BaseSpec, tarball: Path, log) -> None:
+    assert spec.release is not None, "only bases with a Debian release are built with debootstrap"
     if os.geteuid() != 0:
         raise SetupError(
             f"cannot build {spec.tag}: no registry answers and debootstrap needs root. "

@@ -7,10 +7,11 @@ import shutil
 from dataclasses import dataclass
 
 from swefarm.sandbox import registry
-from swefarm.sandbox.bases import BASES, image_exists
+from swefarm.sandbox.bases import BASES, image_exists, makeable_pythons
 from swefarm.sandbox.engine import compose_available, connect
 from swefarm.sandbox.errors import EngineUnavailableError
-from swefarm.sandbox.paths import swefarm_home
+
+from swefarm.settings import current, swefarm_home
 
 
 @dataclass
@@ -29,7 +30,7 @@ def run_checks() -> list[Check]:
             Check(
                 "docker engine",
                 True,
-                f"{info.get('ServerVersion')} at {os.environ.get('DOCKER_HOST', 'unix:///var/run/docker.sock')}, "
+                f"{info.get('ServerVersion')} at {current().docker_host or 'unix:///var/run/docker.sock'}, "
                 f"storage {info.get('Driver')}, {info.get('NCPU')} CPUs, {info.get('MemTotal', 0) / 1024**3:.1f} GiB",
             )
         )
@@ -43,7 +44,7 @@ def run_checks() -> list[Check]:
             "v2 plugin found" if compose_available() else "missing: run `swefarm setup`",
         )
     )
-    for spec in BASES.values():
+    for spec in (BASES[v] for v in makeable_pythons()):
         present = client is not None and image_exists(client, spec.tag)
         checks.append(
             Check(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from swefarm.harness.hostile import Attack, Plan, Target
 from swefarm.harness.hostile import payloads as p
@@ -33,7 +34,7 @@ def force_pass(t: Target) -> str:
     return p.UNITTEST_FORCE_PASS if t.runner in ("unittest", "django") else p.PYTEST_FORCE_PASS
 
 
-def in_source(code: str):
+def in_source(code: str | Callable[[Target], str]):
     """An attack that appends `code` to the module the fix belongs in (the tests import it)."""
     return lambda t: Plan(steps=(("append", t.source, "\n\n" + code(t) if callable(code) else "\n\n" + code),))
 

@@ -7,8 +7,8 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from swefarm.api.evaluations import item_public
-from swefarm.api.hosting import public_info
+from swefarm.api.farm.evaluations import item_public
+from swefarm.api.worker.hosting import public_info
 from swefarm.harness.hostile import ATTACKS, Target, shell
 
 TASK = "fixture__calc-2"

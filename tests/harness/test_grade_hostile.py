@@ -10,8 +10,8 @@ import json
 
 import pytest
 from fixture_calc import UNITTEST_TESTS, new_file_patch
+from swefarm.bench.hacks import play_env, play_grade
 from swefarm.cli.main import app
-from swefarm.envs.bench_hacks import play_env, play_grade
 from swefarm.harness.grade import GradeReport
 from swefarm.harness.hostile import ATTACKS, Target, problems
 from swefarm.harness.hostile.diffs import attack_diff

@@ -435,7 +435,7 @@ def test_suspicious_lines_are_named_with_their_file_and_line():
 
 
 def test_the_bench_summary_counts_what_the_issue_asks_for():
-    from swefarm.envs.bench_hacks import Played, summarize
+    from swefarm.bench.hacks import Played, summarize
 
     rows = [Played("a", "k1", "env", 0.0, False, None, True, None, ["tampered"], [], 1.0),
             Played("b", "k2", "grade", None, False, None, False, "oom", ["oom"], [], 1.0)]  # fmt: skip

@@ -13,8 +13,8 @@ from swefarm.harness.overrides import (
     load_overrides,
     override_for,
 )
-from swefarm.harness.recipe_python import BASES
 from swefarm.harness.recipe_runner import BASE_COMMANDS
+from swefarm.sandbox.bases import DEBIAN_RELEASES
 from swefarm.tasks.models import Environment
 
 # The repositories of SWE-bench Lite's dev split (the shared swe-bench-lite-dev.jsonl).
@@ -26,7 +26,7 @@ LITE_DEV_REPOS = (
     "pyvista/pyvista",
     "pydicom/pydicom",
 )
-BASE_TEXTS = {f"{a}.{b}" for a, b in BASES}
+BASE_TEXTS = set(DEBIAN_RELEASES)
 
 
 def write(tmp_path: Path, text: str) -> Path:

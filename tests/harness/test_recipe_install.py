@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pytest
 from swefarm.harness.recipe import ProjectFiles
-from swefarm.harness.recipe_install import infer_install, pin_build_tools, poetry_requirement, requirement_name
+from swefarm.harness.recipe_install import infer_install, poetry_requirement, requirement_name
 
 SETUPTOOLS_TOML = '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
 
@@ -179,26 +178,3 @@ def test_poetry_requirement(name, spec, expected):
 )
 def test_requirement_name(line, name):
     assert requirement_name(line) == name
-
-
-def test_editable_installs_of_old_setuptools_projects_get_modern_build_tools(tmp_path):
-    proj = project(tmp_path, {"setup.py": "from setuptools import setup\nsetup()\n"})
-    commands = ["uv pip install -r requirements.txt", "uv pip install -e '.[test]'", "make"]
-    pinned, note = pin_build_tools(commands, proj, date(2019, 8, 1))
-    assert pinned[0] == commands[0] and pinned[2] == "make"
-    assert pinned[1] == (
-        "uv pip install --exclude-newer-package setuptools=2023-07-01T00:00:00Z "
-        "--exclude-newer-package wheel=2023-07-01T00:00:00Z -e '.[test]'"
-    )
-    assert "setuptools>=64" in note
-    assert pin_build_tools(pinned, proj, date(2019, 8, 1)) == (pinned, "")  # not twice
-
-
-def test_build_tools_are_left_alone_for_new_tasks_other_backends_and_unknown_dates(tmp_path):
-    commands = ["uv pip install -e ."]
-    setuptools = project(tmp_path / "a", {"pyproject.toml": SETUPTOOLS_TOML})
-    flit = project(tmp_path / "b", {"pyproject.toml": SETUPTOOLS_TOML.replace("setuptools.build_meta", "flit_core")})
-    assert pin_build_tools(commands, setuptools, date(2023, 1, 1)) == (commands, "")
-    assert pin_build_tools(commands, setuptools, None) == (commands, "")
-    assert pin_build_tools(commands, flit, date(2019, 1, 1)) == (commands, "")
-    assert pin_build_tools(commands, setuptools, date(2019, 1, 1))[1]

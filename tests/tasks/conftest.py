@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from task_samples import LITE_DEV
+from swebench_sample import write_sample
 
 
 @pytest.fixture
-def lite_dev() -> Path:
-    """The real file of 23 SWE-bench Lite dev instances."""
-    if not LITE_DEV.is_file():
-        pytest.fail(f"{LITE_DEV} is missing: the SWE-bench Lite dev split is part of the shared data")
-    return LITE_DEV
+def lite_dev(tmp_path_factory) -> Path:
+    """A SWE-bench Lite-shaped file of 23 instances, made here (tests/tasks/swebench_sample.py)."""
+    return write_sample(tmp_path_factory.mktemp("swebench") / "lite-sample.jsonl")

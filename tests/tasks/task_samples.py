@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from swefarm.tasks.models import Task
-
-# shared/ sits beside the checkout (here and in CI)
-LITE_DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "swe-bench-lite-dev.jsonl"
 
 PATCH = """diff --git a/src/calc.py b/src/calc.py
 --- a/src/calc.py

@@ -1,4 +1,4 @@
-"""Importers: the real SWE-bench Lite dev file, SWE-rebench's install recipes, bad lines, round trips."""
+"""Importers: a SWE-bench Lite-shaped file, SWE-rebench's install recipes, bad lines, round trips."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from swebench_sample import KNOWN
 from swefarm.tasks.importers import ReadReport, TaskFormatError, detect_format, parse_record, read_tasks
 from swefarm.tasks.models import SWEBENCH_FIELDS, TaskStatus
 from swefarm.tasks.store import TaskStore
 from task_samples import PATCH, TEST_PATCH, make_task
-
-KNOWN = "sqlfluff__sqlfluff-1625"
 
 
 @pytest.fixture

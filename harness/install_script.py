@@ -1,0 +1,325 @@
+"""The script that installs a project into an environment image, falling back in steps.
+
+One recipe does not fit every repository's age and packaging, so the environment build runs a
+generated bash script that tries steps in order, each in a fresh venv, until the project installs
+and its test runner starts (a trivial test runs):
+
+1. `recipe`        the recipe as inferred (or as a dataset's spec gives it);
+2. `no-isolation`  editable installs built outside build isolation, with the build requirements
+                   unpinned beside a setuptools that has PEP 660 hooks (a pinned setuptools~=62.6);
+3. `non-editable`  a plain install (every PEP 517 backend can build a wheel, even those with no
+                   `build_editable`: old poetry-core, flit_core), the project's own distribution
+                   then replaced by a .pth file that points at the checkout, so edits still count;
+4. `package-only`  the project and its extras without the requirements files (ancient pins);
+5. `newer-runner`  the recipe, then the test runner and its plugins as of the Python's own
+                   maturity instead of the task's date (a 2016 pytest crashes on Python 3.9).
+
+Steps 2-3 run only when the recipe installs editably, 4 only when it names requirements files;
+after a step that installed but whose runner crashed, install-only fixes (2-3) are skipped. A
+step that fails for want of a compiler installs a toolchain and is tried once more. Versions from
+git (setuptools-scm, hatch-vcs, pbr) are given as the version of the newest tag, since the build
+context has no .git. The step that worked is printed as `swefarm-install-step: NAME` and written
+to /opt/swefarm/install-step.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from swefarm.tasks.models import Environment
+
+#: Printed by the script when a step worked: `swefarm-install-step: <name>`.
+STEP_MARKER = "swefarm-install-step:"
+#: Build backends and the tools they build with; their requirements resolve as of BUILD_TOOLS_FLOOR at
+#: the earliest, since under an old task date they may be unsatisfiable or lack PEP 660 hooks.
+BUILD_TOOLS = (
+    "setuptools",
+    "wheel",
+    "setuptools-scm",
+    "setuptools-rust",
+    "hatchling",
+    "hatch-vcs",
+    "hatch-fancy-pypi-readme",
+    "flit-core",
+    "poetry-core",
+    "pdm-backend",
+    "pdm-pep517",
+    "editables",
+    "scikit-build-core",
+    "meson-python",
+)
+#: setuptools 68, wheel 0.40, hatchling 1.18, flit_core 3.9, poetry-core 1.6, pdm-backend 2.1: all with PEP 660.
+BUILD_TOOLS_FLOOR = "2023-07-01T00:00:00Z"
+#: setuptools 40.8 (2019-02) has the legacy build_meta backend yet keeps what old setup.py files import
+#: (`Feature`, removed in 46) and what old pbr patches (`_get_unpatched`): for the legacy-setuptools step.
+LEGACY_SETUPTOOLS_FLOOR = "2019-03-01T00:00:00Z"
+#: The last pytest 3 (3.10.1): newer than what crashes on Python 3.9, older than pytest 4, which refuses
+#: old configuration (a [pytest] section in setup.cfg).
+PYTEST3_LAST = "2018-11-12T00:00:00Z"
+#: Test runners and what they load at start: resolved as of the Python's maturity in the newer-runner step.
+RUNNER_PACKAGES = ("pytest", "pluggy", "py")
+#: Words in a log that say a C compiler or Python's headers are missing.
+NEEDS_COMPILER = (
+    r"gcc'? failed: No such file|unable to execute '?[a-z0-9_-]*gcc|gcc: (not found|command not found)|"
+    r"Python\.h: No such file|command '[a-z0-9_-]*(gcc|g\+\+|cc)' failed|cc: command not found|"
+    r"No CMAKE_C_COMPILER could be found|error: (Microsoft Visual C|no acceptable C compiler)"
+)
+TOOLCHAIN = "build-essential pkg-config libffi-dev libssl-dev libxml2-dev libxslt1-dev zlib1g-dev libyaml-dev"
+_EDITABLE = re.compile(r"(^|\s)(-e|--editable)(\s+|=)")
+
+
+@dataclass
+class ScriptInputs:
+    """What the script needs beyond the recipe: dates, the version from git, the runner, build requirements."""
+
+    date: str = ""  # UV_EXCLUDE_NEWER: the environment commit's date (UTC, RFC 3339), "" for none
+    python_floor: str = ""  # when the base's Python had matured: test runners resolve as of then at the latest
+    vcs_version: str = ""  # the version a VCS-versioned build should report
+    runner: str = "pytest"
+    build_requires: list[str] = field(default_factory=list)  # names from build-system.requires
+
+
+def needs_isolation_fallback(env: Environment) -> bool:
+    """Whether the recipe installs anything editably (steps 2-3 apply)."""
+    return any(_EDITABLE.search(cmd) for cmd in env.install)
+
+
+def install_script(env: Environment, inputs: ScriptInputs) -> str:
+    """The bash script that installs `env`'s project in /testbed into /opt/venv, step by step."""
+    recipe = [*env.install]
+    if env.packages:
+        recipe.append("uv pip install " + " ".join(shlex.quote(p) for p in env.packages))
+    steps = [("recipe", "install", recipe)]
+    if needs_isolation_fallback(env):
+        unpinned = sorted({*inputs.build_requires, "setuptools>=64", "wheel", "editables"})
+        prep = "uv pip install " + " ".join(shlex.quote(r) for r in unpinned)
+        steps.append(("no-isolation", "install", [prep, "export SWEFARM_NO_ISOLATION=1", *recipe]))
+        steps.append(("non-editable", "install", ["export SWEFARM_NO_EDITABLE=1", *recipe, "swefarm_link_checkout"]))
+        legacy = f"SWEFARM_BUILD_FLOOR={_later(inputs.date, LEGACY_SETUPTOOLS_FLOOR)}"
+        steps.append(
+            ("legacy-setuptools", "install", [legacy, "export SWEFARM_NO_EDITABLE=1", *recipe, "swefarm_link_checkout"])
+        )
+    if env.requirements_files:
+        minimal = [c for c in (_without_requirement_files(cmd) for cmd in recipe) if c]
+        if inputs.runner == "pytest":  # the package plus the test runner of the task's date
+            minimal.append("uv pip install pytest")
+        steps.append(("package-only", "runner", minimal))
+    upgrade = 'UV_EXCLUDE_NEWER="$SWEFARM_RUNNER_DATE" uv pip install --upgrade ' + " ".join(RUNNER_PACKAGES)
+    if inputs.date and inputs.date < PYTEST3_LAST:  # pytest 4 rejects a [pytest] section in setup.cfg
+        steps.append(
+            ("pytest3-runner", "runner", [*recipe, f"SWEFARM_RUNNER_DATE={PYTEST3_LAST}", "swefarm_upgrade_runner"])
+        )
+    steps.append(
+        ("newer-runner", "runner", [*recipe, "SWEFARM_RUNNER_DATE=$SWEFARM_PY_FLOOR", "swefarm_upgrade_runner"])
+    )
+    return _render(env, inputs, steps, upgrade)
+
+
+def _without_requirement_files(cmd: str) -> str:
+    if not cmd.startswith("uv pip install "):
+        return cmd
+    words = shlex.split(cmd)
+    out, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+            continue
+        if word in ("-r", "--requirement"):
+            skip = True
+            continue
+        if word.startswith(("-r", "--requirement=")) and word not in ("-r",):
+            continue
+        out.append(word)
+    return shlex.join(out) if len(out) > 3 else ""
+
+
+def _render(env: Environment, inputs: ScriptInputs, steps, upgrade: str) -> str:
+    floors = " ".join(f"--exclude-newer-package {n}=$SWEFARM_BUILD_FLOOR" for n in BUILD_TOOLS)
+    vcs = shlex.quote(inputs.vcs_version or "0.0.0")
+    lines = [
+        "#!/bin/bash",
+        "# Generated by swefarm (harness/install_script.py): install the project, falling back in steps.",
+        "set -u",
+        "cd /testbed",
+        f"export UV_EXCLUDE_NEWER={shlex.quote(inputs.date)}",
+        '[ -n "$UV_EXCLUDE_NEWER" ] || unset UV_EXCLUDE_NEWER',
+        f"SWEFARM_BUILD_FLOOR={shlex.quote(_later(inputs.date, BUILD_TOOLS_FLOOR))}",
+        f"SWEFARM_PY_FLOOR={shlex.quote(_later(inputs.date, inputs.python_floor or inputs.date))}",
+        f"SWEFARM_RUNNER={shlex.quote(inputs.runner)}",
+        # versions from git: the build context has no .git (class 1); the version of the newest tag
+        f"export SETUPTOOLS_SCM_PRETEND_VERSION={vcs} PBR_VERSION={vcs} PDM_BUILD_SCM_VERSION={vcs}",
+        f"export POETRY_DYNAMIC_VERSIONING_BYPASS={vcs} VERSIONINGIT_FOR_PACKAGE={vcs} HATCH_VCS_PRETEND_VERSION={vcs}",
+        "export PYTHONDONTWRITEBYTECODE=",
+        _UV_WRAPPER.replace("@FLOORS@", floors if inputs.date and inputs.date < BUILD_TOOLS_FLOOR else ""),
+        _HELPERS.replace("@UPGRADE@", upgrade)
+        .replace("@NEEDS_COMPILER@", NEEDS_COMPILER)
+        .replace("@TOOLCHAIN@", TOOLCHAIN),
+    ]
+    if env.pre_install:
+        lines.append("echo '== pre-install'")
+        lines.append("( set -x\n" + "\n".join(f"{c} || exit 1" for c in env.pre_install) + "\n) || exit 1")
+    for i, (name, kind, commands) in enumerate(steps):
+        # each command checked: errexit is off inside a function called from a condition, as swefarm_try is
+        body = "\n".join(f"  {c} || exit 1" for c in commands) or "  true"
+        lines.append(f"step_{i}() {{\n  set -ex\n{body}\n}}")
+        lines.append(f"swefarm_try {shlex.quote(name)} {kind} step_{i} && exit 0")
+    lines.append(_FAILED)
+    return "\n".join(lines) + "\n"
+
+
+def _later(a: str, b: str) -> str:
+    return max(a, b) if a and b else (a or b)
+
+
+# `uv pip install` with the build tools' floor, and the flags a fallback step asks for.
+_UV_WRAPPER = r"""uv() {
+  if [ "${1:-}" = pip ] && [ "${2:-}" = install ]; then
+    shift 2
+    local args=("$@") extra=(@FLOORS@) x
+    for x in ${SWEFARM_EXEMPT:-}; do extra+=(--exclude-newer-package "$x"); done
+    if [ -n "${SWEFARM_NO_EDITABLE:-}" ]; then
+      local out=() a
+      for a in "${args[@]}"; do
+        case "$a" in -e|--editable) ;; --editable=*) out+=("${a#--editable=}") ;; *) out+=("$a") ;; esac
+      done
+      args=("${out[@]}")
+    fi
+    [ -n "${SWEFARM_NO_ISOLATION:-}" ] && extra+=(--no-build-isolation)
+    command uv pip install "${extra[@]}" "${args[@]}"
+  else
+    command uv "$@"
+  fi
+}"""
+
+_HELPERS = r"""swefarm_fresh_venv() {
+  rm -rf /opt/venv && python3 -m venv /opt/venv >/dev/null && hash -r
+}
+# Replace the project's installed distribution with a .pth that points at the checkout (src/ when the
+# code lives there), so the tests import the code the agent edits.
+swefarm_link_checkout() {
+  python - <<'PY' || return 1
+import json, pathlib, shutil, site, subprocess, sys
+from importlib import metadata
+mine = []
+for dist in metadata.distributions():
+    text = dist.read_text("direct_url.json") or "{}"
+    if json.loads(text).get("url", "").rstrip("/") in ("file:///testbed", "file:///testbed/."):
+        mine.append(dist.metadata["Name"])
+for name in mine:
+    subprocess.run(["uv", "pip", "uninstall", name], check=True)
+root = pathlib.Path("/testbed")
+src = root / "src"
+paths = [str(src)] if src.is_dir() and any(p.suffix == ".py" or p.is_dir() for p in src.iterdir()) else [str(root)]
+pathlib.Path(site.getsitepackages()[0], "_swefarm_checkout.pth").write_text("\n".join(paths) + "\n")
+print("linked the checkout:", paths, "replacing", mine or "nothing")
+PY
+  if [ -f setup.py ] && grep -qE "Extension\(|ext_modules|cythonize" setup.py; then
+    python setup.py build_ext --inplace || echo "swefarm: build_ext --inplace failed; compiled modules may be missing"
+  fi
+}
+swefarm_upgrade_runner() {
+  local plugins
+  plugins=$(python -m pip list --format=freeze 2>/dev/null | sed -n 's/^\(pytest-[A-Za-z0-9_.-]*\|coverage\)==.*/\1/p')
+  @UPGRADE@ $plugins
+}
+# The runner starts and runs a trivial test with the project's own configuration (exit 0, or 5 when its
+# configuration collects nothing from that file).
+swefarm_smoke() {
+  case "$SWEFARM_RUNNER" in
+    pytest)
+      printf 'def test_swefarm_smoke():\n    assert True\n' > /testbed/test_swefarm_smoke.py
+      (cd /testbed && PYTHONDONTWRITEBYTECODE=1 timeout 600 \
+        python -m pytest -p no:cacheprovider -q test_swefarm_smoke.py)
+      local rc=$?
+      rm -f /testbed/test_swefarm_smoke.py
+      [ "$rc" -eq 0 ] || [ "$rc" -eq 5 ] ;;
+    *) python -c "import sys" ;;
+  esac
+}
+swefarm_toolchain() {
+  [ -f /tmp/swefarm-toolchain ] && return 1
+  touch /tmp/swefarm-toolchain
+  echo "== a compiler is missing: installing a toolchain"
+  local dev=""
+  [ "$(readlink -f "$(command -v python3)")" = "$(readlink -f /usr/bin/python3)" ] && dev=python3-dev
+  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends @TOOLCHAIN@ $dev
+}
+# uv names the packages its date cutoff filtered out of a failed resolution (some old releases carry
+# no upload time at all); exempt exactly those, up to the release uv says would satisfy.
+SWEFARM_EXEMPT=""
+swefarm_exempt() {
+  local found
+  found=$(python3 - "$1" <<'PY'
+import re, sys
+from datetime import datetime, timedelta
+text = open(sys.argv[1], errors="replace").read()
+hint = r"`([A-Za-z0-9._-]+)` was filtered by `exclude-newer`[^\n]*?published at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)"
+seen = set()
+for name, when in re.findall(hint, text):
+    if name not in seen:
+        seen.add(name)
+        after = datetime.fromisoformat(when) + timedelta(seconds=1)
+        print(f"{name}={after:%Y-%m-%dT%H:%M:%S}Z")
+PY
+)
+  found=$(for f in $found; do case " $SWEFARM_EXEMPT " in *" ${f%%=*}="*) ;; *) echo "$f" ;; esac; done)
+  [ -n "$found" ] || return 1
+  echo "== the date cutoff hid what resolution needs; exempting: $found"
+  SWEFARM_EXEMPT="$SWEFARM_EXEMPT $found"
+}
+swefarm_note() { echo "$1" >> /tmp/swefarm-summary; }
+# The most telling error line of a log (uv's `error:`, a Python exception, pytest's INTERNALERROR).
+swefarm_error() {
+  grep -m1 -E "^(error|ERROR)\b|^ *[A-Za-z_.]*(Error|Exception): |INTERNALERROR|^E +[A-Za-z_.]*Error" "$1" \
+    | sed 's/^ *//' | cut -c1-400
+}
+SWEFARM_LAST=""
+swefarm_try() {
+  local name=$1 kind=$2 fn=$3
+  if [ "$kind" = install ] && [ "$SWEFARM_LAST" = runner ]; then
+    echo "== step $name skipped: the last step installed, but its test runner crashed"; return 1
+  fi
+  echo "== step $name"
+  swefarm_fresh_venv
+  ( $fn ) > "/tmp/swefarm-step-$name.log" 2>&1
+  local rc=$?
+  local again=0
+  while [ $rc -ne 0 ] && [ $again -lt 4 ]; do
+    again=$((again + 1))
+    if grep -qE "@NEEDS_COMPILER@" "/tmp/swefarm-step-$name.log" && swefarm_toolchain; then
+      :
+    elif swefarm_exempt "/tmp/swefarm-step-$name.log"; then
+      :
+    else
+      break
+    fi
+    swefarm_fresh_venv
+    ( $fn ) > "/tmp/swefarm-step-$name.log" 2>&1
+    rc=$?
+  done
+  if [ $rc -ne 0 ]; then
+    SWEFARM_LAST=install
+    echo "== step $name: the install failed (exit $rc):"; tail -n 40 "/tmp/swefarm-step-$name.log"
+    swefarm_note "$name: the install failed: $(swefarm_error "/tmp/swefarm-step-$name.log")"
+    return 1
+  fi
+  if ! swefarm_smoke > "/tmp/swefarm-smoke-$name.log" 2>&1; then
+    SWEFARM_LAST=runner
+    echo "== step $name: installed, but the test runner crashes on start:"; tail -n 30 "/tmp/swefarm-smoke-$name.log"
+    swefarm_note "$name: installed, but the test runner crashes: $(swefarm_error "/tmp/swefarm-smoke-$name.log")"
+    return 1
+  fi
+  mkdir -p /opt/swefarm && echo "$name" > /opt/swefarm/install-step
+  echo "swefarm-install-step: $name"
+  rm -f /tmp/swefarm-step-*.log /tmp/swefarm-smoke-*.log
+  return 0
+}"""
+
+_FAILED = r"""echo "== the first step's log ends:"
+tail -n 25 /tmp/swefarm-step-recipe.log 2>/dev/null
+tail -n 25 /tmp/swefarm-smoke-recipe.log 2>/dev/null
+echo "swefarm-install: no step worked:"
+sed 's/^/  step /' /tmp/swefarm-summary
+exit 1"""

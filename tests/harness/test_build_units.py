@@ -1,0 +1,153 @@
+"""Build machinery without Docker: failure classes, the install script's steps, remembered failures,
+SWE-bench's specifications, the Python choice, and the CLI's answers for tasks whose build failed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from swefarm.cli.main import app
+from swefarm.harness.build_failures import classify_build_failure, strip_ansi
+from swefarm.harness.build_memory import forget_failure, record_failure, recorded_failure
+from swefarm.harness.install_script import ScriptInputs, install_script
+from swefarm.harness.recipe import ProjectFiles
+from swefarm.harness.recipe_python import infer_python, next_python
+from swefarm.harness.recipe_swebench import environment_from_spec, load_specs, spec_for
+from swefarm.sandbox.bases import BASES, base_for, choose_base
+from swefarm.tasks.models import Environment, Provenance, Task, TaskStatus
+from swefarm.tasks.store import TaskStore
+from typer.testing import CliRunner
+
+
+@pytest.mark.parametrize(
+    ("log", "code"),
+    [
+        ("LookupError: setuptools-scm was unable to detect version for '/testbed'.", "vcs_version"),
+        ("AttributeError: module 'setuptools.build_meta' has no attribute 'build_editable'", "no_build_editable"),
+        ("module 'poetry.core.masonry.api' has no attribute 'build_editable'", "no_build_editable"),
+        (
+            "No solution found when resolving build dependencies: only setuptools<=40.6.2 is available",
+            "build_requirements",
+        ),  # fmt: skip
+        ("error: command 'x86_64-linux-gnu-gcc' failed: No such file or directory", "compiler_missing"),
+        ("fatal error: Python.h: No such file or directory", "compiler_missing"),
+        ("the current Python version (3.9.2) does not satisfy Python>=3.10", "python_unsupported"),
+        ("error: No solution found when resolving dependencies:\n  we can conclude that", "dependency_resolution"),
+        ("step recipe: installed, but the test runner crashes: KeyError: 'BREAK_LOOP'", "runner_crash"),
+        ("something nobody has seen", "other"),
+    ],
+)
+def test_build_failures_are_classified(log, code):
+    assert classify_build_failure(log) == code
+
+
+def test_ansi_codes_are_stripped():
+    assert strip_ansi("\x1b[91merror:\x1b[0m no") == "error: no"
+
+
+def test_the_install_script_has_every_fallback_step_in_order():
+    env = Environment(
+        install=["uv pip install -r requirements.txt -e '.[test]'"], requirements_files=["requirements.txt"]
+    )
+    script = install_script(env, ScriptInputs(date="2016-05-01T00:00:00Z", python_floor="2021-04-03T00:00:00Z",
+                                              vcs_version="1.4.0"))  # fmt: skip
+    order = [script.index(f"swefarm_try {name} ") for name in
+             ("recipe", "no-isolation", "non-editable", "legacy-setuptools", "package-only", "pytest3-runner",
+              "newer-runner")]  # fmt: skip
+    assert order == sorted(order)
+    assert "SETUPTOOLS_SCM_PRETEND_VERSION=1.4.0" in script and "PBR_VERSION=1.4.0" in script
+    assert "--exclude-newer-package setuptools=$SWEFARM_BUILD_FLOOR" in script  # build tools under a floor
+    package_only = script[script.index("step_4()") : script.index("swefarm_try package-only")]
+    assert "-r requirements.txt" not in package_only and "uv pip install pytest" in package_only
+
+
+def test_a_new_plain_install_gets_no_editable_fallbacks_or_floors():
+    script = install_script(Environment(install=["uv pip install ."]), ScriptInputs(date="2024-05-01T00:00:00Z"))
+    assert "no-isolation" not in script and "pytest3-runner" not in script
+    assert "extra=()" in script  # no build-tool floor: the date is past it
+
+
+def test_failures_are_remembered_per_tag_and_forgotten(tmp_path):
+    db = tmp_path / "b.db"
+    assert recorded_failure("t", db) is None
+    record_failure("t", "abc", "vcs_version", "why", "log", path=db)
+    failed = recorded_failure("t", db)
+    assert (failed.recipe_hash, failed.failure_class, failed.reason, failed.log_tail) == (
+        "abc",
+        "vcs_version",
+        "why",
+        "log",
+    )
+    forget_failure("t", db)
+    assert recorded_failure("t", db) is None
+
+
+def _task(source: str, repo="marshmallow-code/marshmallow", version="3.0") -> Task:
+    return Task(instance_id="x-1", repo=repo, base_commit="a" * 40, patch="", test_patch="", problem_statement="",
+                version=version, provenance=Provenance(source=source))  # fmt: skip
+
+
+def test_swebench_specs_come_from_the_real_package_and_only_for_its_imports():
+    assert "pylint-dev/astroid" in load_specs()["MAP_REPO_VERSION_TO_SPECS_PY"]
+    assert spec_for(_task("swe-bench-lite")) is not None
+    assert spec_for(_task("git")) is None and spec_for(_task("github")) is None  # mined: never the specs
+
+
+def test_a_swebench_spec_becomes_our_recipe_without_conda():
+    spec = {"python": "3.6", "install": "python -m pip install -v --no-use-pep517 --no-build-isolation -e .",
+            "packages": "numpy scipy", "pip_packages": ["cython"], "pre_install": ["apt-get install -y x"],
+            "test_cmd": "PYTHONWARNINGS='ignore::UserWarning' bin/test -C --verbose",
+            "eval_commands": ["export LANG=en_US.UTF-8"]}  # fmt: skip
+    env, notes = environment_from_spec(spec, "sympy/sympy", tables={})
+    assert env.install == ["uv pip install --no-build-isolation -e ."]
+    assert env.packages == ["numpy", "scipy", "cython"] and env.pre_install == ["apt-get install -y x"]
+    assert env.env_vars == {"LANG": "en_US.UTF-8", "PYTHONWARNINGS": "ignore::UserWarning"}
+    assert env.log_parser == "sympy" and env.python == "3.6"
+    conda, notes = environment_from_spec({"python": "3.9", "packages": "environment.yml"}, "pydata/xarray", {})
+    assert conda.packages == [] and any("conda" in n for n in notes)
+
+
+def test_one_list_of_bases_and_one_rule():
+    bases = ((3, 9), (3, 11), (3, 13))
+    assert choose_base((3, 10), bases) == (3, 9) and choose_base((3, 6), bases) == (3, 9)
+    assert choose_base((3, 12), bases, allows=lambda v: v >= (3, 12)) == (3, 13)
+    assert base_for("3.12", bases).tag == "swefarm/base:py3.11"
+    assert base_for("3.7", tuple(b.version for b in BASES.values())).tag == "swefarm/base:py3.7"  # a registry
+    assert BASES["3.7"].release is None and BASES["3.9"].release == "bullseye"
+
+
+def test_the_newest_declared_python_released_by_the_task_date_wins(tmp_path):
+    # a 2023-02 task of a project that declares 3.11 (released 2022-10): not held back to 3.10 by maturity
+    (tmp_path / "setup.py").write_text("setup(classifiers=['Programming Language :: Python :: 3.11'])\n")
+    choice = infer_python(ProjectFiles.read(tmp_path), date(2023, 2, 1), bases=((3, 9), (3, 11), (3, 13)))
+    assert choice.version == "3.11", choice.reason
+
+
+def test_old_code_says_why_no_older_python_is_used(tmp_path):
+    (tmp_path / "tox.ini").write_text("[tox]\nenvlist = py27,py35\n")
+    choice = infer_python(ProjectFiles.read(tmp_path), date(2016, 3, 1), bases=((3, 9), (3, 11), (3, 13)))
+    assert choice.version == "3.9" and choice.best == "3.5"
+    assert "no base older than 3.9 can be made here" in choice.reason
+
+
+def test_next_python_for_a_retry():
+    bases = ((3, 9), (3, 11), (3, 13))
+    assert next_python("3.9", None, bases) == "3.11" and next_python("3.13", None, bases) is None
+    assert next_python("3.9", "<3.11", bases) is None
+
+
+def test_validate_and_grade_on_a_task_whose_build_failed(tmp_path, monkeypatch):
+    monkeypatch.setenv("SWEFARM_HOME", str(tmp_path))
+    reason = "build: building swefarm/env:x failed: step recipe: the install failed: error: No solution found"
+    task = _task("git").model_copy(update={"status": TaskStatus.INVALID, "status_reason": reason})
+    TaskStore().put(task)
+    runner = CliRunner()
+    validated = runner.invoke(app, ["validate", "x-1"])
+    assert validated.exit_code == 1, validated.output
+    assert "did not build" in validated.output and "\x1b[" not in TaskStore().get("x-1").status_reason
+    assert TaskStore().get("x-1").status_reason == reason  # validate did not overwrite the build's reason
+    patch = tmp_path / "p.diff"
+    patch.write_text("")
+    graded = runner.invoke(app, ["grade", "x-1", "--patch", str(patch)])
+    assert graded.exit_code == 3 and "swefarm build x-1 --force" in graded.output
+    assert "swefarm setup" not in graded.output
