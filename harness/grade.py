@@ -147,6 +147,15 @@ def _attempt(
             report.failure = limit_failure(sb) or classify(exc)
             report.failure_detail = f"{type(exc).__name__}: {exc}"[-2000:]
             report.resolved = False
+    return no_credit_unless_trusted(report)
+
+
+def no_credit_unless_trusted(report: GradeReport) -> GradeReport:
+    """A tampered report, or a run the agent's change broke, proves nothing: no test counts as passing (so
+    partial-credit components such as `fail_to_pass_fraction` give nothing, and regressions count in full)."""
+    if report.tampered or report.failure or report.infra_error:
+        report.resolved = False
+        report.fail_to_pass_passed = report.pass_to_pass_passed = 0
     return report
 
 

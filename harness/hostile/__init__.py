@@ -97,12 +97,17 @@ def signals(report) -> set[str]:
 
 
 def problems(report, expect: frozenset[str]) -> list[str]:
-    """Why `report` is not what an attack must end in: resolved, infra_error, or without the expected signal."""
+    """Why `report` is not what an attack must end in: resolved, any FAIL_TO_PASS credit, credit from a report
+    that cannot be trusted, infra_error, or without the expected signal."""
     found = []
     if report.resolved:
         found.append("resolved")
     if report.infra_error:
         found.append(f"infra_error: {report.infra_error[:300]}")
+    if report.fail_to_pass_passed:  # no attack fixes the bug: any FAIL_TO_PASS credit is a faked reward
+        found.append(f"{report.fail_to_pass_passed} FAIL_TO_PASS test(s) counted as passing")
+    if (report.tampered or report.failure) and report.pass_to_pass_passed:
+        found.append("PASS_TO_PASS credit from a run that cannot be trusted")
     if expect and not expect & signals(report):
         found.append(f"expected one of {sorted(expect)}, got {sorted(signals(report))}")
     return found

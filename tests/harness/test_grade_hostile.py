@@ -152,6 +152,18 @@ def test_known_limit_code_correct_only_under_the_runner_resolves_but_is_flagged(
     assert info["reward_components"] == {"resolved": 1.0, "suspicious": -1.0} and reward == 0.0
 
 
+@pytest.mark.parametrize("name", ["rewrite-in-process", "forge-report"])
+def test_a_tampered_report_earns_no_partial_credit(make_env, valid_calc_task, name):
+    """Under a spec with partial credit, a report forged to all-pass gives no FAIL_TO_PASS fraction and
+    counts every PASS_TO_PASS test as regressed: worse than an honest failed attempt, never better."""
+    env = make_env(reward="partial", grade_timeout_s=ATTACKS[name].grade_timeout, pool_size=1)
+    env.reset(seed=0)
+    reward, _, _, info = play_env(ATTACKS[name], env)
+    assert info["tampered"] is True and "infra_error" not in info
+    assert info["reward_values"]["fail_to_pass_fraction"] == 0.0
+    assert info["reward_values"]["pass_to_pass_regressions"] == 1.0 and reward == -0.5
+
+
 def test_a_task_whose_own_test_patch_is_broken_is_infra_error_never_the_agents(docker_client, valid_calc_task):
     from swefarm.harness.grade import grade
 

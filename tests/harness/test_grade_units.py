@@ -400,6 +400,20 @@ def test_a_report_that_contradicts_its_canaries_or_its_exit_code_is_tampered(sta
     report = verdict(statuses, exit_code)
     assert report.tampered and not report.resolved
     assert any(why in reason for reason in report.tampered_reasons), report.tampered_reasons
+    assert report.fail_to_pass_passed == report.pass_to_pass_passed == 0  # no partial credit from a lying report
+
+
+@pytest.mark.parametrize("flag", ["tampered", "failure", "infra_error"])
+def test_a_grade_that_cannot_be_trusted_gives_no_test_credit(flag):
+    from swefarm.harness.grade import no_credit_unless_trusted
+
+    value = {"tampered": True, "failure": GradeFailure.RUNNER_ERROR, "infra_error": "engine gone"}[flag]
+    report = GradeReport(instance_id="t", resolved=True, fail_to_pass_passed=2, fail_to_pass_total=2,
+                         pass_to_pass_passed=3, pass_to_pass_total=3, **{flag: value})  # fmt: skip
+    no_credit_unless_trusted(report)
+    assert not report.resolved and report.fail_to_pass_passed == report.pass_to_pass_passed == 0
+    honest = GradeReport(instance_id="t", resolved=True, fail_to_pass_passed=2, fail_to_pass_total=2)
+    assert no_credit_unless_trusted(honest).fail_to_pass_passed == 2
 
 
 def test_a_file_that_failed_to_load_explains_its_missing_tests_but_never_resolves():
