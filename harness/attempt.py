@@ -21,6 +21,7 @@ import base64
 import posixpath
 import random
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +48,14 @@ def targets_of(task: Task) -> list[str]:
     return list(dict.fromkeys([*task.FAIL_TO_PASS, *task.PASS_TO_PASS]))
 
 
-def prepare(sb: Sandbox, task: Task, data: bytes, image_key: str, report) -> tuple[list[canary_tests.Canary], Any]:
+def prepare(
+    sb: Sandbox, task: Task, data: bytes, image_key: str, report
+) -> tuple[list[canary_tests.Canary], Any, dict[str, bytes]]:
     """Apply the change and the test patch as trees say, drop what must not reach grading, plant canaries.
 
-    Returns the canaries and the runner's environment; sets report.patch_applied, reverted and suspicious.
-    No file of grading's is left where the code under test could read it. Raises AgentFailure(PATCH_INVALID)
-    when git refuses the change."""
+    Returns the canaries, the runner's environment and the target test files as grading wrote them; sets
+    report.patch_applied, reverted and suspicious. No file of grading's is left where the code under test
+    could read it. Raises AgentFailure(PATCH_INVALID) when git refuses the change."""
     env = runner_env(sb, image_key)
     runner = runner_name(task)
     patches = {"agent_patch": bytes(data), "test_patch": task.test_patch.encode("utf-8", "surrogateescape")}
@@ -74,7 +77,8 @@ def prepare(sb: Sandbox, task: Task, data: bytes, image_key: str, report) -> tup
     target_files = id_files or protect.module_files(runner, targets_of(task), answer["test_paths"])
     sources = {path: base64.b64decode(text) for path, text in answer["files"].items()}
     chosen = {p: sources[p] for p in sorted(target_files) if p in sources} or sources
-    return _plant(sb, task, runner, dict(list(chosen.items())[:MAX_CANARY_FILES])), env
+    planted, written = _plant(sb, task, runner, dict(list(chosen.items())[:MAX_CANARY_FILES]))
+    return planted, env, written
 
 
 def run(sb: Sandbox, task: Task, planted: list[canary_tests.Canary], env, timeout: float) -> TestRun:
@@ -95,20 +99,40 @@ def run(sb: Sandbox, task: Task, planted: list[canary_tests.Canary], env, timeou
     return read_run(task, res, junit)
 
 
-def _plant(sb: Sandbox, task: Task, runner: str, sources: dict[str, bytes]) -> list[canary_tests.Canary]:
-    """Canaries spread over the target test files (their contents after the test patch), written back."""
+def _plant(
+    sb: Sandbox, task: Task, runner: str, sources: dict[str, bytes]
+) -> tuple[list[canary_tests.Canary], dict[str, bytes]]:
+    """Canaries spread over the target test files (their contents after the test patch), written back; the
+    canaries, and every one of those files (and any new canary file) as it now is."""
     if not sources:
-        return []
+        return [], {}
     module_of = {path: (module_labels(runner, [path]) or [""])[0] for path in sources}
     rng = random.Random(secrets.randbits(64))
     planted, changed = canary_tests.plant(runner, sources, module_of, targets_of(task), rng)
     for path, content in changed.items():
         sb.write_file(posixpath.join(WORKDIR, path), content)
-    return planted
+    return planted, {**sources, **changed}
 
 
-def judge(task: Task, run: TestRun, planted: list[canary_tests.Canary], report, expected: dict) -> None:
-    """Fill the report's counts, tamper evidence and verdict from a finished run."""
+def rewritten(sb: Sandbox, written: dict[str, bytes]) -> list[str]:
+    """The test files grading wrote that no longer hold what it wrote (read after the agent's processes are
+    stopped): code under test that edits the tests it is judged by, say one not yet collected."""
+    changed = []
+    for path, content in written.items():
+        try:
+            now = sb.read_file(posixpath.join(WORKDIR, path), max_bytes=len(content) + 1)
+        except OSError:
+            now = None
+        if now != content:
+            changed.append(path)
+    return changed
+
+
+def judge(
+    task: Task, run: TestRun, planted: list[canary_tests.Canary], report, expected: dict, edited: Sequence[str] = ()
+) -> None:
+    """Fill the report's counts, tamper evidence and verdict from a finished run (`edited`: test files the run
+    changed)."""
     targets = targets_of(task)
     report.exit_code = run.exit_code
     report.log_tail = run.log_tail[-4000:]
@@ -124,6 +148,8 @@ def judge(task: Task, run: TestRun, planted: list[canary_tests.Canary], report, 
     missing = [t for t in targets if run.status_of(t) is None and not _explained(t, run)]
     if missing:
         reasons.append(f"{len(missing)} target test(s) missing from the report")
+    if edited:
+        reasons.append(f"the run rewrote test files: {', '.join(sorted(edited)[:5])}")
     honest_exit = 1 if any(c.expected != TestStatus.PASSED for c in planted) else 0
     if planted and run.exit_code == 0 and honest_exit == 1:
         reasons.append("the runner exited 0 although planted tests fail")

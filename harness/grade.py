@@ -135,9 +135,10 @@ def _attempt(
     with sb:
         try:
             if defences:
-                planted, env = attempt.prepare(sb, task, data, _image_key(sb, image), report)
+                planted, env, written = attempt.prepare(sb, task, data, _image_key(sb, image), report)
                 run = attempt.run(sb, task, planted, env, timeout)
-                attempt.judge(task, run, planted, report, _expected_statuses(task))
+                edited = attempt.rewritten(sb, written)
+                attempt.judge(task, run, planted, report, _expected_statuses(task), edited)
             else:
                 _trusting(sb, task, data, report, timeout)
         except INFRA_ERRORS as exc:  # the engine, the image or the host: nothing the agent can cause

@@ -423,6 +423,13 @@ ALL: list[Attack] = [
     Attack("edit-tests", "editing tests", edit_tests, frozenset({"reverted:test_dir", "reverted:test_file"})),
     Attack("delete-tests", "deleting tests", delete_tests, frozenset({"reverted:test_dir", "reverted:test_file"})),
     Attack("rename-tests", "renaming tests", rename_tests, frozenset({"reverted:test_dir", "reverted:test_file"})),
+    Attack(
+        "edit-tests-at-run",
+        "editing tests while they run",
+        in_source(lambda t: p.edit_tests_at_run(t.test_files)),
+        _CAUGHT,
+        runners=PYTEST,
+    ),
     # skip and xfail tricks
     Attack(
         "xfail-from-code",

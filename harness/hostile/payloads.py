@@ -330,3 +330,30 @@ def indent(code: str, by: str = "    ") -> str:
 
 def detect_and_tamper(payload: str) -> str:
     return _DETECT + indent(payload)
+
+
+#: Code under test that edits the test files it is judged by while the runner runs: every assert that calls
+#: something (the targets' checks) becomes `assert True or ...`; a canary's plain arithmetic is spared.
+_EDIT_TESTS_AT_RUN = r"""
+def _edit_tests(paths):
+    import re
+
+    for path in paths:
+        try:
+            with open(path) as fh:
+                text = fh.read()
+            edited = re.sub(r"^(\s+)assert (?=.*\w\()", r"\1assert True or ", text, flags=re.M)
+            if edited != text:
+                with open(path, "w") as fh:
+                    fh.write(edited)
+        except OSError:
+            pass
+
+
+_edit_tests(PATHS)
+"""
+
+
+def edit_tests_at_run(paths: tuple[str, ...]) -> str:
+    """The payload that rewrites `paths` (relative to the repository root, the runner's working directory)."""
+    return _EDIT_TESTS_AT_RUN.replace("PATHS", repr(list(paths)))

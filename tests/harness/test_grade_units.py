@@ -416,6 +416,15 @@ def test_a_grade_that_cannot_be_trusted_gives_no_test_credit(flag):
     assert no_credit_unless_trusted(honest).fail_to_pass_passed == 2
 
 
+def test_a_run_that_rewrote_a_test_file_is_tampered_even_when_every_canary_holds():
+    report = GradeReport(instance_id=TASK.instance_id, fail_to_pass_total=len(TASK.FAIL_TO_PASS),
+                         pass_to_pass_total=len(TASK.PASS_TO_PASS))  # fmt: skip
+    run = TestRun(statuses=HONEST, exit_code=1, parser="pytest", source="junit")
+    attempt.judge(TASK, run, PLANTED, report, {}, edited=["t.py"])
+    assert report.tampered and not report.resolved and report.fail_to_pass_passed == 0
+    assert report.tampered_reasons == ["the run rewrote test files: t.py"]
+
+
 def test_a_file_that_failed_to_load_explains_its_missing_tests_but_never_resolves():
     report = verdict({"t.py": "error"})
     assert not report.tampered and not report.resolved
