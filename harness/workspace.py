@@ -49,7 +49,7 @@ def grade_workspace(
     except SandboxError as exc:
         report = _sandbox_failed(sb, task, exc, client, image, timeout, box)
     else:
-        return grade(task, data, client, image, timeout, box)
+        return grade(task, data, client, image, timeout, sandbox=box)
     report.duration = round(time.monotonic() - start, 3)
     return report
 
