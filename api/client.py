@@ -13,7 +13,8 @@
 
 Errors come back as the classes in `api.contract.errors` (an unknown session is a `NotFoundError`, a
 `LookupError`; a bad request an `InvalidRequestError`, a `ValueError`). The URL and token default to
-`SWEFARM_API_URL` and `SWEFARM_API_TOKEN`.
+`SWEFARM_API_URL` and `SWEFARM_API_TOKEN` (else the first of `SWEFARM_API_TOKENS`, else the token a farm
+generated in `$SWEFARM_HOME/api-token`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from swefarm.api.contract.schemas import (
     Trajectory,
     WorkerPublic,
 )
+from swefarm.api.contract.tokens import client_token
 
 from swefarm.settings import current
 
@@ -49,7 +51,7 @@ DEFAULT_URL = "http://127.0.0.1:8600"
 class SwefarmClient:
     def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 7200.0):
         self.url = (url or current().api_url or DEFAULT_URL).rstrip("/")
-        token = token or current().api_token
+        token = token or client_token()
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(
             base_url=self.url,
@@ -150,6 +152,11 @@ class SwefarmClient:
 
     def reset_session(self, session_id: str, seed: int | None = None) -> SessionStarted:
         return SessionStarted.model_validate(self.request("POST", f"/v1/sessions/{session_id}/reset", {"seed": seed}))
+
+    def fork_session(self, session_id: str, n: int = 1) -> list[SessionPublic]:
+        """n new sessions going on from this one's current state (`POST /v1/sessions/{id}/fork`)."""
+        data = self.request("POST", f"/v1/sessions/{session_id}/fork", {"n": n})
+        return [SessionPublic.model_validate(s) for s in data["sessions"]]
 
     def close_session(self, session_id: str) -> SessionPublic:
         return SessionPublic.model_validate(self.request("DELETE", f"/v1/sessions/{session_id}"))
@@ -254,6 +261,17 @@ class RemoteEnv(gym.Env[str, Any]):
         if "infra_error" in info and info.get("session_status") == "failed":
             self.session = self.session.model_copy(update={"status": "failed"})
         return result.observation, result.reward, result.terminated, result.truncated, info
+
+    def fork(self, n: int = 1) -> list[RemoteEnv]:
+        """n envs on new sessions that go on from this episode's current state (see `envs.fork`)."""
+        if self.session is None:
+            raise gym.error.ResetNeeded("call reset() before fork()")
+        siblings = []
+        for session in self.client.fork_session(self.session.id, n):
+            sibling = RemoteEnv(self.client, self.task_id, **self.options)
+            sibling.session, sibling._messages = session, list(self._messages)
+            siblings.append(sibling)
+        return siblings
 
     def close(self) -> None:
         if self.session is not None and self.session.status in ("starting", "active", "ended"):

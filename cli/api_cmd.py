@@ -28,23 +28,48 @@ def serve(
     store: str = typer.Option(None, help="the task store (default $SWEFARM_HOME/tasks.db)"),
     allow_policy: list[str] = typer.Option(None, help="a policy pattern the farm runs (repeatable; e.g. oracle)"),
     session_idle: float = typer.Option(None, help="seconds before an idle session expires (default 600)"),
+    ray: str = typer.Option(
+        None, "--ray", help="place sessions and evaluation jobs on a Ray cluster: auto | HOST:PORT"
+    ),
 ) -> None:
-    """Serve the REST API (tokens from SWEFARM_API_TOKENS or SWEFARM_API_TOKENS_FILE)."""
+    """Serve the REST API (tokens from SWEFARM_API_TOKENS or SWEFARM_API_TOKENS_FILE; with neither, the token
+    in $SWEFARM_HOME/api-token, generated on the first start)."""
+    from swefarm.api.farm.tokens import ensure_token_file
     from swefarm.api.server.serve import serve as run
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = _settings(
         host=host, port=port, database_url=db, local_workers=workers, task_store=store,
-        allowed_policies=allow_policy or None, session_idle_s=session_idle,
+        allowed_policies=allow_policy or None, session_idle_s=session_idle, ray_address=ray,
     )  # fmt: skip
+    if not settings.api_tokens and not settings.api_tokens_file:
+        path, made = ensure_token_file()
+        settings = settings.model_copy(update={"api_tokens_file": str(path)})
+        console.print(f"no SWEFARM_API_TOKENS set: the API token is in {path} "
+                      f"({'generated now' if made else 'made on an earlier start'}); clients read it from there, "
+                      f'curl sends it with -H "Authorization: Bearer $(cat {path})"', soft_wrap=True)  # fmt: skip
     try:
         settings.tokens()
     except ValueError as exc:
         console.print(f"[red]cannot serve:[/] {exc}")
         raise typer.Exit(2) from None
+    from swefarm.cluster.errors import ClusterError
+
+    directory = None
+    where = f"{settings.local_workers} local worker(s)"
+    if settings.ray_address:  # the cluster's sandbox hosts instead of workers, and no SQL job queue
+        from swefarm.cluster.api_farm import RayWorkerDirectory
+
+        directory, where = RayWorkerDirectory, f"the Ray cluster at {settings.ray_address}"
+        settings = settings.model_copy(update={"local_workers": 0})
     console.print(f"swefarm API on http://{settings.host}:{settings.port} (docs at /docs), "
-                  f"{settings.local_workers} local worker(s), state in {settings.database_url}")  # fmt: skip
-    run(settings)
+                  f"{where}, state in {settings.database_url}",
+                  soft_wrap=True)  # fmt: skip
+    try:
+        run(settings, directory)
+    except ClusterError as exc:  # no cluster answers at the address, or it has no live node
+        console.print(f"[red]cannot serve on Ray:[/] {exc}")
+        raise typer.Exit(2) from None
 
 
 def worker(
@@ -71,7 +96,10 @@ farm_app = typer.Typer(help="The env farm's image, for `docker compose up` (comp
 
 
 @farm_app.command("build")
-def farm_build(base: str = typer.Option("swefarm/base:py3.11", help="the image to build on")) -> None:
+def farm_build(
+    base: str = typer.Option("swefarm/base:py3.11", help="the image to build on"),
+    torch: str = typer.Option("cpu", help="the model stack: cpu (runs anywhere), cuda (a GPU host) or none"),
+) -> None:
     """Build the farm image from this checkout (tagged swefarm/farm:latest); prints its tag."""
     from swefarm.api.server.image import FarmBuildError, build_image
     from swefarm.sandbox.engine import connect
@@ -79,7 +107,7 @@ def farm_build(base: str = typer.Option("swefarm/base:py3.11", help="the image t
 
     try:
         with console.status("building the farm image"):
-            tag = build_image(connect(), base=base, log=lambda m: console.print(m))
+            tag = build_image(connect(), base=base, log=lambda m: console.print(m), torch=torch)
     except (FarmBuildError, SandboxError) as exc:
         console.print(f"[red]the farm image did not build:[/] {exc}")
         raise typer.Exit(1) from None

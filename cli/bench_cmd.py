@@ -13,11 +13,12 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from swefarm.cli import zoo_cmd
+from swefarm.cli import learn_cmd, zoo_cmd
 
 app = typer.Typer(help="Benchmarks; record their figures in bench/RESULTS.md.", no_args_is_help=True)
 console = Console(stderr=True)
 app.command("zoo")(zoo_cmd.zoo)
+app.command("learn")(learn_cmd.learn)  # SFT then GRPO with TRL: the train extra
 _TASK = typer.Option(None, "--task", help="a valid task in the store (default: the demo task)")
 _JSON = typer.Option(False, "--json", help="print the figures as JSON on stdout")
 
@@ -49,6 +50,19 @@ def env_bench(
 
     task = _task(task_for_demo, task_id)
     _measure(lambda progress: run_all(task, connect(pool_size=64), quick=quick, mini=mini, progress=progress), as_json)
+
+
+@app.command("fork")
+def fork_bench(
+    task_id: str = _TASK, as_json: bool = _JSON, quick: bool = typer.Option(False, help="fewer samples")
+) -> None:
+    """env.fork(1) and env.fork(8) mid-episode, from the warm pool, next to a cold reset; siblings checked identical."""
+    from swefarm.bench.fork import run_all
+    from swefarm.harness.demo import task_for_demo
+    from swefarm.sandbox.engine import connect
+
+    task = _task(task_for_demo, task_id)
+    _measure(lambda progress: run_all(task, connect(pool_size=32), quick=quick, progress=progress), as_json)
 
 
 @app.command("policy")
@@ -188,6 +202,33 @@ def hacks_bench(
     else:
         table(rows, summary, console)
     if summary["resolved"] or summary["infra_error"]:
+        raise typer.Exit(1)
+
+
+@app.command("ray")
+def ray_bench(
+    nodes: int = typer.Option(3, min=2, help="nodes of the local cluster (a head and nodes-1 workers), on 127.0.0.1"),
+    episodes: int = typer.Option(24, min=2, help="oracle episodes per pass"),
+    slots: int = typer.Option(2, min=1, help="episodes at once per node"),
+    task_id: str = _TASK,
+    as_json: bool = _JSON,
+) -> None:
+    """Episodes per minute on N Ray nodes vs one, node-kill recovery, leaks, scheduling and remote step latency."""
+    from swefarm.bench.ray import run_all
+    from swefarm.cluster.errors import ClusterError
+    from swefarm.harness.demo import task_for_demo
+
+    task = _task(task_for_demo, task_id)
+    try:
+        # Ray prints what it hears of dead nodes (the one this benchmark kills) on stdout: keep stdout for the JSON
+        with console.status("benchmarking") as status, contextlib.redirect_stdout(sys.stderr):
+            result = run_all(task, nodes=nodes, episodes=episodes, slots=slots,
+                             progress=lambda m: status.update(f"benchmarking: {m}"))  # fmt: skip
+    except (ClusterError, RuntimeError, ValueError, KeyError) as exc:  # SandboxError is a RuntimeError
+        console.print(f"[red]benchmark failed:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    _emit(result, as_json)
+    if result["episodes_ok"] != result["episodes"] or not result["node_kill_recovered"] or result["leaked_containers"]:
         raise typer.Exit(1)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 from swefarm.cli import (
     api_cmd,
@@ -13,13 +15,41 @@ from swefarm.cli import (
     run_cmd,
     sandbox_cmd,
     tasks_cmd,
+    train_cmd,
 )
 
-app = typer.Typer(help="swefarm: real GitHub PRs as sandboxed Gymnasium environments.", no_args_is_help=True)
+
+class SwefarmApp(typer.Typer):
+    """The command, with one rule for the failures a user fixes outside swefarm: no Docker engine (or another
+    infrastructure failure that reaches the top) prints one line that says what to do, never a traceback."""
+
+    def __call__(self, *args, **kwargs):
+        from swefarm.errors import InfrastructureError
+
+        try:
+            return super().__call__(*args, **kwargs)
+        except InfrastructureError as exc:
+            sys.stderr.write(f"swefarm: {type(exc).__name__}: {' '.join(str(exc).split())}\n")
+            sys.exit(1)
+
+
+app = SwefarmApp(help="swefarm: real GitHub PRs as sandboxed Gymnasium environments.", no_args_is_help=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"swefarm {version('swefarm')}")
+        raise typer.Exit()
 
 
 @app.callback()
-def main() -> None:
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="print the version and exit"
+    ),
+) -> None:
     """swefarm: real GitHub PRs as sandboxed Gymnasium environments."""
     from swefarm.sandbox import registry
 
@@ -37,6 +67,7 @@ optimize_cmd.register(app)
 app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(mine_cmd.app, name="mine")
+app.add_typer(train_cmd.app, name="train")
 
 if __name__ == "__main__":
     app()

@@ -65,14 +65,16 @@ def optimize(
     api: str = typer.Option(None, help="the farm's URL (default $SWEFARM_API_URL, else http://127.0.0.1:8600)"),
     local: bool = typer.Option(False, help="start a farm on this machine for the run (and stop it after)"),
     out: Path = typer.Option(None, help="where history.json, memory.md, best.yaml and the chart go"),
+    resume: bool = typer.Option(False, help="continue the run in --out from its best scaffold (more --rounds)"),
     show: Path = typer.Option(None, help="only show the table and chart of a finished run's directory"),
 ) -> None:
     """Evaluate a scaffold, then each round propose a change, evaluate it, keep or revert; remember why.
 
-    The token comes from SWEFARM_API_TOKEN (with --local, a fresh one)."""
+    The token comes from SWEFARM_API_TOKEN, else the first of SWEFARM_API_TOKENS, else $SWEFARM_HOME/api-token
+    (the one a farm started without tokens made); with --local, a fresh one."""
     from swefarm.api.client import SwefarmClient
     from swefarm.api.contract.errors import ApiError
-    from swefarm.optimize import Memory, ModelProposer, MutationProposer
+    from swefarm.optimize import Memory, ModelProposer, MutationProposer, OptimizeError
     from swefarm.optimize import optimize as run_loop
 
     if show is not None:
@@ -83,6 +85,13 @@ def optimize(
     config = _load_config(path) if path.suffix in (".yaml", ".yml", ".json") and path.exists() else None
     scaffold_name = name or (path.stem if config is not None else scaffold)
     out = out or Path(f"optimize-{scaffold_name}")
+    memory = Memory(out)
+    if memory.entries and not resume:
+        best = memory.best()
+        said = f"; best {best.scaffold} ({best.score:.3f})" if best is not None and best.score is not None else ""
+        console.print(f"[red]{out} already holds a run[/] ({len(memory.entries)} rounds{said}): "
+                      "--resume continues it, or give another --out")  # fmt: skip
+        raise typer.Exit(1)
     try:
         mutate = MutationProposer(operators, seed=seed)
     except ValueError as exc:
@@ -100,10 +109,10 @@ def optimize(
         from swefarm.api.local import LocalFarm
 
         allowed = list(dict.fromkeys([*DEFAULT_POLICIES, policy]))
-        farm = LocalFarm(out / "farm", allowed_policies=allowed).start()
+        farm = LocalFarm(out / "farm", allowed_policies=allowed).start()  # (a resumed run needs the same farm)
         client = farm.client()
     else:
-        client = SwefarmClient(api)  # the token: $SWEFARM_API_TOKEN, read by the process settings
+        client = SwefarmClient(api)  # the token: see swefarm.api.farm.tokens.client_token
 
     def report(rnd) -> None:
         e = rnd.entry
@@ -112,11 +121,14 @@ def optimize(
 
     try:
         result = run_loop(
-            client, scaffold_name, config, policy, _tasks(tasks, repo, limit), rounds, chosen, Memory(out),
-            perturbation=perturbation, repeats=repeats, seed=seed, report=report,
+            client, scaffold_name, config, policy, _tasks(tasks, repo, limit), rounds, chosen, memory,
+            perturbation=perturbation, repeats=repeats, seed=seed, report=report, resume=resume,
         )  # fmt: skip
     except ApiError as exc:
         console.print(f"[red]the farm refused:[/] {exc.detail}")
+        raise typer.Exit(1) from None
+    except (OptimizeError, ValueError) as exc:
+        console.print(f"[red]cannot optimize:[/] {exc}")
         raise typer.Exit(1) from None
     finally:
         client.close()

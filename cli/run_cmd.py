@@ -35,12 +35,14 @@ def run(
     context_limit: int = typer.Option(None, "--context-limit", min=64, help="tokens per episode (default: model's)"),
     think: bool = typer.Option(True, help="open each turn with <think> (interleaved thinking)"),
     device: str = typer.Option(None, help="transformers device: cpu, cuda, cuda:1 (default: CUDA if present)"),
+    ray: str = typer.Option(
+        None, "--ray", help="play on a Ray cluster: auto | local | HOST:PORT (concurrency per node)"
+    ),
 ) -> None:
     """Run episodes concurrently and write per-turn token-exact trajectories (JSONL, and Parquet)."""
     from swefarm.policy.factory import load_policy
     from swefarm.policy.rollout import RolloutPlan
     from swefarm.policy.rollout import run as run_rollouts
-    from swefarm.policy.trajectory import read_jsonl, write_parquet
 
     env_config = {k: v for k, v in {"max_steps": max_steps, "tool_format": tool_format}.items() if v is not None}
     plan = RolloutPlan(
@@ -57,35 +59,110 @@ def run(
     out = out or Path("runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out.mkdir(parents=True, exist_ok=True)
     jsonl = out / "trajectories.jsonl"
-    try:
-        with console.status(f"loading policy {policy}"):
-            factory = load_policy(policy, **options)
-    except Exception as exc:
-        console.print(f"[red]cannot load policy {escape(policy)}:[/] {escape(str(exc))}")
-        raise typer.Exit(1) from None
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    resolved = failed = 0
-    try:
-        with Progress(*columns, console=console) as progress:
-            bar = progress.add_task("episodes", total=len(plan.jobs()))
-
-            def done(trajectory) -> None:
-                nonlocal resolved, failed
-                resolved += trajectory.resolved
-                failed += bool(trajectory.error or trajectory.infra_error)
-                progress.update(bar, advance=1, description=f"episodes ({resolved} resolved, {failed} failed)")
-
-            trajectories = run_rollouts(plan, factory, out=jsonl, on_done=done)
-    finally:
-        factory.close()
-    if parquet:
+    if ray:
+        trajectories = _on_cluster(plan, policy, options, ray, jsonl)
+        if parquet:
+            _parquet(jsonl, out)
+        _summary(trajectories, jsonl)
+        if all(t.error or t.infra_error for t in trajectories):
+            raise typer.Exit(1)
+        return
+    earlier = _earlier(jsonl, plan, policy)
+    plan.skip = {(t.task, t.episode) for t in earlier}
+    if earlier:
+        left = len(plan.jobs())
+        what = f"resuming with the {left} left" if left else "nothing left to run"
+        console.print(f"{out} holds {len(earlier)} episode(s) of this run already: {what}", soft_wrap=True)
+    trajectories = list(earlier)
+    resolved = sum(t.resolved for t in earlier)
+    failed = sum(bool(t.error or t.infra_error) for t in earlier)
+    if plan.jobs():
         try:
-            write_parquet(read_jsonl(jsonl), out / "trajectories.parquet")
-        except RuntimeError as exc:
-            console.print(f"[yellow]no Parquet:[/] {exc}")
+            with console.status(f"loading policy {policy}"):
+                factory = load_policy(policy, **options)
+        except Exception as exc:
+            console.print(f"[red]cannot load policy {escape(policy)}:[/] {escape(str(exc))}")
+            raise typer.Exit(1) from None
+        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+        live: dict[tuple, tuple[int, int]] = {}  # per episode: turns played, tokens generated
+        try:
+            with Progress(*columns, console=console) as progress:
+                bar = progress.add_task("episodes", total=len(plan.jobs()))
+
+                def describe() -> str:
+                    turns, tokens = sum(t for t, _ in live.values()), sum(n for _, n in live.values())
+                    return f"episodes ({resolved} resolved, {failed} failed; {turns} turns, {tokens:,} tokens)"
+
+                def turn(job, turns: int, tokens: int) -> None:
+                    live[job] = (turns, tokens)
+                    progress.update(bar, description=describe())
+
+                def done(trajectory) -> None:
+                    nonlocal resolved, failed
+                    resolved += trajectory.resolved
+                    failed += bool(trajectory.error or trajectory.infra_error)
+                    live[(trajectory.task, trajectory.episode)] = (trajectory.steps, sum(trajectory.loss_mask))
+                    progress.update(bar, advance=1, description=describe())
+
+                trajectories += run_rollouts(plan, factory, out=jsonl, on_done=done, on_turn=turn)
+        finally:
+            factory.close()
+    if parquet:
+        _parquet(jsonl, out)
     _summary(trajectories, jsonl)
     if failed == len(trajectories):
         raise typer.Exit(1)
+
+
+def _parquet(jsonl: Path, out: Path) -> None:
+    from swefarm.policy.trajectory import read_jsonl, write_parquet
+
+    try:
+        write_parquet(read_jsonl(jsonl), out / "trajectories.parquet")
+    except RuntimeError as exc:
+        console.print(f"[yellow]no Parquet:[/] {exc}")
+
+
+def _on_cluster(plan, policy: str, options: dict, address: str, jsonl: Path) -> list:
+    from swefarm.cluster.errors import ClusterError
+    from swefarm.cluster.rollout import run_plan
+
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    try:
+        with Progress(*columns, console=console) as progress:
+            bar = progress.add_task(f"episodes on the cluster at {address}", total=len(plan.jobs()))
+            return run_plan(plan, policy, options, address, jsonl, lambda t: progress.update(bar, advance=1))
+    except ClusterError as exc:
+        console.print(f"[red]the cluster run failed:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+
+
+def _earlier(jsonl: Path, plan, policy: str) -> list:
+    """The episodes an earlier `run --out` of this same run wrote (it is resumed); a different run: refused."""
+    from swefarm.policy.trajectory import read_jsonl
+
+    if not jsonl.exists() or not jsonl.stat().st_size:
+        return []
+    try:
+        earlier = list(read_jsonl(jsonl))
+    except Exception as exc:
+        console.print(f"[red]{jsonl} is not a trajectory file to resume[/] ({exc}); give another --out", soft_wrap=True)
+        raise typer.Exit(1) from None
+    planned = {(task, k) for task, k, _ in plan.jobs()}
+    kind = policy.split(":", 1)[0]
+    other = [t for t in earlier if (t.task, t.episode) not in planned or not str(t.policy).startswith(kind)]
+    if other:
+        t = other[0]
+        console.print(
+            f"[red]{jsonl.parent} holds another run[/] (e.g. {t.task} episode {t.episode} with policy {t.policy}): "
+            "give another --out, or the same tasks, episodes and policy to resume it",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    seen: dict = {}
+    for t in earlier:
+        seen.setdefault((t.task, t.episode), t)  # a file written before runs resumed may repeat an episode
+    return list(seen.values())
 
 
 def _check_tasks(plan) -> None:

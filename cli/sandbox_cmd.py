@@ -63,19 +63,29 @@ def _setup_policy(model: bool, vllm: bool) -> None:
         raise typer.Exit(1) from None
 
 
-def doctor() -> None:
-    """Report the engine, compose, base images, disk and limits as a table."""
+def doctor(json_: bool = typer.Option(False, "--json", help="the checks as JSON (name, status, detail)")) -> None:
+    """Report the engine, compose, base images, disk and limits; exits 1 when something is wrong."""
     from swefarm.sandbox.doctor import run_checks
 
-    table = Table(title="swefarm doctor")
-    table.add_column("check")
-    table.add_column("status")
-    table.add_column("detail")
     checks = run_checks()
-    for check in checks:
-        table.add_row(check.name, "[green]ok[/]" if check.ok else "[red]problem[/]", check.detail)
-    console.print(table)
-    if not all(c.ok for c in checks if c.name in ("docker engine",)):
+    problems = [c for c in checks if c.status == "problem"]
+    if json_:
+        import json
+
+        rows = [{"name": c.name, "status": c.status, "detail": c.detail} for c in checks]
+        print(json.dumps({"ok": not problems, "checks": rows}, indent=2))
+    else:
+        table = Table(title="swefarm doctor")
+        table.add_column("check")
+        table.add_column("status")
+        table.add_column("detail")
+        colour = {"ok": "green", "problem": "red", "optional": "yellow"}
+        for check in checks:
+            table.add_row(check.name, f"[{colour[check.status]}]{check.status}[/]", check.detail)
+        console.print(table)
+        if problems:
+            console.print(f"[red]{len(problems)} problem(s):[/] " + "; ".join(c.name for c in problems))
+    if problems:
         raise typer.Exit(1)
 
 

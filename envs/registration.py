@@ -58,6 +58,52 @@ def register_envs(store: str | Path | None = None) -> int:
     return registered
 
 
+class UnknownTaskError(gymnasium.error.NameNotFound):
+    """`make("swe/<id>-v0")` for an id the task store does not hold; says which store and what to do."""
+
+
+def _explained_find_spec(find_spec):
+    """Gymnasium's spec lookup, but an unknown `swe/` id first re-reads the store (tasks imported or mined
+    since `import swefarm` are found), then fails with a message that names the store and what to do."""
+
+    def find(env_id: str) -> EnvSpec:
+        try:
+            return find_spec(env_id)
+        except gymnasium.error.NameNotFound:
+            name = env_id.split(":")[-1]
+            if not name.startswith(NAMESPACE + "/"):
+                raise
+            from swefarm.tasks.store import default_store_path
+
+            register_envs()
+            try:
+                return find_spec(env_id)
+            except gymnasium.error.NameNotFound:
+                path = default_store_path()
+                count = len(_instance_ids(path))
+                held = f"holds {count} task(s)" if count else "is empty" if path.exists() else "does not exist yet"
+                raise UnknownTaskError(
+                    f"no task {name.removeprefix(NAMESPACE + '/').rsplit('-v', 1)[0]!r} in the task store {path} "
+                    f"(it {held}): `swefarm tasks list` shows what it holds; `swefarm demo` builds the demo "
+                    "task, `swefarm tasks import FILE` imports a SWE-bench-format file, `swefarm mine` mines "
+                    "pull requests; or make('swe/Task-v0', task=<Task or id>, store=PATH)"
+                ) from None
+
+    find.swefarm = True
+    return find
+
+
+def _install_explained_lookup() -> None:
+    from gymnasium.envs import registration
+
+    current = getattr(registration, "_find_spec", None)
+    if current is not None and not getattr(current, "swefarm", False):
+        registration._find_spec = _explained_find_spec(current)
+
+
+_install_explained_lookup()
+
+
 def _register(id_: str, entry_point: str, kwargs: dict) -> None:
     spec = gymnasium.registry.get(id_)
     if spec is not None and spec.kwargs == kwargs:

@@ -56,12 +56,16 @@ class DatasetSampler:
         return []
 
 
+def split_bucket(instance_id: str) -> float:
+    """Where a task falls in [0, 1) by a hash of its id: below the test fraction is the test split."""
+    return int.from_bytes(hashlib.sha256(instance_id.encode()).digest()[:8], "big") / 2**64
+
+
 def in_split(instance_id: str, split: str, test_fraction: float) -> bool:
     """A stable split by hash of the id: the same task lands in the same split everywhere."""
     if split == "all":
         return True
-    bucket = int.from_bytes(hashlib.sha256(instance_id.encode()).digest()[:8], "big") / 2**64
-    return (bucket < test_fraction) == (split == "test")
+    return (split_bucket(instance_id) < test_fraction) == (split == "test")
 
 
 def load_source(
@@ -83,7 +87,7 @@ def load_source(
         raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     if not 0 < test_fraction < 1:
         raise ValueError("test_fraction must be between 0 and 1")
-    path = Path(dataset) if dataset is not None else None
+    path = Path(dataset).expanduser() if dataset is not None else None
     if path is not None and not path.exists():
         raise FileNotFoundError(f"dataset {path} does not exist")
     if path is not None and path.suffix in (".jsonl", ".json"):

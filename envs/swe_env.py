@@ -239,6 +239,25 @@ class SWEEnv(gym.Env[str, Any]):
         self._model_s += model_time_s
         self._tokens += tokens
 
+    # -- forking (envs/fork.py) ------------------------------------------------------------
+    def fork(self, n: int = 1) -> list[SWEEnv]:
+        """n envs that go on from this moment of the episode, each in its own sandbox (see `envs.fork`)."""
+        from swefarm.envs.fork import fork
+
+        return fork(self, n)
+
+    def snapshot(self):
+        """This moment of the episode (workspace, shell, transcript); `restore` it here or in a sibling."""
+        from swefarm.envs.fork import snapshot
+
+        return snapshot(self)
+
+    def restore(self, snapshot) -> None:
+        """Go back to a snapshot: a fresh sandbox takes its state, the transcript and counts are its own."""
+        from swefarm.envs.fork import restore
+
+        restore(self, snapshot)
+
     # -- tools -----------------------------------------------------------------------------
     def _run(self, call: ToolCall) -> ToolResult:
         self._tool_calls += 1

@@ -130,7 +130,8 @@ _TOOLCHAIN_RUN = (
 # artefacts that copy or compile later sources (bytecode, build/, dist/, .eggs/), keeps in the
 # kept egg-info and the editable install's metadata only what the base tree says (no later
 # file names, no later README or changelog), takes the environment's /testbed tree (the later
-# commit) out of the image, and makes its list of tracked files root's alone. What remains of
+# commit) out of the image, and makes its list of tracked files and its install script (written
+# from the later tree's configuration) root's alone. What remains of
 # the later commit: the project's version string, the names of its top-level packages and
 # entry points in the venv, and compiled extensions (they are not rebuilt at the base commit).
 _TASK_DOCKERFILE = """FROM {env}
@@ -144,11 +145,11 @@ RUN cd {testbed} && find . \\( -type f -o -type l \\) -printf '%P\\n' | LC_ALL=C
     sed 's|^|/|' /tmp/kept >> {repo}/.git/info/exclude && \\
     python3 /tmp/swefarm-scrub.py scrub {repo} /tmp/kept "$VIRTUAL_ENV" && \\
     rm -rf /tmp/all /tmp/tracked /tmp/made /tmp/kept /tmp/swefarm-scrub.py {testbed} && mkdir -m 755 {testbed} && \\
-    chmod 600 /opt/swefarm/env-tracked.txt
+    chmod 600 /opt/swefarm/env-tracked.txt /opt/swefarm/install.sh
 """
 #: Bumped when the task Dockerfile changes, so task images built the old way are not reused.
-#: t2: no future information (the artefacts and files above).
-TASK_FORMAT = "t2"
+#: t2: no future information (the artefacts and files above); t3: the install script root's alone too.
+TASK_FORMAT = "t3"
 
 
 def _utc(iso: str) -> str:

@@ -8,7 +8,7 @@ Everything goes through `api.client`, so the loop runs the same against a farm o
 a remote one. The reward spec is the objective and is never mutated.
 """
 
-from swefarm.optimize.loop import Round, Tasks, optimize
+from swefarm.optimize.loop import OptimizeError, Round, Tasks, optimize
 from swefarm.optimize.memory import Memory
 from swefarm.optimize.mutations import OPERATORS, select_operators
 from swefarm.optimize.proposers import ModelProposer, MutationProposer, Proposal
@@ -17,6 +17,7 @@ __all__ = [
     "OPERATORS",
     "Memory",
     "ModelProposer",
+    "OptimizeError",
     "MutationProposer",
     "Proposal",
     "Round",

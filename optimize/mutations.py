@@ -84,8 +84,8 @@ def _scale(field: str, factor: float, low: float, high: float, integer: bool):
         old = config[field]
         new = min(max(old * factor, low), high)
         new = int(round(new)) if integer else round(new, 3)
-        if new == old:
-            return None
+        if new == old or (new > old) != (factor > 1):
+            return None  # at its bound already: a "down" operator never raises a limit, nor "up" lowers one
         return {**config, field: new}, f"{field} {old:g} -> {new:g}"
 
     return apply

@@ -14,12 +14,13 @@ rich table, JSON, and a self-contained SVG (or an HTML page holding it).
 from __future__ import annotations
 
 import html
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from statistics import fmean
 from typing import Any
 
 from swefarm.perturb.gap import generalisation_gap
+from swefarm.rewards.passk import pass_at_ks
 
 BASELINE = "none"
 
@@ -55,6 +56,7 @@ class FamilySummary:
     gap_steps: float | None = None
     gap_wall_s: float | None = None
     gap_call_rate: float | None = None
+    pass_at_k: dict[str, float] = field(default_factory=dict)  # unbiased pass@1..n over the episodes of each task
 
 
 def count_calls(messages: list[dict[str, Any]]) -> tuple[int, int]:
@@ -80,6 +82,7 @@ def summarize(rows: list[EpisodeRow]) -> list[FamilySummary]:
                 mean_wall_s=fmean(r.wall_s for r in scored) if scored else 0.0,
                 failed=len(played) - len(scored),
                 call_rate=sum(r.calls_ok for r in scored) / max(1, sum(r.turns for r in scored)),
+                pass_at_k=pass_at_ks((r.task, r.resolved) for r in scored),
             )
         )
     base = next((s for s in out if s.family == BASELINE), None)
@@ -100,7 +103,8 @@ def table(summary: list[FamilySummary], title: str = "Generalisation gap"):
     """A rich table, each measure followed by its gap to the baseline (baseline minus family: + is a loss)."""
     from rich.table import Table
 
-    t = Table(title=title)
+    passk = "; ".join(f"{s.family} " + " ".join(f"{v:.2f}" for v in s.pass_at_k.values()) for s in summary)
+    t = Table(title=title, caption=f"pass@1..n per family: {passk}" if passk else None)
     for name in ("family", "n", "success", "steps", "wall s", "calls ok", "failed"):
         t.add_column(name, justify="left" if name == "family" else "right")
     for s in summary:

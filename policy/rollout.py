@@ -38,13 +38,15 @@ class RolloutPlan:
     env_config: dict[str, Any] = field(default_factory=dict)
     perturb: Any = None  # a perturbation spec for perturb.wrap (None: unperturbed)
     seed: int = 0
+    skip: set[tuple[str, int]] = field(default_factory=set)  # (task, episode) played already (a resumed run)
 
     def jobs(self) -> list[tuple[str, int, int]]:
-        """(task, episode index, seed) for every episode, in a stable order."""
+        """(task, episode index, seed) for every episode not in `skip`, in a stable order."""
         out = []
         for t, task in enumerate(self.tasks):
             for k in range(self.episodes):
-                out.append((task, k, self.seed + 1000 * t + k))
+                if (task, k) not in self.skip:
+                    out.append((task, k, self.seed + 1000 * t + k))
         return out
 
 
@@ -54,12 +56,15 @@ def run(
     out: str | Path | None = None,
     on_done: Callable[[Trajectory], None] | None = None,
     client=None,
+    on_turn: Callable[[tuple[str, int, int], int, int], None] | None = None,
 ) -> list[Trajectory]:
-    """Play every episode of `plan` with `factory`'s policies; append each to `out` (JSONL) when it ends."""
-    return asyncio.run(run_async(plan, factory, out, on_done, client))
+    """Play every episode of `plan` with `factory`'s policies; append each to `out` (JSONL) when it ends.
+
+    `on_turn(job, turns, tokens)` is told, from the episode's thread, each time a turn of it is played."""
+    return asyncio.run(run_async(plan, factory, out, on_done, client, on_turn))
 
 
-async def run_async(plan, factory, out=None, on_done=None, client=None) -> list[Trajectory]:
+async def run_async(plan, factory, out=None, on_done=None, client=None, on_turn=None) -> list[Trajectory]:
     from swefarm.sandbox import registry
     from swefarm.sandbox.engine import connect
 
@@ -78,7 +83,7 @@ async def run_async(plan, factory, out=None, on_done=None, client=None) -> list[
 
         async def one(job: tuple[str, int, int]) -> None:
             async with slots:
-                trajectory = await loop.run_in_executor(pool, play_episode, plan, factory, job, client)
+                trajectory = await loop.run_in_executor(pool, play_episode, plan, factory, job, client, on_turn)
             if out is not None:
                 write_jsonl([trajectory], out)
             results.append(trajectory)
@@ -90,7 +95,9 @@ async def run_async(plan, factory, out=None, on_done=None, client=None) -> list[
     return sorted(results, key=lambda t: order[(t.task, t.episode)])
 
 
-def play_episode(plan: RolloutPlan, factory: PolicyFactory, job: tuple[str, int, int], client) -> Trajectory:
+def play_episode(
+    plan: RolloutPlan, factory: PolicyFactory, job: tuple[str, int, int], client, on_turn=None
+) -> Trajectory:
     """One episode, start to end, through `policy.episode.play`.
 
     An infrastructure failure (a sandbox, the model server) is recorded in the trajectory's `error`,
@@ -112,7 +119,7 @@ def play_episode(plan: RolloutPlan, factory: PolicyFactory, job: tuple[str, int,
 
             env = perturb.wrap(env, plan.perturb, seed=seed)
         policy = factory.new(task)
-        episode = play(env, policy, seed=seed)
+        episode = play(env, policy, seed=seed, before_step=_turn_reporter(job, policy, on_turn))
     except InfrastructureError as exc:  # the env could not even be made
         fields = {**base, "error": f"{type(exc).__name__}: {exc}", "wall_s": round(time.perf_counter() - start, 3)}
         return Trajectory(**fields, truncated=True, token_ids_exact=False)
@@ -127,6 +134,18 @@ def play_episode(plan: RolloutPlan, factory: PolicyFactory, job: tuple[str, int,
         return policy.trajectory(**fields) if episode.began else Trajectory(**fields, token_ids_exact=False)
     fields.update(_outcome(episode.info, episode.reward, episode.terminated, episode.truncated))
     return policy.trajectory(**fields)
+
+
+def _turn_reporter(job, policy, on_turn) -> Callable[[], None] | None:
+    """Called before each action: reports the turns the policy has played and the tokens it generated."""
+    if on_turn is None:
+        return None
+
+    def report() -> None:
+        turns = getattr(policy, "turns", None) or []
+        on_turn(job, len(turns), sum(len(getattr(t, "completion_ids", None) or []) for t in turns))
+
+    return report
 
 
 def _scaffold(env, info: dict[str, Any]) -> dict[str, Any]:

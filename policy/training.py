@@ -5,7 +5,7 @@
 
     trajectories = [t for t in read_jsonl("runs/x/trajectories.jsonl") if t.token_ids_exact]
     batch = to_batch(trajectories, pad_id=tokenizer.pad_token_id)
-    new = token_logprobs(model, batch["input_ids"], batch["attention_mask"])
+    new = token_logprobs(model, batch["input_ids"], batch["attention_mask"], sampling_temperature(trajectories))
     loss = ppo_loss(new, batch["old_logprobs"], batch["advantages"], batch["loss_mask"])
     loss.backward(); optimizer.step()
 
@@ -53,13 +53,29 @@ def to_batch(trajectories, pad_id: int, device: str = "cpu") -> dict:
     return {k: v.to(device) for k, v in batch.items()}
 
 
-def token_logprobs(model, input_ids, attention_mask):
-    """log p(token_i | tokens_<i) for every position (position 0 gets 0): aligned with `old_logprobs`."""
+def token_logprobs(model, input_ids, attention_mask, temperature: float = 1.0):
+    """log p(token_i | tokens_<i) for every position (position 0 gets 0): aligned with `old_logprobs`.
+
+    `temperature` scales the logits as the sampler did: the transformers backend records the logprob
+    of each sampled id under the distribution it sampled from (temperature applied), so score with
+    the trajectories' own `sampling["temperature"]` (see `sampling_temperature`) or the ratio is not 1
+    at step 0.
+    """
     import torch
 
-    logits = model(input_ids=input_ids, attention_mask=attention_mask).logits.float()
+    if temperature <= 0:
+        raise ValueError("temperature must be > 0 (greedy turns have no distribution to score: use 1.0)")
+    logits = model(input_ids=input_ids, attention_mask=attention_mask).logits.float() / temperature
     logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, input_ids[:, 1:, None]).squeeze(-1)
     return torch.cat([torch.zeros_like(logp[:, :1]), logp], dim=1)
+
+
+def sampling_temperature(trajectories) -> float:
+    """The temperature the trajectories were sampled at (one for all; 1.0 for greedy ones); ValueError if mixed."""
+    temps = {float(t.sampling.get("temperature", 1.0)) or 1.0 for t in trajectories}
+    if len(temps) != 1:
+        raise ValueError(f"trajectories sampled at several temperatures {sorted(temps)}: batch them apart")
+    return temps.pop()
 
 
 def ppo_loss(new_logprobs, old_logprobs, advantages, loss_mask, clip: float = 0.2):

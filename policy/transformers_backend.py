@@ -45,12 +45,13 @@ class TransformersEngine:
 
     def __init__(
         self,
-        model: str | None = None,
+        model: Any = None,  # a path or hub id, None for the default model, or a loaded model (with tokenizer=)
         device: str | None = None,
         max_batch: int = 8,
         batch_wait_s: float = 0.01,
         cache_entries: int = 4,
         log=print,
+        tokenizer=None,
     ):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -60,12 +61,20 @@ class TransformersEngine:
 
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
-        path = resolve_model(model, log=log)
-        self.model = path  # what a client loads the tokenizer from (our server lists it as the model id)
-        self.device = pick_device(device)
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self._model = AutoModelForCausalLM.from_pretrained(path, dtype=pick_dtype(self.device)).to(self.device)
-        self._model.eval()
+        if model is None or isinstance(model, str):
+            path = resolve_model(model, log=log)
+            self.model = path  # what a client loads the tokenizer from (our server lists it as the model id)
+            self.device = pick_device(device)
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            self._model = AutoModelForCausalLM.from_pretrained(path, dtype=pick_dtype(self.device)).to(self.device)
+            self._model.eval()
+        else:  # a model in memory that a trainer updates between calls: used as it is, never cached from
+            if tokenizer is None:
+                raise ValueError("an in-memory model needs its tokenizer (tokenizer=...)")
+            self._model, self.tokenizer = model, tokenizer
+            self.model = str(getattr(model.config, "_name_or_path", "") or "in-memory")
+            self.device = str(next(model.parameters()).device)
+            cache_entries = 0  # key/value caches go stale when the weights change
         self._torch = torch
         self.context_limit = int(getattr(self._model.config, "max_position_embeddings", 0) or 2048)
         self.end_ids = sorted(end_of_turn_ids(self.tokenizer))

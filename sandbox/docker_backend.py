@@ -103,6 +103,7 @@ class DockerSandbox:
         self._closed = False
         self._lock = threading.Lock()
         self.restarts = 0
+        self.seeded_at: str | None = None  # when the seed finished, in the sandbox's clock (sandbox.fork)
         registry.reserve()
         try:
             self.container = self._create()
@@ -147,9 +148,12 @@ class DockerSandbox:
 
     def _seed_workspace(self) -> None:
         src = self.config.seed_workspace_from
-        res = self.run_stateless(f"cp -a {src}/. {self.config.workdir}/", timeout=300)
+        # The time it ended, then a pause past the kernel's coarse file-time tick: whatever changes the
+        # workspace later has a newer ctime, which is how a fork finds it (sandbox/fork.py).
+        res = self.run_stateless(f"cp -a {src}/. {self.config.workdir}/ && date +%s.%N && sleep 0.02", timeout=300)
         if not res.ok:
             raise SandboxError(f"copying {src} into the workspace failed: {res.output[-500:]}")
+        self.seeded_at = res.output.split()[-1]
 
     @property
     def id(self) -> str:
@@ -171,6 +175,15 @@ class DockerSandbox:
                 pass  # already gone (auto_remove) or engine away: `swefarm gc` reaps it
         registry.untrack(self)
         registry.release_slot()
+
+    def fork(self, n: int = 1, pool=None) -> list[DockerSandbox]:
+        """n siblings of this sandbox's workspace and shell state, from `pool` (else started now); see sandbox.fork."""
+        from swefarm.sandbox.fork import fork
+
+        def acquire() -> DockerSandbox:
+            return pool.acquire() if pool is not None else DockerSandbox(self._client, self.image, self.config)
+
+        return fork(self, n, acquire)
 
     def __enter__(self) -> DockerSandbox:
         return self
@@ -332,14 +345,18 @@ class DockerSandbox:
         return Path(local) / PurePosixPath(remote.rstrip("/")).name
 
     def diff(self, path: str | None = None) -> str:
-        """`git diff` of the working tree against HEAD, untracked files included; the index is untouched."""
+        """`git diff` of the working tree against HEAD (a repository with no commit yet: against nothing),
+        untracked files included; the index is untouched. SandboxError when `path` is not in a git repository."""
         repo = self._abs(path or ".")
         cmd = (
-            f"cd {repo} && export GIT_INDEX_FILE=$(mktemp) && cp .git/index $GIT_INDEX_FILE 2>/dev/null; "
-            "git add -A >/dev/null && git -c core.quotepath=false diff --cached --binary HEAD; rc=$?; "
-            "rm -f $GIT_INDEX_FILE; exit $rc"
+            f"cd {repo} && git rev-parse --git-dir >/dev/null 2>&1 || {{ echo 'not a git repository'; exit 3; }}; "
+            "d=$(mktemp -d) && export GIT_INDEX_FILE=$d/index && { cp .git/index $GIT_INDEX_FILE 2>/dev/null || :; } "
+            "&& git add -A >/dev/null && base=$(git rev-parse -q --verify HEAD || git hash-object -t tree /dev/null) "
+            "&& git -c core.quotepath=false diff --cached --binary $base; rc=$?; rm -rf $d; exit $rc"
         )
         res = self.run_stateless(cmd, timeout=120, max_output=256 * 1024 * 1024)
+        if res.exit_code == 3 and res.output.strip() == "not a git repository":
+            raise SandboxError(f"git diff: {repo} is not a git repository (`git init` makes one)")
         if res.exit_code != 0 or res.truncated:
             raise SandboxError(f"git diff in {repo} failed: {res.output[-500:]}")
         return res.output

@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass
 
 from swefarm.sandbox import registry
-from swefarm.sandbox.bases import BASES, image_exists, makeable_pythons
+from swefarm.sandbox.bases import BASES, DEFAULT_PYTHON, image_exists, makeable_pythons
 from swefarm.sandbox.engine import compose_available, connect
 from swefarm.sandbox.errors import EngineUnavailableError
 
@@ -19,6 +19,11 @@ class Check:
     name: str
     ok: bool
     detail: str
+    required: bool = True  # False: something only some tasks need (a base `swefarm setup` does not build yet)
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.ok else ("problem" if self.required else "optional")
 
 
 def run_checks() -> list[Check]:
@@ -46,13 +51,14 @@ def run_checks() -> list[Check]:
     )
     for spec in (BASES[v] for v in makeable_pythons()):
         present = client is not None and image_exists(client, spec.tag)
-        checks.append(
-            Check(
-                f"base {spec.tag}",
-                present,
-                "present" if present else f"missing: `swefarm setup --python {spec.python}`",
-            )
-        )
+        default = spec.python == DEFAULT_PYTHON  # what `swefarm setup` builds; the others on demand
+        if present:
+            detail = "present"
+        elif default:
+            detail = "missing: run `swefarm setup`"
+        else:
+            detail = f"not built (tasks on Python {spec.python} need it): `swefarm setup --python {spec.python}`"
+        checks.append(Check(f"base {spec.tag}", present, detail, required=default))
     for label, path in (
         ("disk (swefarm home)", str(swefarm_home())),
         ("disk (docker data)", info.get("DockerRootDir", "/var/lib/docker")),

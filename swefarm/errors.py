@@ -5,7 +5,8 @@ engine is gone, the grader's test run broke, a model server does not answer)
 is not the agent's doing: it is recorded as an infrastructure failure and never
 scored as a failed attempt. Each layer's own infrastructure exceptions inherit
 it (`sandbox.errors.SandboxError`, `harness.testrun.InfraError`, the model
-backends' server errors, `api.contract.errors.UnavailableError`).
+backends' server errors, `api.contract.errors.UnavailableError`,
+`cluster.errors.ClusterError`).
 
 Any other exception raised while an episode plays is a bug (in a policy, a
 wrapper or the env): the episode runner (`policy.episode.play`) lets it

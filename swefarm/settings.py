@@ -37,6 +37,7 @@ VARIABLES = {
     "github_token": "GITHUB_TOKEN",
     "openai_api_key": "OPENAI_API_KEY",
     "docker_host": "DOCKER_HOST",
+    "ray_address": "RAY_ADDRESS",
 }
 
 
@@ -58,6 +59,7 @@ class Settings(BaseModel):
     github_token: str | None = Field(None, repr=False)
     openai_api_key: str | None = Field(None, repr=False)
     docker_host: str | None = Field(None, description="the Docker engine (the SDK reads it too)")
+    ray_address: str | None = Field(None, description="the Ray cluster `--ray auto` joins (Ray reads it too)")
 
     @property
     def models_dir(self) -> Path:

@@ -106,12 +106,15 @@ class SessionCreate(ScaffoldChoice):
     task_id: str = Field(min_length=1, max_length=300)
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
     idle_timeout_s: float | None = Field(None, gt=0, description="expire after this long without a request")
-    messages_from: int | None = Field(None, ge=0, description="send info['messages'] from this index on")
+    messages_from: int | None = Field(
+        None, ge=0, description="never send info['messages'] before this index, in this answer or any later one"
+    )
 
 
 class ResetRequest(Strict):
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
-    messages_from: int | None = Field(None, ge=0)
+    messages_from: int | None = Field(None, ge=0, description="send info['messages'] from this index on")
+    full_history: bool = Field(False, description="send the whole chat in info['messages']")
 
 
 class StepRequest(Strict):
@@ -119,6 +122,9 @@ class StepRequest(Strict):
 
     action: str | dict[str, Any] | list[Any]
     messages_from: int | None = Field(None, ge=0, description="send info['messages'] from this index on")
+    full_history: bool = Field(
+        False, description="send the whole chat in info['messages'] (by default only the messages not sent yet)"
+    )
 
     @field_validator("action")
     @classmethod
@@ -194,6 +200,10 @@ class EvaluationSummary(BaseModel):
     generalisation_gap: float | None = Field(
         None, description="score unperturbed minus score perturbed (perturb.gap): positive is what perturbing cost"
     )
+    pass_at_k: dict[str, float] = Field(
+        default_factory=dict, description="unbiased pass@1..n over each task's n scored repeats (unperturbed)"
+    )
+    perturbed_pass_at_k: dict[str, float] = Field(default_factory=dict)
 
 
 class EvaluationPublic(BaseModel):

@@ -20,6 +20,7 @@ from swefarm.api.contract.errors import ConflictError, NotFoundError
 from swefarm.api.contract.schemas import EvaluationPublic, EvaluationSummary, ItemPublic
 from swefarm.api.farm import db
 from swefarm.perturb.gap import generalisation_gap
+from swefarm.rewards.passk import pass_at_ks
 
 ACTIVE = ("queued", "running")
 FINAL = ("done", "failed", "cancelled")
@@ -71,10 +72,12 @@ def summarise(rows) -> EvaluationSummary:
         summary.score = mean(r.reward for r in plain)
         summary.resolved_rate = mean(1.0 if r.resolved else 0.0 for r in plain)
         summary.mean_steps = mean(r.steps or 0 for r in plain)
+        summary.pass_at_k = pass_at_ks((r.task_id, bool(r.resolved)) for r in plain)
     summary.scored = len(plain)
     if perturbed:
         summary.perturbed_score = mean(r.reward for r in perturbed)
         summary.perturbed_resolved_rate = mean(1.0 if r.resolved else 0.0 for r in perturbed)
+        summary.perturbed_pass_at_k = pass_at_ks((r.task_id, bool(r.resolved)) for r in perturbed)
     summary.perturbed_scored = len(perturbed)
     if summary.score is not None and summary.perturbed_score is not None:
         summary.generalisation_gap = generalisation_gap(summary.score, summary.perturbed_score)

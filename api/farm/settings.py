@@ -80,6 +80,9 @@ class Settings(BaseModel):
     worker_stale_s: float = Field(20.0, gt=0, description="a worker silent this long is dead")
     monitor_interval_s: float = Field(2.0, gt=0)
     poll_s: float = Field(0.5, gt=0, description="how often an idle worker looks for evaluation work")
+    # past one machine (swefarm.cluster): sessions and evaluation episodes on Ray's sandbox hosts, no SQL queue
+    ray_address: str | None = Field(None, description="a Ray cluster: auto | local | HOST:PORT (unset: no Ray)")
+    ray_host_slots: int = Field(8, ge=1, description="sessions and episodes one node's sandbox host runs at once")
 
     @field_validator("api_tokens", "allowed_policies", mode="before")
     @classmethod

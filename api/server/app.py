@@ -13,12 +13,13 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from swefarm.api.farm import handlers
 from swefarm.api.farm.db import Database
 from swefarm.api.farm.settings import Settings
 from swefarm.api.server.auth import Authenticator
 from swefarm.api.server.deps import AppState
-from swefarm.api.server.directory import WorkerDirectory
+from swefarm.api.server.directory import DirectoryFactory, WorkerDirectory
 from swefarm.api.server.metrics import Metrics
 from swefarm.api.server.middleware import BodyLimitMiddleware, MetricsMiddleware
 from swefarm.api.server.routes import evaluations, health, scaffolds, sessions, tasks
@@ -28,10 +29,11 @@ log = logging.getLogger("swefarm.api")
 
 DESCRIPTION = """REST API of a swefarm env farm: tasks, sessions (reset/step over HTTP), versioned scaffolds
 and evaluation jobs. Every endpoint but `/v1/health` needs `Authorization: Bearer <token>` (the `HTTPBearer`
-security scheme below)."""
+security scheme below: *Authorize* takes the token). The pages `/docs` and `/redoc` work offline."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, directory: DirectoryFactory | None = None) -> FastAPI:
+    """The app; `directory` makes where its sessions live (default: `WorkerDirectory`, the farm's workers)."""
     settings = settings or Settings.from_env()
     database = Database(settings.database_url)
     metrics = Metrics(database)
@@ -40,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database=database,
         auth=Authenticator(settings.tokens()),
         tasks=TaskCatalog(settings.task_store),
-        workers=WorkerDirectory(database, settings, metrics),
+        workers=(directory or WorkerDirectory)(database, settings, metrics),
         metrics=metrics,
     )
 
@@ -55,7 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await state.workers.aclose()
             database.close()
 
-    app = FastAPI(
+    # /docs and /redoc with Swagger UI's and ReDoc's assets served from the fastapi-offline package (no CDN)
+    app = FastAPIOffline(
         title="swefarm",
         description=DESCRIPTION,
         version="1",

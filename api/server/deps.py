@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from swefarm.api.farm.db import Database
 from swefarm.api.farm.settings import Settings
 from swefarm.api.server.auth import Authenticator, authenticated_owner
-from swefarm.api.server.directory import WorkerDirectory
+from swefarm.api.server.directory import Directory
 from swefarm.api.server.metrics import Metrics
 from swefarm.api.server.tasks import TaskCatalog
 
@@ -20,7 +20,7 @@ class AppState:
     database: Database
     auth: Authenticator
     tasks: TaskCatalog
-    workers: WorkerDirectory
+    workers: Directory
     metrics: Metrics
 
 

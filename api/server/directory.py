@@ -1,5 +1,10 @@
 """The API's view of its workers: choosing one for a session, calling it, and cleaning up after a lost one.
 
+`Directory` is the seam the sessions routes, health and the monitor use; `WorkerDirectory` (farm
+workers found through the database) is this package's one implementation. Another deployment
+hands `create_app` its own (`swefarm serve --ray`: the Ray cluster's sandbox hosts, in
+`swefarm.cluster.api_farm`).
+
 A worker is lost when its process is gone (checked by pid and start time when it runs on this
 host) or its heartbeat is older than `worker_stale_s`. Then its sessions fail with the reason,
 its evaluation episodes go back to the queue, and the sandboxes it left are removed by their
@@ -11,8 +16,9 @@ from __future__ import annotations
 import json
 import logging
 import socket
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import func, select, update
@@ -29,6 +35,31 @@ LIVE_SESSION = ("starting", "active", "ended")
 
 class WorkerLost(Exception):
     """The worker did not answer (connection refused or reset): it is gone."""
+
+
+class Directory(Protocol):
+    """Where sessions live: a worker for a new one, calls to the one that holds a session, the monitor's sweep.
+
+    A worker, as `pick` and `get` return it, has an `id`, a `status` ("alive", "dead") and a
+    `max_sessions`; `call` raises `WorkerLost` when the worker is gone and the API's errors otherwise."""
+
+    def pick(self) -> Any: ...
+
+    def get(self, worker_id: str) -> Any: ...
+
+    async def call(self, worker: Any, method: str, path: str, body: dict | None = None, raw: bool = False) -> Any: ...
+
+    def listing(self) -> list[WorkerPublic]: ...
+
+    def alive_count(self) -> int: ...
+
+    def sweep(self) -> list[str]: ...
+
+    async def aclose(self) -> None: ...
+
+
+#: How `create_app` makes its directory: (database, settings, metrics) -> a Directory.
+DirectoryFactory = Callable[[db.Database, Settings, Any], Directory]
 
 
 class WorkerDirectory:
@@ -179,31 +210,17 @@ class WorkerDirectory:
 
     def reap(self, worker) -> int:
         """Remove the containers a dead worker on this host left; 0 when it ran elsewhere or no engine answers."""
-        import docker.errors
-        from swefarm.sandbox.labels import KIND, OWNER_HOST, OWNER_PID, OWNER_START, owner_alive
+        from swefarm.sandbox.gc import reap_owner
 
         if worker.host != socket.gethostname():
             return 0
         try:
-            client = self._docker_client()
-            found = client.containers.list(
-                all=True, filters={"label": [KIND, f"{OWNER_PID}={worker.pid}", f"{OWNER_HOST}={worker.host}"]}
-            )
+            removed, waiting = reap_owner(self._docker_client(), worker.host, worker.pid, worker.pid_start)
         except Exception as exc:
             log.warning("cannot reap worker %s's sandboxes: %s", worker.id, exc)
             return 0
-        removed = 0
-        for container in found:
-            if container.labels.get(OWNER_START) != worker.pid_start or owner_alive(container.labels):
-                continue
-            try:
-                container.remove(force=True)
-                removed += 1
-            except docker.errors.NotFound:
-                removed += 1
-            except docker.errors.APIError as exc:
-                if "already in progress" not in str(exc):
-                    log.warning("removing %s: %s", container.short_id, exc)
+        if waiting:
+            log.warning("%d of worker %s's sandboxes could not be removed yet", waiting, worker.id)
         return removed
 
     def _docker_client(self):

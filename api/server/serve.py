@@ -14,8 +14,12 @@ import subprocess
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from swefarm.api.farm.settings import Settings
+
+if TYPE_CHECKING:
+    from swefarm.api.server.directory import DirectoryFactory
 
 log = logging.getLogger("swefarm.api")
 
@@ -76,8 +80,9 @@ class LocalWorkers:
                 proc.wait()
 
 
-def serve(settings: Settings) -> None:
-    """Run the API (blocking) until SIGTERM or Ctrl-C, with `settings.local_workers` workers beside it."""
+def serve(settings: Settings, directory: DirectoryFactory | None = None) -> None:
+    """Run the API (blocking) until SIGTERM or Ctrl-C, with `settings.local_workers` workers beside it;
+    `directory` as `create_app` takes it (where sessions live when not on the farm's workers)."""
     import uvicorn
     from swefarm.api.farm.net import bind_socket
     from swefarm.api.server.app import create_app
@@ -85,7 +90,7 @@ def serve(settings: Settings) -> None:
     settings.tokens()  # fail now, with what to do, rather than on the first request
     sock = bind_socket(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
-    app = create_app(settings)
+    app = create_app(settings, directory)
     workers = LocalWorkers(settings, settings.local_workers)
     workers.start()
     if settings.api_url_file:

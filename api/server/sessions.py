@@ -153,7 +153,7 @@ async def step(state, owner: str, session_id: str, body: StepRequest) -> StepRes
     try:
         answer = await _forward(
             state, row, "POST", f"/internal/sessions/{session_id}/step",
-            {"action": body.action, "messages_from": body.messages_from}, raw=True,
+            {"action": body.action, "messages_from": body.messages_from, "full_history": body.full_history}, raw=True,
         )  # fmt: skip
     except WorkerLost as exc:
         return await _lost(state, row, str(exc))

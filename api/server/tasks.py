@@ -43,7 +43,6 @@ class TaskCatalog:
 
     def select(self, ids: list[str] | None, split: str, repo: str | None, limit: int | None, test_fraction: float):
         """Ids of the valid tasks an evaluation runs: the given ones (each must be valid), or a stable split."""
-        from swefarm.envs.sources import in_split
         from swefarm.tasks.models import TaskStatus
 
         if ids is not None:
@@ -62,13 +61,29 @@ class TaskCatalog:
                 raise InvalidRequestError("; ".join(parts))
             chosen = list(dict.fromkeys(ids))
         else:
-            chosen = [
-                t.instance_id
-                for t in self.store.iter(repo=repo, status=TaskStatus.VALID)
-                if in_split(t.instance_id, split, test_fraction)
-            ]
+            valid = [t.instance_id for t in self.store.iter(repo=repo, status=TaskStatus.VALID)]
+            chosen = split_ids(valid, split, test_fraction)
         if limit is not None:
             chosen = chosen[:limit]
         if not chosen:
-            raise InvalidRequestError(f"no valid task matches (split {split}, repo {repo or 'any'})")
+            count = f"{len(valid)} valid task(s)" if ids is None else "the tasks given"
+            raise InvalidRequestError(
+                f"no valid task matches (split {split}, repo {repo or 'any'}: {count}); "
+                + ("validate some first (swefarm validate)" if ids is None and not valid else "try split all")
+            )
         return chosen
+
+
+def split_ids(ids: list[str], split: str, test_fraction: float) -> list[str]:
+    """The stable hash split of `envs.sources.in_split`, except that a store too small for the hash to put any
+    task in the test split gets its lowest-hash task there (so `split test` works on a handful of tasks); the
+    train split is the rest (empty for a store of one task)."""
+    from swefarm.envs.sources import in_split, split_bucket
+
+    if split == "all":
+        return list(ids)
+    test = [i for i in ids if in_split(i, "test", test_fraction)]
+    if not test and ids:
+        test = [min(ids, key=split_bucket)]
+    chosen = set(test)
+    return [i for i in ids if (i in chosen) == (split == "test")]

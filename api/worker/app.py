@@ -15,16 +15,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from pydantic import BaseModel
-from swefarm.api.contract.errors import (
-    ApiError,
-    ConflictError,
-    InvalidRequestError,
-    NotFoundError,
-    UnauthorizedError,
-    UnavailableError,
-)
+from swefarm.api.contract.errors import UnauthorizedError
 from swefarm.api.farm import handlers
 from swefarm.api.worker.host import Worker
+from swefarm.api.worker.hosting import public_error
 
 log = logging.getLogger("swefarm.worker")
 
@@ -42,30 +36,17 @@ class OpenRequest(BaseModel):
 class StepRequest(BaseModel):
     action: Any
     messages_from: int | None = None
+    full_history: bool = False
+
+
+class ForkRequest(BaseModel):
+    session_ids: list[str]
 
 
 class ResetRequest(BaseModel):
     seed: int | None = None
     messages_from: int | None = None
-
-
-def _convert(exc: BaseException) -> ApiError:
-    import gymnasium
-    from swefarm.sandbox.errors import SandboxError
-    from swefarm.tasks.store import TaskNotFoundError
-
-    if isinstance(exc, ApiError):
-        return exc
-    if isinstance(exc, TaskNotFoundError):
-        return NotFoundError(str(exc))
-    if isinstance(exc, gymnasium.error.ResetNeeded):
-        return ConflictError(str(exc))
-    if isinstance(exc, SandboxError):
-        return UnavailableError(f"the sandbox failed: {type(exc).__name__}: {exc}")
-    if isinstance(exc, ValueError | TypeError | KeyError):
-        return InvalidRequestError(str(exc))
-    log.error("worker call failed", exc_info=exc)
-    return ApiError(f"the worker failed: {type(exc).__name__}: {exc}")
+    full_history: bool = False
 
 
 def create_worker_app(worker: Worker, url: str) -> FastAPI:
@@ -95,7 +76,7 @@ def create_worker_app(worker: Worker, url: str) -> FastAPI:
         try:
             return await asyncio.get_running_loop().run_in_executor(worker.executor, partial(fn, *args))
         except BaseException as exc:
-            raise _convert(exc) from None
+            raise public_error(exc) from None
 
     @app.get("/internal/health")
     async def health():
@@ -104,20 +85,25 @@ def create_worker_app(worker: Worker, url: str) -> FastAPI:
     @app.post("/internal/sessions")
     async def open_session(body: OpenRequest):
         observation, info = await call(
-            worker.open, body.session_id, body.task_id, body.config, body.perturbation, body.seed, body.idle_timeout_s
-        )
-        from swefarm.api.worker.hosting import public_info
-
-        return {"observation": observation, "info": public_info(info, body.messages_from)}
+            worker.open, body.session_id, body.task_id, body.config, body.perturbation, body.seed, body.idle_timeout_s,
+            body.messages_from,
+        )  # fmt: skip
+        return {"observation": observation, "info": info}
 
     @app.post("/internal/sessions/{session_id}/step")
     async def step(session_id: str, body: StepRequest):
-        return await call(worker.step, session_id, body.action, body.messages_from)
+        return await call(worker.step, session_id, body.action, body.messages_from, body.full_history)
 
     @app.post("/internal/sessions/{session_id}/reset")
     async def reset(session_id: str, body: ResetRequest):
-        observation, info = await call(worker.reset, session_id, body.seed, body.messages_from)
+        observation, info = await call(worker.reset, session_id, body.seed, body.messages_from, body.full_history)
         return {"observation": observation, "info": info}
+
+    @app.post("/internal/sessions/{session_id}/fork")
+    async def fork(session_id: str, body: ForkRequest):
+        from swefarm.api.worker.forking import fork_session
+
+        return {"sessions": await call(fork_session, worker, session_id, body.session_ids)}
 
     @app.delete("/internal/sessions/{session_id}")
     async def close(session_id: str):

@@ -38,6 +38,22 @@ class HostedSession:
         self.last_active = time.monotonic()
         self.steps = 0
         self.episodes = 0
+        self.messages_floor = 0  # `messages_from` given when the session was created: applies to every call
+        self.messages_sent = 0  # messages of this episode the client has been sent (or skipped on purpose)
+
+    def window(self, info: dict[str, Any], messages_from: int | None, full: bool) -> dict[str, Any]:
+        """`info` for the client, with `messages` from: the index the call asks for; the start of the chat
+        with `full`; else the first message this client has not had yet (never before the session's floor)."""
+        if messages_from is not None:
+            start = messages_from
+        elif full:
+            start = 0
+        else:
+            start = max(self.messages_sent, self.messages_floor)
+        messages = info.get("messages")
+        if isinstance(messages, list):
+            self.messages_sent = max(self.messages_sent, len(messages), start)
+        return public_info(info, start)
 
 
 class Worker:
@@ -155,7 +171,10 @@ class Worker:
             self._record(session.id, status="expired", error=f"idle for over {session.idle_timeout_s:g} s", ended=True)
 
     # -- sessions (called from the executor) ----------------------------------------------------
-    def open(self, session_id: str, task_id: str, config: dict, perturbation, seed, idle_timeout_s: float):
+    def open(
+        self, session_id: str, task_id: str, config: dict, perturbation, seed, idle_timeout_s: float,
+        messages_from: int | None = None,
+    ):  # fmt: skip
         from swefarm.api.contract.errors import TooManyRequestsError
 
         with self._lock:
@@ -166,6 +185,7 @@ class Worker:
         task = self.store.get(task_id)
         env = build_env(task, config, perturbation, seed, self.client, self.settings.pool_size)
         session = HostedSession(session_id, env, idle_timeout_s)
+        session.messages_floor = messages_from or 0
         try:
             observation, info = env.reset(seed=seed)
         except BaseException:
@@ -175,14 +195,15 @@ class Worker:
         with self._lock:
             self.sessions[session_id] = session
         self._record(session_id, status="active", steps=0, episodes=1, reward=None)
-        return observation, info
+        return observation, session.window(info, None, False)
 
-    def step(self, session_id: str, action, messages_from: int | None):
+    def step(self, session_id: str, action, messages_from: int | None, full: bool = False):
         session = self._take(session_id)
         try:
             observation, reward, terminated, truncated, info = session.env.step(action)
             session.steps += 1
             session.last_active = time.monotonic()
+            public = session.window(info, messages_from, full)
         finally:
             session.lock.release()
         fields: dict[str, Any] = {"steps": session.steps}
@@ -194,20 +215,22 @@ class Worker:
             "reward": float(reward),
             "terminated": bool(terminated),
             "truncated": bool(truncated),
-            "info": public_info(info, messages_from),
+            "info": public,
         }
 
-    def reset(self, session_id: str, seed, messages_from: int | None):
+    def reset(self, session_id: str, seed, messages_from: int | None, full: bool = False):
         session = self._take(session_id)
         try:
             observation, info = session.env.reset(seed=seed)
             session.steps = 0
             session.episodes += 1
             session.last_active = time.monotonic()
+            session.messages_sent = 0  # a new episode: a new chat
+            public = session.window(info, messages_from, full)
         finally:
             session.lock.release()
         self._record(session_id, status="active", steps=0, episodes=session.episodes, reward=None)
-        return observation, public_info(info, messages_from)
+        return observation, public
 
     def close(self, session_id: str) -> bool:
         with self._lock:

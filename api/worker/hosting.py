@@ -1,4 +1,5 @@
-"""What a worker does with an episode: build its env, and turn env output into what a client may read.
+"""What a worker does with an episode: build its env, and turn env output (and env failures) into what a
+client may read.
 
 The env is the same `SWEEnv` a trainer makes in-process (same sandboxes, same limits), wrapped by
 the perturbation layer when asked. What leaves the worker is JSON-safe and never carries the
@@ -8,10 +9,20 @@ hidden tests: the grade report keeps its counts but loses the test names and the
 from __future__ import annotations
 
 import json
+import logging
 import math
 from typing import Any
 
+from swefarm.api.contract.errors import (
+    ApiError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    UnavailableError,
+)
 from swefarm.api.farm import perturbation
+
+log = logging.getLogger("swefarm.worker")
 
 HIDDEN_GRADE_FIELDS = ("tests", "log_tail", "reverted", "failure_detail")  # they can name hidden tests
 
@@ -61,3 +72,24 @@ def public_info(info: dict[str, Any], messages_from: int | None = None) -> dict[
 def public_action(action: Any) -> Any:
     """An action as stored in a trajectory (JSON-safe)."""
     return json.loads(json.dumps(_jsonable(action)))
+
+
+def public_error(exc: BaseException) -> ApiError:
+    """An env's failure as the API answers it: a missing task 404, a step before reset 409, a sandbox
+    failure 503, a bad argument 422; anything else a logged 500."""
+    import gymnasium
+    from swefarm.sandbox.errors import SandboxError
+    from swefarm.tasks.store import TaskNotFoundError
+
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, TaskNotFoundError):
+        return NotFoundError(str(exc))
+    if isinstance(exc, gymnasium.error.ResetNeeded):
+        return ConflictError(str(exc))
+    if isinstance(exc, SandboxError):
+        return UnavailableError(f"the sandbox failed: {type(exc).__name__}: {exc}")
+    if isinstance(exc, ValueError | TypeError | KeyError):
+        return InvalidRequestError(str(exc))
+    log.error("worker call failed", exc_info=exc)
+    return ApiError(f"the worker failed: {type(exc).__name__}: {exc}")

@@ -3,7 +3,8 @@
 An episode is claimed with one conditional UPDATE (two workers never hold the same claim), played
 on the same env a session gets, and written back only while the claim is still this worker's.
 A policy is loaded once per (spec, options) and shared by the episodes that use it. Episodes play
-through `policy.episode.play`: an infrastructure failure is the episode's result (never scored);
+through `api.worker.episode.play_evaluation` (on `policy.episode.play`): an infrastructure failure
+is the episode's result (never scored);
 any other exception is a bug, so the job fails with it (and the worker's log has the traceback).
 """
 
@@ -18,9 +19,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from swefarm.api.farm import db, evaluations
-from swefarm.api.worker.hosting import build_env, public_action, public_info
-
-from swefarm.errors import InfrastructureError
+from swefarm.api.worker.episode import play_evaluation
 
 log = logging.getLogger("swefarm.worker")
 
@@ -133,62 +132,10 @@ class EvaluationRunner:
                 log.exception("finalising evaluation %s", job.id)
 
     def _play(self, item, job, factory) -> dict[str, Any]:
-        """One episode through `policy.episode.play`; an infrastructure failure is the episode's result."""
-        from swefarm.policy.episode import play
-
-        perturbation = json.loads(job.perturbation) if job.perturbation and item.variant == "perturbed" else None
-        seed = job.seed + item.repeat
+        """One episode (`api.worker.episode.play_evaluation`), stopped by `_check` when it must."""
         task = self.worker.store.get(item.task_id)
-        env = None
-        try:
-            env = build_env(
-                task, json.loads(job.config), perturbation, seed, self.worker.client, self.settings.pool_size
-            )
-            policy = factory.new(task)
-            episode = play(env, policy, seed=seed, before_step=lambda: self._check(item))
-        except InfrastructureError as exc:  # the env could not even be made
-            return self._infra(job, f"{type(exc).__name__}: {exc}", [])
-        finally:
-            if env is not None:
-                env.close()
-        actions = [public_action(action) for action in episode.actions]
-        if episode.error is not None:
-            return self._infra(job, episode.error, actions)
-        return self._result(job, episode.reward, episode.info, actions, policy)
-
-    def _infra(self, job, error: str, actions: list) -> dict[str, Any]:
-        trajectory = {"messages": [], "actions": actions, "info": {"error": error}}
-        return {"infra_error": error[:4000], "trajectory": json.dumps(trajectory) if job.keep_trajectories else None}
-
-    def _result(self, job, reward: float, info: dict, actions: list, policy) -> dict[str, Any]:
-        info = public_info(info)
-        outcome = info.get("outcome", {})
-        result = {
-            "reward_components": info.get("reward_components", {}),
-            "timing": info.get("timing", {}),
-            "perturbation": info.get("perturbation"),
-            "tampered": info.get("tampered"),
-            "grade_failure": info.get("grade_failure"),
-            "suspicious": info.get("suspicious", []),
-        }
-        values: dict[str, Any] = {
-            "reward": float(reward),
-            "resolved": bool((info.get("grade") or {}).get("resolved", False)),
-            "steps": int(outcome.get("steps", info.get("step", 0)) or 0),
-            "infra_error": info.get("infra_error"),
-            "result": json.dumps(result),
-        }
-        if job.keep_trajectories:
-            messages = info.pop("messages", [])
-            trajectory = {"messages": messages, "actions": actions, "reward": float(reward), "info": info}
-            record = getattr(policy, "trajectory", None)
-            if callable(record):
-                try:
-                    trajectory["policy"] = public_info({"t": record()})["t"]
-                except Exception as exc:  # a scripted policy keeps no token record
-                    log.debug("no policy trajectory: %s", exc)
-            values["trajectory"] = json.dumps(trajectory)
-        return values
+        return play_evaluation(task, job, item, factory, self.worker.client, self.settings.pool_size,
+                               before_step=lambda: self._check(item))  # fmt: skip
 
     def _check(self, item) -> None:
         if self._stop.is_set():

@@ -65,6 +65,41 @@ def test_the_loop_keeps_an_improvement_reverts_the_rest_and_remembers_why(farm, 
     assert shown.exit_code == 0 and "cramped@2" in shown.output
 
 
+EXAMPLE = __import__("pathlib").Path(__file__).resolve().parents[2] / "examples" / "start.yaml"
+
+
+def test_the_readmes_command_runs_on_a_small_store_and_a_rerun_resumes_never_duplicates(farm, monkeypatch, tmp_path):
+    """`--tasks test` on a one-task store, the shipped example scaffold, the README's token variable
+    (SWEFARM_API_TOKENS, as the farm's operator exports it); the same --out again is refused, --resume goes on."""
+    out = tmp_path / "runs" / "agent"
+    monkeypatch.delenv("SWEFARM_API_TOKEN", raising=False)
+    monkeypatch.setenv("SWEFARM_API_TOKENS", farm.token)
+    args = ["optimize", "--api", farm.url, "--scaffold", str(EXAMPLE), "--policy", "oracle", "--tasks", "test",
+            "--operators", "limits", "--out", str(out)]  # fmt: skip
+    first = CliRunner().invoke(app, [*args, "--rounds", "1"])
+    assert first.exit_code == 0, first.output + repr(first.exception)
+    again = CliRunner().invoke(app, [*args, "--rounds", "1"])
+    assert again.exit_code == 1 and "already holds a run" in again.output and "--resume" in again.output
+    resumed = CliRunner().invoke(app, [*args, "--rounds", "1", "--resume"])
+    assert resumed.exit_code == 0, resumed.output + repr(resumed.exception)
+    rounds = json.loads((out / "history.json").read_text())["rounds"]
+    assert [r["round"] for r in rounds] == [0, 1, 2] and rounds[0]["decision"] == "baseline"
+    with farm.client() as client:
+        versions = client.scaffold_versions("start")
+        assert len(versions) == 3  # the start and one per round: nothing registered twice
+        assert versions[0].metadata["optimize"]["score"] == 1.0
+
+
+def test_a_failed_run_registers_no_version(farm, monkeypatch, tmp_path):
+    monkeypatch.setenv("SWEFARM_API_TOKEN", farm.token)
+    args = ["optimize", "--api", farm.url, "--scaffold", str(EXAMPLE), "--name", "never", "--policy", "oracle",
+            "--tasks", "train", "--rounds", "1", "--out", str(tmp_path / "failed")]  # fmt: skip
+    result = CliRunner().invoke(app, args)  # one task in the store: it is the test split, train is empty
+    assert result.exit_code == 1 and "no valid task matches" in result.output
+    with farm.client() as client:
+        assert "never" not in {s.name for s in client.scaffolds()}
+
+
 class ScriptedModel:
     """An OpenAI-compatible chat endpoint on 127.0.0.1 that always proposes the same change."""
 

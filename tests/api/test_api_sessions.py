@@ -100,22 +100,47 @@ def test_malformed_actions_get_an_explanation_and_the_session_lives_on(farm):
 
 
 def test_only_new_messages_travel_and_the_client_rebuilds_the_chat(farm):
+    """A step's answer carries the messages the client has not had yet (not the whole chat again), the whole
+    chat on request, or the messages from an index; `messages_from` given at creation holds for later steps."""
     with farm.client() as client:
         env = client.make_env(TASK)
         env.reset()
         env.step(bash("echo one"))
         obs, _, _, _, info = env.step(bash("echo two"))
-        full = client.request(
-            "POST", f"/v1/sessions/{env.session.id}/step", {"action": bash("echo three")}
-        )  # no messages_from: the whole chat
-        delta = client.request(
-            "POST", f"/v1/sessions/{env.session.id}/step", {"action": bash("echo four"), "messages_from": 8}
-        )
+        sid = env.session.id
+
+        def raw(**body):
+            return client.request("POST", f"/v1/sessions/{sid}/step", {"action": bash("echo more"), **body})
+
+        new = raw()  # by default: only what is new since the last answer
+        full = raw(full_history=True)
+        delta = raw(messages_from=8)
+        after = raw()
         env.close()
         assert [m["role"] for m in info["messages"]] == ["system", "user", "assistant", "tool", "assistant", "tool"]
-        assert full["info"]["messages"][:6] == info["messages"] and len(full["info"]["messages"]) == 8
-        assert [m["role"] for m in delta["info"]["messages"]] == ["assistant", "tool"]
+        assert [m["role"] for m in new["info"]["messages"]] == ["assistant", "tool"] and new["info"][
+            "messages_from"
+        ] == 6
+        assert len(full["info"]["messages"]) == 10 and full["info"]["messages_from"] == 0
+        assert (
+            full["info"]["messages"][:6] == info["messages"]
+            and full["info"]["messages"][6:8] == new["info"]["messages"]
+        )
+        assert [m["role"] for m in delta["info"]["messages"]] == ["assistant", "tool"] * 2
         assert delta["info"]["messages_from"] == 8
+        assert after["info"]["messages_from"] == 12 and len(after["info"]["messages"]) == 2
+
+        # messages_from at creation: the opening messages are skipped, and so is everything before it later on
+        started = client.start_session(TASK, messages_from=3)
+        try:
+            assert started.info["messages"] == [] and started.info["messages_from"] == 3
+            first = client.step(started.session.id, bash("echo a"))  # messages 2 and 3: only 3 is sent
+            assert [m["role"] for m in first.info["messages"]] == ["tool"] and first.info["messages_from"] == 3
+            second = client.step(started.session.id, bash("echo b"))
+            assert [m["role"] for m in second.info["messages"]] == ["assistant", "tool"]
+            assert second.info["messages_from"] == 4
+        finally:
+            client.close_session(started.session.id)
 
 
 def test_a_registered_scaffold_drives_the_session(farm, valid_calc_task):

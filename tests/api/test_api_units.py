@@ -95,6 +95,27 @@ def test_what_leaves_a_worker_has_no_test_names_and_is_valid_json():
     assert "test_x" not in json.dumps(out, allow_nan=False)
 
 
+def test_a_hosted_session_sends_each_message_once_unless_asked_for_more():
+    from swefarm.api.worker.host import HostedSession
+
+    session = HostedSession("s-1", env=None, idle_timeout_s=60)
+    chat = [{"role": "system"}, {"role": "user"}]
+    assert session.window({"messages": chat}, None, False)["messages"] == chat  # the opening: everything
+    chat += [{"role": "assistant"}, {"role": "tool"}]
+    out = session.window({"messages": chat}, None, False)
+    assert out["messages"] == chat[2:] and out["messages_from"] == 2  # a step: only what is new
+    chat += [{"role": "assistant"}, {"role": "tool"}]
+    assert session.window({"messages": chat}, None, True)["messages"] == chat  # full_history
+    chat += [{"role": "assistant"}, {"role": "tool"}]
+    assert session.window({"messages": chat}, 1, False)["messages"] == chat[1:]  # an explicit index wins
+    chat += [{"role": "assistant"}, {"role": "tool"}]
+    assert session.window({"messages": chat}, None, False)["messages_from"] == 8
+    floor = HostedSession("s-2", env=None, idle_timeout_s=60)
+    floor.messages_floor = 10**6  # "send me no messages" (a client that keeps its own chat)
+    assert floor.window({"messages": chat}, None, False)["messages"] == []
+    assert floor.window({"messages": chat + [{"role": "tool"}]}, None, False)["messages"] == []
+
+
 @pytest.fixture
 def database(tmp_path):
     database = db.Database(f"sqlite:///{tmp_path / 'state.db'}")
@@ -150,9 +171,9 @@ def test_an_episode_whose_worker_is_lost_is_requeued_then_failed_with_the_reason
 
 def test_the_summary_drops_infrastructure_errors_and_reports_the_gap():
     class Row:
-        def __init__(self, variant, reward, resolved=False, infra=None, status="done", steps=3):
+        def __init__(self, variant, reward, resolved=False, infra=None, status="done", steps=3, task_id="t"):
             self.variant, self.reward, self.resolved, self.infra_error = variant, reward, resolved, infra
-            self.status, self.steps = status, steps
+            self.status, self.steps, self.task_id = status, steps, task_id
 
     summary = evaluations.summarise(
         [Row("plain", 1.0, True), Row("plain", 0.0), Row("plain", 0.0, infra="SandboxDiedError: ..."),
@@ -161,6 +182,7 @@ def test_the_summary_drops_infrastructure_errors_and_reports_the_gap():
     assert (summary.score, summary.resolved_rate, summary.scored, summary.infra_errors) == (0.5, 0.5, 2, 1)
     assert (summary.perturbed_score, summary.perturbed_scored) == (0.25, 2)
     assert summary.generalisation_gap == 0.25
+    assert summary.pass_at_k == {"pass@1": 0.5, "pass@2": 1.0}  # task t: 1 of 2 scored repeats resolved
 
 
 def test_every_operator_gives_a_valid_scaffold_and_never_touches_the_reward():
@@ -176,6 +198,33 @@ def test_every_operator_gives_a_valid_scaffold_and_never_touches_the_reward():
     assert [op.name for op in select_operators(["steps_up"])] == ["steps_up"]
     with pytest.raises(ValueError, match="unknown operator"):
         select_operators(["teleport"])
+
+
+def test_a_down_operator_never_raises_a_limit_nor_an_up_operator_lowers_one():
+    import random
+
+    from swefarm.optimize.mutations import OPERATORS
+
+    rng = random.Random(0)
+    config = ScaffoldConfig(max_steps=4).model_dump()
+    assert OPERATORS["steps_down"].apply(config, rng) is None  # 4 * 0.5 is below the floor of 5: no "4 -> 5"
+    assert OPERATORS["steps_down"].apply({**config, "max_steps": 50}, rng)[1] == "max_steps 50 -> 25"
+    assert OPERATORS["steps_up"].apply({**config, "max_steps": 500}, rng) is None
+    assert OPERATORS["steps_up"].apply(config, rng)[1] == "max_steps 4 -> 8"
+
+
+def test_a_small_store_still_has_a_test_split_and_the_splits_do_not_overlap():
+    from swefarm.api.server.tasks import split_ids
+    from swefarm.envs.sources import in_split
+
+    one = ["fixture__calc-2"]
+    assert split_ids(one, "test", 0.2) == one and split_ids(one, "train", 0.2) == []
+    few = [f"acme__widgets-{n}" for n in range(4)]
+    test, train = split_ids(few, "test", 0.2), split_ids(few, "train", 0.2)
+    assert test and sorted(test + train) == sorted(few) and not set(test) & set(train)
+    many = [f"acme__widgets-{n}" for n in range(200)]  # large enough: exactly the hash split
+    assert split_ids(many, "test", 0.2) == [i for i in many if in_split(i, "test", 0.2)]
+    assert split_ids(many, "all", 0.2) == many
 
 
 def test_the_mutation_proposer_never_repeats_what_memory_holds(tmp_path):
@@ -201,14 +250,15 @@ def test_the_mutation_proposer_never_repeats_what_memory_holds(tmp_path):
     assert Memory(tmp_path).entries[-1].round == 2  # the history reloads
 
 
-def test_serve_without_a_token_says_how_to_make_one(monkeypatch, tmp_path):
+def test_serve_refuses_a_short_token_and_says_why(monkeypatch, tmp_path):
+    """(With no token at all it makes one: tests/api/test_farm_defaults.py.)"""
     from swefarm.cli.main import app
     from typer.testing import CliRunner
 
-    for name in ("SWEFARM_API_TOKENS", "SWEFARM_API_TOKENS_FILE"):
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SWEFARM_API_TOKENS", "short")
+    monkeypatch.delenv("SWEFARM_API_TOKENS_FILE", raising=False)
     result = CliRunner().invoke(app, ["serve", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--port", "0"])
-    assert result.exit_code == 2 and "SWEFARM_API_TOKENS" in result.output and "token_urlsafe" in result.output
+    assert result.exit_code == 2 and "shorter than 16 characters" in result.output
 
 
 def test_a_scaffold_declares_no_env_config_field_again():
@@ -232,3 +282,53 @@ def test_the_farm_image_context_holds_every_package_folder(tmp_path):
     folders = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].values())
     assert folders <= {p.name for p in tmp_path.iterdir()}
     assert (tmp_path / "api" / "server" / "image.py").is_file() and (tmp_path / "pyproject.toml").is_file()
+
+
+def test_an_env_failure_becomes_the_api_error_a_client_can_act_on(caplog):
+    import gymnasium
+    from swefarm.api.contract.errors import ApiError, UnavailableError
+    from swefarm.api.worker.hosting import public_error
+    from swefarm.sandbox.errors import SandboxDiedError
+    from swefarm.tasks.store import TaskNotFoundError
+
+    assert isinstance(public_error(TaskNotFoundError("no task x")), NotFoundError)
+    assert isinstance(public_error(gymnasium.error.ResetNeeded("reset first")), ConflictError)
+    assert isinstance(public_error(SandboxDiedError("gone")), UnavailableError)
+    assert isinstance(public_error(ValueError("bad action")), InvalidRequestError)
+    same = ConflictError("busy")
+    assert public_error(same) is same
+    bug = public_error(ZeroDivisionError("oops"))
+    assert type(bug) is ApiError and bug.status == 500 and "ZeroDivisionError" in str(bug)
+    assert "worker call failed" in caplog.text  # a bug is logged with its traceback
+
+
+def test_the_server_takes_the_directory_it_is_handed(tmp_path):
+    """`create_app(settings, directory)`: where sessions live is a seam (`swefarm serve --ray` hands its own)."""
+    from fastapi.testclient import TestClient
+    from swefarm.api.server.app import create_app
+
+    made = []
+
+    class Directory:
+        def __init__(self, database, settings, metrics):
+            self.swept = 0
+            made.append(self)
+
+        def alive_count(self) -> int:
+            return 3
+
+        def listing(self) -> list:
+            return []
+
+        def sweep(self) -> list[str]:
+            self.swept += 1
+            return []
+
+        async def aclose(self) -> None:
+            self.closed = True
+
+    settings = Settings(api_tokens=[TOKEN], database_url=f"sqlite:///{tmp_path / 'api.db'}", local_workers=0)
+    with TestClient(create_app(settings, Directory)) as client:
+        assert client.get("/v1/health").json()["workers_alive"] == 3
+        assert client.get("/v1/workers", headers={"authorization": f"Bearer {TOKEN}"}).json() == []
+    assert len(made) == 1 and made[0].swept >= 1 and made[0].closed  # the monitor swept it; shutdown closed it

@@ -90,7 +90,8 @@ def test_bench_sandbox_quick_reports_every_figure():
 @pytest.mark.docker
 @pytest.mark.model
 @pytest.mark.slow
-@pytest.mark.timeout(660)  # the demo's own subprocess timeout is 600 s: building, validating, and a model episode
+@pytest.mark.e2e
+@pytest.mark.timeout(1260)  # above the subprocess's 1200 s: building, validating and a model episode, on a loaded box
 def test_demo_builds_the_embedded_task_and_scores_oracle_one_and_empty_zero(tmp_path, docker_client):
     import os
     import subprocess
@@ -98,7 +99,7 @@ def test_demo_builds_the_embedded_task_and_scores_oracle_one_and_empty_zero(tmp_
 
     env = {**os.environ, "SWEFARM_HOME": str(tmp_path), "COLUMNS": "200"}
     out = subprocess.run(
-        [sys.executable, "-m", "swefarm.cli.main", "demo"], env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "swefarm.cli.main", "demo"], env=env, capture_output=True, text=True, timeout=1200
     )
     assert out.returncode == 0, out.stdout + out.stderr
     rows = {line.split("│")[1].strip(): line for line in out.stdout.splitlines() if line.startswith("│")}

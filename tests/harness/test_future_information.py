@@ -68,6 +68,9 @@ def test_the_agent_reads_nothing_from_the_later_setup_commit(docker_client, late
         record = sb.run_stateless("cat /opt/swefarm/env-tracked.txt", user="root").output
         assert f"src/calc/{LATER_MODULE}.py" in record
         assert "Permission denied" in sb.run("cat /opt/swefarm/env-tracked.txt").output
+        # the install script was written from the later tree's configuration: root's alone too
+        assert LATER_MODULE in sb.run_stateless("cat /opt/swefarm/install.sh", user="root").output
+        assert "Permission denied" in sb.run("cat /opt/swefarm/install.sh").output
         # the workspace is the base commit with the build's artefacts, minus what they said of the later tree
         sources = sb.run("cat src/calc.egg-info/SOURCES.txt").output.split()
         assert "src/calc/__init__.py" in sources and "pyproject.toml" in sources

@@ -26,8 +26,38 @@ ALLOWED: dict[str, set[str]] = {
     "policy": {"envs"},  # and only its pure modules (below); the rollout builds envs (below)
     "api": {"tasks", "sandbox", "rewards", "harness", "envs", "perturb", "policy"},
     "optimize": {"api", "envs"},  # a client of the API (below)
-    "bench": {"tasks", "sandbox", "rewards", "harness", "miner", "envs", "perturb", "policy", "api"},
-    "cli": {"tasks", "sandbox", "rewards", "harness", "miner", "envs", "perturb", "policy", "api", "optimize", "bench"},
+    "train": {"tasks", "sandbox", "rewards", "harness", "envs", "policy"},  # trainers' adapters over episodes
+    # past one machine: runs the envs, the policies and the farm's episodes on Ray nodes; the API takes
+    # its directory as a Directory (api.server.directory) handed to create_app, never importing it
+    "cluster": {"tasks", "sandbox", "rewards", "harness", "envs", "perturb", "policy", "api"},
+    "bench": {
+        "tasks",
+        "sandbox",
+        "rewards",
+        "harness",
+        "miner",
+        "envs",
+        "perturb",
+        "policy",
+        "api",
+        "train",
+        "cluster",
+    },
+    "cli": {
+        "tasks",
+        "sandbox",
+        "rewards",
+        "harness",
+        "miner",
+        "envs",
+        "perturb",
+        "policy",
+        "api",
+        "optimize",
+        "train",
+        "bench",
+        "cluster",
+    },
 }
 #: Policies speak to envs through the Gymnasium API: they may import envs' data and formats, never an env.
 POLICY_MAY_USE = ("swefarm.envs.models", "swefarm.envs.formats", "swefarm.envs.config")

@@ -15,6 +15,7 @@ FOLDERS = (
     "api",
     "bench",
     "cli",
+    "cluster",
     "envs",
     "harness",
     "miner",
@@ -24,6 +25,7 @@ FOLDERS = (
     "rewards",
     "sandbox",
     "tasks",
+    "train",
 )
 
 

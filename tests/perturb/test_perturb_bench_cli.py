@@ -63,13 +63,15 @@ def test_the_farm_and_the_benchmark_report_one_gap_with_one_sign():
 
     def item(variant, reward):
         return SimpleNamespace(status="done", infra_error=None, reward=reward, resolved=reward == 1.0, steps=2,
-                               variant=variant)  # fmt: skip
+                               variant=variant, task_id="t")  # fmt: skip
 
     farm = summarise([item("plain", 1.0), item("plain", 1.0), item("perturbed", 1.0), item("perturbed", 0.0)])
     rows = [EpisodeRow(f, "t", k, 0, r, float(r), 2, 1.0) for f, k, r in
             [("none", 0, True), ("none", 1, True), ("all", 0, True), ("all", 1, False)]]  # fmt: skip
-    bench = summarize(rows)[1]
+    plain, bench = summarize(rows)
     assert farm.generalisation_gap == bench.gap_success == 0.5
+    assert farm.pass_at_k == plain.pass_at_k == {"pass@1": 1.0, "pass@2": 1.0}  # pass@k: one estimator too
+    assert farm.perturbed_pass_at_k == bench.pass_at_k == {"pass@1": 0.5, "pass@2": 1.0}
 
 
 def test_the_call_rate_counts_assistant_turns_that_held_a_well_formed_call():

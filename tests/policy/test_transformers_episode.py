@@ -64,6 +64,11 @@ def test_swefarm_run_writes_jsonl_and_parquet(calc_store, valid_calc_task, tmp_p
     assert len(record["token_ids"]) == len(record["loss_mask"]) == len(record["logprobs"])
     table = pq.read_table(out / "trajectories.parquet").to_pylist()
     assert table[0]["token_ids"] == record["token_ids"]
+    import re
+
+    counted = re.search(r"(\d+) turns, ([\d,]+) tokens", result.output)  # the progress line, turns and tokens
+    assert counted and int(counted.group(1)) == record["steps"], result.output
+    assert int(counted.group(2).replace(",", "")) == sum(record["loss_mask"]) > 0
 
 
 def test_swefarm_run_says_which_task_is_missing(calc_store):

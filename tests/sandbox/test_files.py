@@ -128,5 +128,12 @@ def test_diff_of_a_clean_repo_is_empty_and_of_binary_files_applies(sandbox):
 
 
 def test_diff_outside_a_repository_raises(sandbox):
-    with pytest.raises(SandboxError, match="git diff"):
+    with pytest.raises(SandboxError, match="git diff: /workspace is not a git repository"):
         sandbox.diff()
+
+
+def test_diff_of_a_repository_with_no_commit_shows_every_file_and_leaves_the_index(sandbox):
+    sandbox.run("git init -q .")
+    sandbox.write_file("notes.txt", "hi\n")
+    assert "+++ b/notes.txt" in sandbox.diff() and "+hi" in sandbox.diff()
+    assert sandbox.run("git status --short").output.strip() == "?? notes.txt"  # nothing staged

@@ -6,6 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
+from swefarm.api.contract.forks import ForkRequest, ForkResult
 from swefarm.api.contract.schemas import (
     ResetRequest,
     SessionCreate,
@@ -14,7 +15,7 @@ from swefarm.api.contract.schemas import (
     StepRequest,
     StepResult,
 )
-from swefarm.api.server import sessions
+from swefarm.api.server import forks, sessions
 from swefarm.api.server.deps import Owner, State
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
@@ -52,6 +53,12 @@ async def step(state: State, owner: Owner, session_id: SessionId, body: StepRequ
 async def reset(state: State, owner: Owner, session_id: SessionId, body: ResetRequest) -> SessionStarted:
     """A new episode in the same session (same task, scaffold and sandbox pool)."""
     return await sessions.reset(state, owner, session_id, body)
+
+
+@router.post("/{session_id}/fork", response_model=ForkResult, status_code=201)
+async def fork(state: State, owner: Owner, session_id: SessionId, body: ForkRequest) -> ForkResult:
+    """n new sessions, each going on from this episode's current state (workspace, shell, transcript)."""
+    return await forks.fork(state, owner, session_id, body)
 
 
 @router.delete("/{session_id}", response_model=SessionPublic)
