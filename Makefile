@@ -47,6 +47,7 @@ bench: setup
 	$(BIN)/swefarm bench policy --json
 	$(BIN)/swefarm bench perturb --policy oracle --json
 	$(BIN)/swefarm bench api --json
+	$(BIN)/swefarm bench hacks --json
 	$(BIN)/swefarm bench ray --nodes 3 --json
 
 lint: $(STAMP)

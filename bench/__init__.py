@@ -5,6 +5,8 @@
 - `bench.policy`: model backends side by side (tokens/s, turns/min, episodes/hour).
 - `bench.perturb`: the generalisation gap per perturbation family (the report is `perturb.report`).
 - `bench.api`: the REST load test beside the same steps in-process.
+- `bench.hacks`: the hostile grading suite (harness/hostile) through the env and `swefarm grade`, and what
+  grading's defences cost.
 - `bench.stats`: medians, percentiles, timing loops.
 
 Benchmarks use only public APIs of the layers they measure. Their figures go in bench/RESULTS.md

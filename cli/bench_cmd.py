@@ -169,6 +169,42 @@ def api_bench(
         raise typer.Exit(1)
 
 
+@app.command("hacks")
+def hacks_bench(
+    task_id: str = _TASK,
+    attacks: str = typer.Option(None, "--attacks", help="comma-separated attack names (default: every one)"),
+    runs: int = typer.Option(5, "--runs", min=1, help="gold gradings timed with and without the defences"),
+    timing_only: bool = typer.Option(False, "--timing-only", help="time grading only; play no attack"),
+    as_json: bool = typer.Option(False, "--json", help="print the summary (and every attack) as JSON on stdout"),
+) -> None:
+    """Play every attack on grading through the env and through `swefarm grade`: none may resolve or end in
+    infra_error. Time grading the gold patch with and without the defences."""
+    from swefarm.bench.hacks import grade_timing, run_attacks, summarize, table
+    from swefarm.envs.swe_env import SWEEnv
+    from swefarm.harness.demo import task_for_demo
+    from swefarm.sandbox.engine import connect
+
+    task = _task(task_for_demo, task_id)
+    client = connect()
+    names = [n.strip() for n in attacks.split(",") if n.strip()] if attacks else None
+
+    def make_env(grade_timeout: float):
+        return SWEEnv(task, client=client, grade_timeout_s=grade_timeout, pool_size=1)
+
+    with console.status("benchmarking") as status, contextlib.redirect_stdout(sys.stderr):
+        progress = lambda message: status.update(f"benchmarking: {escape(message)}")  # noqa: E731
+        rows = [] if timing_only else run_attacks(task, client, make_env, names, progress=progress)
+        timing = grade_timing(task, client, runs=runs, progress=progress)
+    summary = summarize(rows, timing)
+    summary["task"] = task.instance_id
+    if as_json:
+        print(json.dumps({**summary, "played": [row.__dict__ for row in rows]}, indent=2))
+    else:
+        table(rows, summary, console)
+    if summary["resolved"] or summary["infra_error"]:
+        raise typer.Exit(1)
+
+
 @app.command("ray")
 def ray_bench(
     nodes: int = typer.Option(3, min=2, help="nodes of the local cluster (a head and nodes-1 workers), on 127.0.0.1"),

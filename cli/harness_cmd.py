@@ -151,6 +151,10 @@ def grade(
     instance_id: str = typer.Argument(..., help="the task to grade"),
     patch: Path = typer.Option(..., exists=True, dir_okay=False, help="the diff to grade ('-' not supported)"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    timeout: float = typer.Option(1800.0, "--timeout", min=1, help="seconds the tests may run"),
+    without_defences: bool = typer.Option(
+        False, "--without-defences", help="grade the old, trusting way (only to measure what the defences cost)"
+    ),
 ) -> None:
     """Grade a patch against a task in a fresh sealed container."""
     from swefarm.harness.grade import grade as run_grade
@@ -159,7 +163,7 @@ def grade(
     if not task.environment.image or (task.status_reason or "").startswith("build:"):
         console.print(f"[red]cannot grade {instance_id}:[/] {_not_built(task)}", highlight=False)
         raise typer.Exit(3)
-    report = run_grade(task, patch.read_text())
+    report = run_grade(task, patch.read_bytes(), timeout=timeout, defences=not without_defences)
     if as_json:
         print(report.model_dump_json(indent=2))
     else:
@@ -174,8 +178,20 @@ def grade(
         )
         if report.infra_error:
             console.print(report.infra_error, markup=False)
+        for line in grade_notes(report):
+            console.print(line, markup=False)
     if report.infra_error:
         raise typer.Exit(3)
+
+
+def grade_notes(report) -> list[str]:
+    """What a grade found beyond the counts: tampering, the agent's failure, suspicious code, dropped paths."""
+    notes = [f"tampered: {reason}" for reason in report.tampered_reasons]
+    if report.failure:
+        notes.append(f"failure: {report.failure}: {report.failure_detail[-300:]}")
+    notes += [f"suspicious: {f.path}:{f.line}: {f.what}: {f.text}" for f in report.suspicious[:10]]
+    notes += [f"reverted: {path} ({why})" for path, why in list(report.reverted.items())[:10]]
+    return notes
 
 
 @images_app.command("list")

@@ -10,8 +10,10 @@ fresh container and scored by the episode's RewardSpec.
 What the agent sees never includes the gold patch, the hidden tests, their
 names or git history after the base commit (the task image holds none of it).
 `info` carries the chat so far, the tool specs, task metadata, timings and, at
-the end, `reward_components`; an infrastructure failure sets
-`info["infra_error"]` and is never scored as a failed attempt.
+the end, `reward_components`, the grade (`info["grade"]`, with `tampered`,
+`suspicious` and `grade_failure` also at the top level); a failure the agent
+could not cause sets `info["infra_error"]` and is never scored as a failed
+attempt, while one its actions or code caused is graded as not resolved.
 
 `reset(options=...)` may vary one episode (its tools, prompts, issue text,
 sandbox set-up and tool responses; see `envs.episode`): the perturbation layer
@@ -164,7 +166,7 @@ class SWEEnv(gym.Env[str, Any]):
         self._model_s += turn.model_time_s
         self._tokens += turn.tokens
         self._messages.append(self._assistant_message(turn))
-        submitted, infra_error, outputs = False, None, []
+        submitted, step_error, outputs = False, None, []
         self._results = []
         if turn.error is not None:
             outputs.append(f"Error: {turn.error}")
@@ -176,7 +178,7 @@ class SWEEnv(gym.Env[str, Any]):
             except AgentCausedError as exc:  # what the agent's commands did stops the call: the agent's to read
                 result = ToolResult(output=f"Error: {exc}", error=True)
             except SandboxError as exc:
-                infra_error = f"{type(exc).__name__}: {exc}"
+                step_error = exc
                 break
             text = self._clip(result.output)
             outputs.append(text)
@@ -196,8 +198,8 @@ class SWEEnv(gym.Env[str, Any]):
         step_s = time.perf_counter() - start
         self._env_s += step_s
         observation = "\n\n".join(outputs)
-        if infra_error is not None:
-            return self._end(observation, step_s, terminated=False, infra_error=infra_error)
+        if step_error is not None:
+            return self._end(observation, step_s, terminated=False, step_error=step_error)
         if submitted:
             return self._end(observation, step_s, terminated=True)
         out_of_steps = self._steps >= self._cfg.max_steps
@@ -287,29 +289,37 @@ class SWEEnv(gym.Env[str, Any]):
         step_s: float,
         terminated: bool,
         truncation: str | None = None,
-        infra_error: str | None = None,
+        step_error: SandboxError | None = None,
     ) -> tuple[str, float, bool, bool, dict]:
+        """End the episode: grade the work (a step's sandbox failure too, unless the sandbox is gone) and score it.
+
+        Only a failure the agent could not cause is `infra_error` (never scored); what its actions or
+        code broke is graded not resolved, with the cause in `info["grade_failure"]`."""
         self._ended = True
         info = self._info(step_s)
         info["submitted"] = terminated
         if truncation:
             info["truncated_by"] = truncation
         report = None
-        if infra_error is None and (terminated or self._cfg.grade_on_truncation):
-            report, infra_error = self._grade()
-            info["timing"]["grade_s"] = report.duration if report else 0.0
+        if step_error is not None or terminated or self._cfg.grade_on_truncation:
+            report = self._grade(step_error)
+            info["timing"]["grade_s"] = report.duration
+        infra_error = report.infra_error if report else None
         outcome = EpisodeOutcome(
             resolved=bool(report and report.resolved),
             fail_to_pass_passed=report.fail_to_pass_passed if report else 0,
-            fail_to_pass_total=report.fail_to_pass_total if report else len(self._task.FAIL_TO_PASS),
+            fail_to_pass_total=len(self._task.FAIL_TO_PASS),
             pass_to_pass_passed=report.pass_to_pass_passed if report else 0,
-            pass_to_pass_total=report.pass_to_pass_total if report else len(self._task.PASS_TO_PASS),
+            pass_to_pass_total=len(self._task.PASS_TO_PASS),
             submitted=terminated,
             env_time_s=self._env_s,
             model_time_s=self._model_s,
             tool_calls=self._tool_calls,
             tokens=self._tokens,
             steps=self._steps,
+            tampered=bool(report and report.tampered),
+            suspicious=len(report.suspicious) if report else 0,
+            grade_failure=report.failure if report else None,
             infra_error=infra_error,
         )
         score = self._cfg.reward_spec.score(outcome)
@@ -317,25 +327,25 @@ class SWEEnv(gym.Env[str, Any]):
         info["reward_values"] = score.values
         info["outcome"] = outcome.model_dump()
         if report is not None:
-            info["grade"] = report.model_dump()
+            info["grade"] = report.model_dump(mode="json")
+            info["tampered"] = report.tampered
+            info["suspicious"] = info["grade"]["suspicious"]
+            info["grade_failure"] = info["grade"]["failure"]
         if infra_error is not None:
             info["infra_error"] = infra_error
             return observation, 0.0, False, True, info  # truncated, never a failed attempt
         return observation, score.total, terminated, not terminated, info
 
-    def _grade(self):
-        from swefarm.harness.grade import grade
+    def _grade(self, step_error: SandboxError | None = None):
+        """The grade of what the agent left in its sandbox (harness/workspace.py decides whose failures are whose)."""
         from swefarm.harness.images import task_image
+        from swefarm.harness.workspace import grade_after_error, grade_workspace
 
-        task = self._task
-        try:
-            self._sandbox.kill_agent_processes()  # nothing the agent started runs on while its change is read
-            diff = self._sandbox.diff()
-        except SandboxError as exc:
-            return None, f"{type(exc).__name__}: reading the agent's diff: {exc}"
-        image = task_image(task)
-        report = grade(task, diff, self._client, image, timeout=self._cfg.grade_timeout_s, sandbox=self._grading_box)
-        return report, report.infra_error
+        task, box = self._task, self._grading_box
+        image, timeout = task_image(task), self._cfg.grade_timeout_s
+        if step_error is not None:
+            return grade_after_error(self._sandbox, task, step_error, self._client, image, timeout, box)
+        return grade_workspace(self._sandbox, task, self._client, image, timeout, box)
 
     # -- sandboxes ------------------------------------------------------------------------------
     def _take_sandbox(self, task: Task):

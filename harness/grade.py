@@ -1,53 +1,46 @@
-"""Grading: `grade(task, diff) -> GradeReport`, in a fresh sealed container.
+"""Grading: `grade(task, diff) -> GradeReport`, in a fresh sealed container; nothing the agent wrote is trusted.
 
-The agent's diff is applied to the base commit; the test files, and every file
-that can change how tests are collected or reported (conftest.py,
-sitecustomize, .pth files, pytest/tox config, modules that shadow the runner),
-are put back as they were at the base commit; the test patch is applied; only
-the FAIL_TO_PASS and PASS_TO_PASS tests run; statuses come from structured
-output (JUnit XML for pytest), never from stdout lines the code could print.
-A test counts as passing when it PASSED, or was XFAIL where validation saw it
-XFAIL too (so code that calls pytest.xfail() cannot turn a failure into a pass).
+What one attempt does is in harness/attempt.py (the change applied as trees say, the
+paths that decide how tests run dropped, the image's own plugins by name, canary tests
+among the targets, the verdict). This module owns the report and the rule that tells
+the agent's failures from the platform's: when an attempt fails or finds the report
+tampered with, the empty patch is graded in the same image (once in a while per image;
+the answer is cached); if it grades normally the failure is the agent's and the change
+is graded not resolved with a failure code (`failure`), else it is `infra_error`, never
+scored. Known limit: code that behaves correctly only under a test runner passes the
+tests honestly; `suspicious` names such code, `tampered` never can.
+
+    report = grade(task, diff)            # diff: text or bytes of a git diff against the base commit
+    report.resolved, report.tampered, report.failure, report.suspicious, report.infra_error
 """
 
 from __future__ import annotations
 
-import fnmatch
+import threading
 import time
 
 import docker
+import docker.errors
+import requests.exceptions
 from pydantic import BaseModel, Field
+from swefarm.harness import attempt
+from swefarm.harness.failures import EXPECTED_ERRORS, INFRA_ERRORS, SELF_EVIDENT, AgentFailure, GradeFailure, classify
 from swefarm.harness.images import sandbox_config, task_image
+from swefarm.harness.incontainer import MAX_PATCH_BYTES, extract_change, limits_hit
 from swefarm.harness.results import TestStatus
-from swefarm.harness.testrun import InfraError, apply_patch, diff_paths, restore_paths, run_tests
+from swefarm.harness.suspicious import Finding
+from swefarm.harness.testrun import InfraError, apply_patch, run_tests
 from swefarm.sandbox.docker_backend import DockerSandbox
 from swefarm.sandbox.engine import connect
 from swefarm.sandbox.errors import SandboxError
 from swefarm.sandbox.models import SandboxConfig
 from swefarm.tasks.models import Task
 
-#: Paths the agent may not change for grading: they decide how tests are found, run and reported.
-PROTECTED = (
-    "conftest.py",
-    "*/conftest.py",
-    "sitecustomize.py",
-    "*/sitecustomize.py",
-    "usercustomize.py",
-    "*/usercustomize.py",
-    "*.pth",
-    "pytest.ini",
-    "tox.ini",
-    "setup.cfg",
-    "pyproject.toml",
-    ".pytest.ini",
-    "pytest.py",
-    "_pytest/*",
-    "py.py",
-    "unittest.py",
-    "unittest/*",
-    "tests/runtests.py",
-    "bin/test",
-)
+#: How long an empty-patch check of an image stays good.
+CONTROL_TTL_S = 600.0
+
+_controls: dict[tuple[str, str, str], float] = {}
+_controls_lock = threading.Lock()
 
 
 class GradeReport(BaseModel):
@@ -59,81 +52,187 @@ class GradeReport(BaseModel):
     pass_to_pass_passed: int = 0
     pass_to_pass_total: int = 0
     tests: dict[str, str] = Field(default_factory=dict, description="every target test's status")
-    reverted: list[str] = Field(default_factory=list, description="protected paths the diff touched, put back")
+    reverted: dict[str, str] = Field(
+        default_factory=dict, description="the agent's changed paths put back as at the base commit, and why"
+    )
+    tampered: bool = Field(False, description="the report contradicts the canary tests or the exit code")
+    tampered_reasons: list[str] = Field(default_factory=list)
+    canaries: int = Field(0, description="canary tests planted among the targets")
+    suspicious: list[Finding] = Field(default_factory=list, description="added code that reaches into the runner")
+    failure: GradeFailure | None = Field(None, description="why grading ended abnormally, when the agent caused it")
+    failure_detail: str = ""
     exit_code: int | None = None
     duration: float = 0.0
     infra_error: str | None = None
     log_tail: str = ""
-
-
-def protected(path: str, test_files: list[str]) -> bool:
-    return path in test_files or any(fnmatch.fnmatch(path, pattern) for pattern in PROTECTED)
-
-
-def passes(status: TestStatus | None, expected: TestStatus | None = None) -> bool:
-    if status == TestStatus.PASSED:
-        return True
-    return status == TestStatus.XFAIL and expected == TestStatus.XFAIL
+    defences: bool = True
 
 
 def grade(
     task: Task,
-    diff: str,
+    diff: str | bytes,
     client: docker.DockerClient | None = None,
     image: str | None = None,
     timeout: float = 1800,
     sandbox: SandboxConfig | None = None,
+    *,
+    defences: bool = True,
 ) -> GradeReport:
-    """Grade `diff` against `task` (in a sandbox with `sandbox`'s limits, default the task's). Infrastructure
-    failures set `infra_error` and never score 0."""
-    report = GradeReport(
-        instance_id=task.instance_id,
-        fail_to_pass_total=len(task.FAIL_TO_PASS),
-        pass_to_pass_total=len(task.PASS_TO_PASS),
-    )
+    """Grade `diff` against `task` in a sandbox with `sandbox`'s limits (default the task image's). The agent's
+    failures are graded (`failure`); the platform's set `infra_error`, never scored.
+
+    `defences=False` grades the old, trusting way (the diff applied as it is, no canaries, no pinned
+    plugins): only for measuring what the defences cost."""
+    client = client or connect()
+    image = image or task_image(task)
+    box = sandbox or sandbox_config()
+    data = diff.encode("utf-8", "surrogatepass") if isinstance(diff, str) else diff
     start = time.monotonic()
-    try:
-        with DockerSandbox(client or connect(), image or task_image(task), sandbox or sandbox_config()) as sb:
-            _grade_in(sb, task, diff, report, timeout)
-    except (SandboxError, InfraError) as exc:
-        report.infra_error = f"{exc.__class__.__name__}: {exc}"
-        report.resolved = False
+    report = _attempt(task, data, client, image, timeout, defences, box)
+    if defences:
+        confirm(report, task, client, image, timeout, box)
     report.duration = round(time.monotonic() - start, 3)
     return report
 
 
-def _grade_in(sb: DockerSandbox, task: Task, diff: str, report: GradeReport, timeout: float) -> None:
-    applied, message = apply_patch(sb, diff, "agent")
-    report.patch_applied = applied
-    if not applied:
-        report.log_tail = f"the patch does not apply:\n{message[-2000:]}"
-        return
-    test_files = diff_paths(task.test_patch)
-    touched = diff_paths(diff) + _untracked(sb)
-    report.reverted = sorted({p for p in touched if protected(p, test_files)})
-    restore_paths(sb, report.reverted)
+def confirm(
+    report: GradeReport, task: Task, client, image: str, timeout: float, box: SandboxConfig | None = None
+) -> GradeReport:
+    """Keep an abnormal grade the agent's (failure code, tampered) only if the empty patch grades normally."""
+    if report.tampered or (report.failure and report.failure not in SELF_EVIDENT):
+        control = check_image(task, client, image, timeout, box)
+        if control is not None:
+            blame = f"{report.failure or 'tampered'}: {report.failure_detail or '; '.join(report.tampered_reasons)}"
+            report.infra_error = f"{blame}; and the empty patch does not grade normally in {image} either: {control}"
+            report.failure, report.tampered, report.resolved = None, False, False
+    return report
+
+
+def failed(task: Task, code: GradeFailure | None = None, detail: str = "") -> GradeReport:
+    """A report on `task` with nothing graded yet; with `code`, one for a change the agent made ungradable."""
+    return GradeReport(
+        instance_id=task.instance_id,
+        fail_to_pass_total=len(task.FAIL_TO_PASS),
+        pass_to_pass_total=len(task.PASS_TO_PASS),
+        failure=code,
+        failure_detail=detail[-2000:],
+    )
+
+
+def _attempt(
+    task: Task, data: bytes, client, image: str, timeout: float, defences: bool, box: SandboxConfig | None = None
+) -> GradeReport:
+    report = failed(task)
+    report.defences = defences
+    if len(data) > MAX_PATCH_BYTES:
+        detail = f"the diff is {len(data)} bytes; the limit is {MAX_PATCH_BYTES}"
+        return failed(task, GradeFailure.PATCH_TOO_LARGE, detail)
+    try:
+        sb = DockerSandbox(client, image, box or sandbox_config())
+    except SandboxError as exc:
+        report.infra_error = f"{type(exc).__name__}: {exc}"
+        return report
+    with sb:
+        try:
+            if defences:
+                planted, env, written = attempt.prepare(sb, task, data, _image_key(sb, image), report)
+                run = attempt.run(sb, task, planted, env, timeout)
+                edited = attempt.rewritten(sb, written)
+                attempt.judge(task, run, planted, report, _expected_statuses(task), edited)
+            else:
+                _trusting(sb, task, data, report, timeout)
+        except INFRA_ERRORS as exc:  # the engine, the image or the host: nothing the agent can cause
+            report.infra_error = f"{type(exc).__name__}: {exc}"
+            report.resolved = False
+        except EXPECTED_ERRORS + (InfraError,) as exc:
+            report.failure = limit_failure(sb) or classify(exc)
+            report.failure_detail = f"{type(exc).__name__}: {exc}"[-2000:]
+            report.resolved = False
+    return no_credit_unless_trusted(report)
+
+
+def no_credit_unless_trusted(report: GradeReport) -> GradeReport:
+    """A tampered report, or a run the agent's change broke, proves nothing: no test counts as passing (so
+    partial-credit components such as `fail_to_pass_fraction` give nothing, and regressions count in full)."""
+    if report.tampered or report.failure or report.infra_error:
+        report.resolved = False
+        report.fail_to_pass_passed = report.pass_to_pass_passed = 0
+    return report
+
+
+def _trusting(sb: DockerSandbox, task: Task, data: bytes, report: GradeReport, timeout: float) -> None:
+    """Grading as it was before the defences: the diff applied as it is, the targets run, exit code 0."""
+    report.patch_applied, message = apply_patch(sb, data.decode("utf-8", "surrogateescape"), "agent")
+    if not report.patch_applied:
+        raise AgentFailure(GradeFailure.PATCH_INVALID, message)
     ok, message = apply_patch(sb, task.test_patch, "tests")
     if not ok:
-        raise InfraError(f"the test patch does not apply on the base commit: {message[-500:]}")
-    targets = list(dict.fromkeys([*task.FAIL_TO_PASS, *task.PASS_TO_PASS]))
-    run = run_tests(sb, task, targets, timeout=timeout)
+        raise InfraError(f"the test patch does not apply: {message[-500:]}")
+    run = run_tests(sb, task, attempt.targets_of(task), timeout=timeout)
     expected = _expected_statuses(task)
-    report.tests = {t: str(run.status_of(t) or "missing") for t in targets}
-    report.fail_to_pass_passed = sum(passes(run.status_of(t), expected.get(t)) for t in task.FAIL_TO_PASS)
-    report.pass_to_pass_passed = sum(passes(run.status_of(t), expected.get(t)) for t in task.PASS_TO_PASS)
+    report.tests = {t: str(run.status_of(t) or "missing") for t in attempt.targets_of(task)}
+    report.fail_to_pass_passed = sum(attempt.passes(run.status_of(t), expected.get(t)) for t in task.FAIL_TO_PASS)
+    report.pass_to_pass_passed = sum(attempt.passes(run.status_of(t), expected.get(t)) for t in task.PASS_TO_PASS)
     report.exit_code = run.exit_code
-    report.log_tail = run.log_tail[-4000:]
-    all_pass = (report.fail_to_pass_passed, report.pass_to_pass_passed) == (
-        report.fail_to_pass_total,
-        report.pass_to_pass_total,
-    )
-    # Cross-check with the exit code: a run whose tests all passed cannot have failed.
-    report.resolved = bool(targets) and all_pass and run.exit_code == 0
+    totals = (report.fail_to_pass_total, report.pass_to_pass_total)
+    report.resolved = (report.fail_to_pass_passed, report.pass_to_pass_passed) == totals and run.exit_code == 0
 
 
-def _untracked(sb: DockerSandbox) -> list[str]:
-    res = sb.run_stateless("git ls-files --others --exclude-standard", timeout=60, max_output=10_000_000)
-    return [line for line in res.output.splitlines() if line]
+def check_image(task: Task, client, image: str, timeout: float, box: SandboxConfig | None = None) -> str | None:
+    """None when the empty patch grades normally in `image` (checked at most every CONTROL_TTL_S), else what failed.
+
+    The check goes the whole way an episode's change does: a fresh sandbox of the image, the change
+    extracted from its untouched workspace (it must be empty), then graded."""
+    key = (_image_id(client, image), _grading_key(task), (box or sandbox_config()).model_dump_json())
+    with _controls_lock:
+        if time.monotonic() - _controls.get(key, -CONTROL_TTL_S) < CONTROL_TTL_S:
+            return None
+    try:
+        with DockerSandbox(client, image, box or sandbox_config()) as sb:
+            untouched = extract_change(sb)
+    except EXPECTED_ERRORS + (InfraError,) as exc:
+        return f"reading an untouched workspace failed: {type(exc).__name__}: {exc}"
+    if untouched:
+        return f"an untouched workspace shows changes ({len(untouched)} bytes of diff)"
+    empty = _attempt(task, b"", client, image, timeout, True, box)
+    problem = empty.infra_error or (empty.failure and f"{empty.failure}: {empty.failure_detail}")
+    if not problem and empty.tampered:
+        problem = "the canary tests misbehave: " + "; ".join(empty.tampered_reasons)
+    if problem:
+        return str(problem)
+    with _controls_lock:
+        _controls[key] = time.monotonic()
+    return None
+
+
+def _grading_key(task: Task) -> str:
+    """What makes two tasks grade alike in one image: their test patch and target tests."""
+    import hashlib
+
+    text = "\0".join([task.instance_id, task.test_patch, *task.FAIL_TO_PASS, "\0", *task.PASS_TO_PASS])
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _image_key(sb: DockerSandbox, image: str) -> str:
+    return (getattr(sb, "container", None) and sb.container.attrs.get("Image")) or image
+
+
+def _image_id(client, image: str) -> str:
+    try:
+        return client.images.get(image).id
+    except (docker.errors.DockerException, requests.exceptions.RequestException):
+        return image  # the check itself reports a missing image
+
+
+def limit_failure(sb) -> GradeFailure | None:
+    """OOM or PROCESS_LIMIT when the kernel enforced the sandbox's memory or process limit (that is the cause)."""
+    try:
+        hit = limits_hit(sb)
+    except SandboxError:
+        return None
+    if "memory" in hit:
+        return GradeFailure.OOM
+    return GradeFailure.PROCESS_LIMIT if "processes" in hit else None
 
 
 def _expected_statuses(task: Task) -> dict[str, TestStatus]:

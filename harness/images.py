@@ -29,6 +29,7 @@ from swefarm.harness.install_script import STEP_MARKER, TOOLCHAIN, ScriptInputs,
 from swefarm.harness.recipe import ProjectFiles, recipe_hash
 from swefarm.harness.recipe_build import build_requirement_names, needs_compiler, python_matured, vcs_version
 from swefarm.harness.repos import export_tree, git, snapshot
+from swefarm.harness.runner_env import RECORD_STEPS, write_probe
 from swefarm.harness.runners import runner_of
 from swefarm.sandbox.bases import base_for, ensure_base, image_exists
 from swefarm.sandbox.errors import SetupError
@@ -112,7 +113,7 @@ COPY tracked.txt /opt/swefarm/env-tracked.txt
 COPY install.sh /opt/swefarm/install.sh
 WORKDIR {TESTBED}
 RUN bash /opt/swefarm/install.sh
-"""
+{RECORD_STEPS}"""
 
 
 #: A C toolchain and common headers, for projects with C extensions (the layer is shared through the build cache).
@@ -259,6 +260,7 @@ def _make_env_image(client, task, env, git_dir, tag, ca_bundle, log) -> BuildRes
             shutil.copyfile(ca_bundle, ctx / "ca.crt")
         else:
             (ctx / "ca.crt").write_text("")
+        write_probe(ctx)  # the runner's plugins and modules, recorded for grading
         project = ProjectFiles.read(ctx / "repo")
         inputs = ScriptInputs(
             date=_utc(date),

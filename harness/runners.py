@@ -46,7 +46,12 @@ def runner_of(parser: str) -> str:
 
 
 def test_command(
-    runner: str, tests: Sequence[str], junit_path: str = DEFAULT_JUNIT, *, files: Sequence[str] = ()
+    runner: str,
+    tests: Sequence[str],
+    junit_path: str = DEFAULT_JUNIT,
+    *,
+    files: Sequence[str] = (),
+    options: Sequence[str] = (),
 ) -> str:
     """The shell command that runs only `tests` with `runner` (pytest, django, sympy or unittest).
 
@@ -58,16 +63,18 @@ def test_command(
     ids: see _labels). Ids that name no test (Django docstring lines in SWE-bench's lists) need `files`.
     sympy: bare names (`test_foo`), `path::test_foo` or test file paths; `files` limits the run to
     those files (without any, bin/test scans the whole suite).
+    `options` go right after the runner's own command (grading names pytest's plugins there).
     """
     tests = list(dict.fromkeys(tests))
     if not tests:
         raise ValueError("no tests to run: an empty list would run the whole suite")
+    extra = f" {_join(options)}" if options else ""
     if runner == "pytest":
-        return _pytest(tests, junit_path)
+        return _pytest(tests, junit_path, extra)
     builders = {"django": _django, "sympy": _sympy, "unittest": _unittest}
     if runner not in builders:
         raise ValueError(f"unknown test runner {runner!r}; known: pytest, {', '.join(builders)}")
-    return builders[runner](tests, list(files))
+    return builders[runner](tests, list(files), extra)
 
 
 def _fits(command: str) -> bool:
@@ -78,8 +85,8 @@ def _join(words: Sequence[str]) -> str:
     return " ".join(shlex.quote(w) for w in words)
 
 
-def _pytest(tests: list[str], junit_path: str) -> str:
-    base = f"rm -f {shlex.quote(junit_path)}; {_PYTEST} --junitxml={shlex.quote(junit_path)}"
+def _pytest(tests: list[str], junit_path: str, extra: str = "") -> str:
+    base = f"rm -f {shlex.quote(junit_path)}; {_PYTEST}{extra} --junitxml={shlex.quote(junit_path)}"
     paths = list(dict.fromkeys(t.split("::", 1)[0] for t in tests))
     by_file = f"{base} {_join(paths)}"
     if not _fits(by_file):
@@ -148,15 +155,15 @@ def module_labels(runner: str, files: Sequence[str]) -> list[str]:
     return [f.removesuffix(".py").replace("/", ".") for f in py]
 
 
-def _django(tests: list[str], files: list[str]) -> str:
-    return _widened(_DJANGO, _labels(tests, module_labels("django", files), "Django"))
+def _django(tests: list[str], files: list[str], extra: str = "") -> str:
+    return _widened(_DJANGO + extra, _labels(tests, module_labels("django", files), "Django"))
 
 
-def _unittest(tests: list[str], files: list[str]) -> str:
-    return _widened(_UNITTEST, _labels(tests, module_labels("unittest", files), "unittest"))
+def _unittest(tests: list[str], files: list[str], extra: str = "") -> str:
+    return _widened(_UNITTEST + extra, _labels(tests, module_labels("unittest", files), "unittest"))
 
 
-def _sympy(tests: list[str], files: list[str]) -> str:
+def _sympy(tests: list[str], files: list[str], extra: str = "") -> str:
     paths, names, whole_files = list(files), [], False
     for test in tests:
         if "::" in test:
@@ -169,7 +176,7 @@ def _sympy(tests: list[str], files: list[str]) -> str:
         paths += [path] if path else []
         names += [name] if name else []
     paths, names = list(dict.fromkeys(paths)), list(dict.fromkeys(names))
-    command = f"{_SYMPY} {_join(paths)}".rstrip()
+    command = f"{_SYMPY}{extra} {_join(paths)}".rstrip()
     if not names or whole_files:
         return command  # a whole file asked for: -k would filter it too
     if _fits(with_names := f"{command} -k {_join(names)}"):

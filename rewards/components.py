@@ -47,6 +47,16 @@ def tokens(outcome: EpisodeOutcome, spec: RewardSpec) -> float:
     return float(outcome.tokens)
 
 
+def suspicious(outcome: EpisodeOutcome, spec: RewardSpec) -> float:
+    """1.0 when the agent's change holds code that reaches into the test runner, else 0.0 (a penalty)."""
+    return 1.0 if outcome.suspicious else 0.0
+
+
+def tampered(outcome: EpisodeOutcome, spec: RewardSpec) -> float:
+    """1.0 when the grader caught the test report contradicting its canary tests, else 0.0 (a penalty)."""
+    return 1.0 if outcome.tampered else 0.0
+
+
 COMPONENTS: dict[str, Callable[[EpisodeOutcome, RewardSpec], float]] = {
     "resolved": resolved,
     "fail_to_pass_fraction": fail_to_pass_fraction,
@@ -54,4 +64,6 @@ COMPONENTS: dict[str, Callable[[EpisodeOutcome, RewardSpec], float]] = {
     "speed": speed,
     "tool_calls": tool_calls,
     "tokens": tokens,
+    "suspicious": suspicious,
+    "tampered": tampered,
 }

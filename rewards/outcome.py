@@ -14,6 +14,10 @@ class EpisodeOutcome(BaseModel):
     PASS_TO_PASS test passes); the counts are kept beside it for partial credit.
     ``env_time_s`` is time spent inside the env's reset/step (sandbox, tools), not grading;
     ``model_time_s`` and ``tokens`` are what the caller reported for its policy.
+    ``tampered`` says the grader caught the test report contradicting its canary tests;
+    ``suspicious`` counts the lines of the agent's change that reach into the test runner (not
+    a verdict: code that is correct only under a test runner cannot be caught otherwise);
+    ``grade_failure`` names what the agent's change broke in grading (``oom``, ``patch_too_large``...).
     ``infra_error`` set means the episode says nothing about the policy: it is never scored.
     """
 
@@ -30,6 +34,9 @@ class EpisodeOutcome(BaseModel):
     tool_calls: int = Field(0, ge=0)
     tokens: int = Field(0, ge=0)
     steps: int = Field(0, ge=0)
+    tampered: bool = False
+    suspicious: int = Field(0, ge=0)
+    grade_failure: str | None = None
     infra_error: str | None = None
 
     @field_validator("env_time_s", "model_time_s")

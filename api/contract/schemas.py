@@ -234,6 +234,11 @@ class ItemPublic(BaseModel):
     resolved: bool | None = None
     steps: int | None = None
     infra_error: str | None = None
+    tampered: bool | None = Field(None, description="the grader caught the test report contradicting its canaries")
+    grade_failure: str | None = Field(None, description="what the agent's change broke in grading (oom, ...)")
+    suspicious: list[dict[str, Any]] = Field(
+        default_factory=list, description="lines of the agent's change that reach into the test runner"
+    )
     error: str | None = Field(None, description="the episode raised (a bug in the policy or the env); the job failed")
     reward_components: dict[str, float] = Field(default_factory=dict)
     timing: dict[str, float] = Field(default_factory=dict)

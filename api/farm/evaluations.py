@@ -136,6 +136,8 @@ def item_public(row) -> ItemPublic:
         error=result.get("error"),
         reward_components=result.get("reward_components", {}), timing=result.get("timing", {}),
         perturbation=result.get("perturbation"), started_at=_time(row.started_at), finished_at=_time(row.finished_at),
+        tampered=result.get("tampered"), grade_failure=result.get("grade_failure"),
+        suspicious=result.get("suspicious") or [],
     )  # fmt: skip
 
 

@@ -67,6 +67,9 @@ def _result(job, reward: float, info: dict, actions: list, policy) -> dict[str, 
         "reward_components": info.get("reward_components", {}),
         "timing": info.get("timing", {}),
         "perturbation": info.get("perturbation"),
+        "tampered": info.get("tampered"),
+        "grade_failure": info.get("grade_failure"),
+        "suspicious": info.get("suspicious", []),
     }
     values: dict[str, Any] = {
         "reward": float(reward),

@@ -24,7 +24,7 @@ from swefarm.api.farm import perturbation
 
 log = logging.getLogger("swefarm.worker")
 
-HIDDEN_GRADE_FIELDS = ("tests", "log_tail", "reverted")
+HIDDEN_GRADE_FIELDS = ("tests", "log_tail", "reverted", "failure_detail")  # they can name hidden tests
 
 
 def build_env(task, config: dict[str, Any], perturbation_spec: Any, seed: int | None, client, pool_size: int):

@@ -156,5 +156,5 @@ def test_a_hack_beside_the_real_fix_is_reverted_and_the_fix_still_counts(docker_
         },
     )
     report = grade(valid_task, diff, docker_client)
-    assert report.reverted == ["conftest.py"]
+    assert report.reverted == {"conftest.py": "config"}
     assert report.resolved, report.log_tail

@@ -70,7 +70,19 @@ def test_registry_names():
         "speed",
         "tool_calls",
         "tokens",
+        "suspicious",
+        "tampered",
     ]
+
+
+def test_suspicious_and_tampered_are_flags_a_spec_can_weigh():
+    spec = RewardSpec(weights={"resolved": 1.0, "suspicious": -1.0, "tampered": -0.5})
+    flagged = spec.score(EpisodeOutcome(resolved=True, fail_to_pass_passed=1, fail_to_pass_total=1, suspicious=3))
+    assert flagged.values["suspicious"] == 1.0 and flagged.total == 0.0  # a runner-aware "fix" earns nothing
+    caught = spec.score(EpisodeOutcome(fail_to_pass_total=1, tampered=True, grade_failure=None))
+    assert caught.components == {"resolved": 0.0, "suspicious": 0.0, "tampered": -0.5} and caught.total == -0.5
+    clean = spec.score(EpisodeOutcome(resolved=True, fail_to_pass_passed=1, fail_to_pass_total=1))
+    assert clean.total == 1.0 and clean.values["tampered"] == 0.0
 
 
 def test_resolved():

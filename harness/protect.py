@@ -1,0 +1,134 @@
+"""Which of the agent's changed paths reach grading, and which are put back as they were at the base commit.
+
+The paths come from trees (the agent's diff applied to an index, compared with the
+base commit), never from diff text. A path is dropped, with the reason recorded,
+when it can change how tests are found, run or reported rather than what they test:
+
+- `test_file`: a file of the test patch, or a file holding a target test;
+- `test_dir`: anything under a test directory (`test`, `tests`, `testing`, `e2e`):
+  the test patch alone decides what is there, so a new `tests/__init__.py`, a helper
+  made lenient, a deleted or renamed test all go;
+- `config`: pytest, tox, setuptools and project configuration and `conftest.py`, at
+  every depth (a nested `pytest.ini` moves pytest's rootdir);
+- `startup`: `sitecustomize`, `usercustomize` and `.pth` files, which Python runs at start;
+- `compiled`: bytecode (`*.pyc`, `__pycache__/`) and native extension modules;
+- `metadata`: `*.dist-info`, `*.egg-info`, `*.egg-link`: entry points (pytest plugins) load from them;
+- `shadowing`: a new top-level module, on the repository's `sys.path` roots, named like a
+  module of the runner, its plugins, their dependencies or the standard library;
+- `special`: submodules (gitlinks) and symbolic links that point outside the repository.
+
+A directory the task's own fix changes is never treated as a test directory, so the gold patch always reaches grading.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+
+TEST_DIRS = frozenset({"test", "tests", "testing", "e2e"})
+CONFIG_FILES = frozenset(
+    {"conftest.py", "pytest.ini", ".pytest.ini", "pytest.toml", ".pytest.toml"}
+    | {"tox.ini", "setup.cfg", "pyproject.toml"}
+)
+STARTUP_FILES = frozenset({"sitecustomize.py", "usercustomize.py"})
+RUNNER_SCRIPTS = frozenset({"bin/test"})  # sympy's runner; Django's tests/runtests.py sits in a test directory
+COMPILED_SUFFIXES = (".pyc", ".pyo", ".pyd", ".so", ".dylib")
+METADATA_SUFFIXES = (".dist-info", ".egg-info", ".egg-link", ".egg")
+GITLINK, SYMLINK = "160000", "120000"
+
+
+@dataclass
+class Context:
+    """What the policy knows of the task and its environment."""
+
+    test_paths: set[str] = field(default_factory=set)
+    target_files: set[str] = field(default_factory=set)
+    fix_dirs: set[str] = field(default_factory=set)
+    modules: frozenset[str] = frozenset()
+    roots: tuple[str, ...] = ("",)
+    base_names: dict[str, set[str]] = field(default_factory=dict)
+    symlink_targets: dict[str, str] = field(default_factory=dict)
+
+
+def drop_reason(entry: dict, ctx: Context) -> str | None:
+    """Why the changed path `entry` (status, old_mode, new_mode, path) is put back, or None to keep it."""
+    path = entry["path"]
+    parts = path.split("/")
+    name = parts[-1]
+    low = name.lower()
+    if path in ctx.test_paths or path in ctx.target_files:
+        return "test_file"
+    if _in_test_dir(parts, ctx):
+        return "test_dir"
+    if name in CONFIG_FILES or path in RUNNER_SCRIPTS:
+        return "config"
+    if name in STARTUP_FILES or low.endswith(".pth"):
+        return "startup"
+    if "__pycache__" in parts or low.endswith(COMPILED_SUFFIXES) or ".so." in low:
+        return "compiled"
+    if any(part.lower().endswith(METADATA_SUFFIXES) for part in parts):
+        return "metadata"
+    if GITLINK in (entry.get("new_mode"), entry.get("old_mode")):
+        return "special"
+    if entry.get("new_mode") == SYMLINK and _escapes(path, ctx.symlink_targets.get(path)):
+        return "special"
+    if entry.get("status") != "D" and _shadows(parts, ctx):
+        return "shadowing"
+    return None
+
+
+def split(entries: list[dict], ctx: Context) -> tuple[list[dict], dict[str, str]]:
+    """The entries kept, and {dropped path: reason}."""
+    kept, dropped = [], {}
+    for entry in entries:
+        reason = drop_reason(entry, ctx)
+        if reason is None:
+            kept.append(entry)
+        else:
+            dropped[entry["path"]] = reason
+    return kept, dropped
+
+
+def _in_test_dir(parts: list[str], ctx: Context) -> bool:
+    for i, part in enumerate(parts[:-1]):
+        if part.lower() in TEST_DIRS:
+            here = "/".join(parts[: i + 1])
+            if not any(d == here or d.startswith(here + "/") for d in ctx.fix_dirs):
+                return True
+    return False
+
+
+def _escapes(path: str, target: str | None) -> bool:
+    """A symbolic link at `path` to `target` reaches outside the repository (or its target is unknown)."""
+    if target is None or target.startswith("/"):
+        return True
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+    return joined == ".." or joined.startswith("../")
+
+
+def _shadows(parts: list[str], ctx: Context) -> bool:
+    """A path that adds a top-level module on a `sys.path` root, named like one the runner can import."""
+    for root in ctx.roots:
+        prefix = root.split("/") if root else []
+        if parts[: len(prefix)] != prefix or len(parts) <= len(prefix):
+            continue
+        first = parts[len(prefix)]
+        module = first.split(".", 1)[0] if len(parts) == len(prefix) + 1 else first
+        if module in ctx.modules and first not in ctx.base_names.get(root, set()):
+            return True
+    return False
+
+
+def module_files(runner: str, test_ids: list[str], test_paths: list[str]) -> set[str]:
+    """The files that hold the target tests, as far as their ids say (pytest ids name them; others by module)."""
+    from swefarm.harness.runners import dotted_label, module_labels
+
+    if runner in ("pytest", "sympy"):
+        return {t.split("::", 1)[0] for t in test_ids if "::" in t}
+    labels = [dotted_label(t) or "" for t in test_ids]
+    files = set()
+    for path in test_paths:
+        module = next(iter(module_labels(runner, [path])), None)
+        if module and any(label == module or label.startswith(module + ".") for label in labels):
+            files.add(path)
+    return files
