@@ -55,7 +55,7 @@ def test_the_repository_has_a_branch_per_bug_whose_tests_fail_before_the_fix_and
     subprocess.run(["git", "checkout", "-q", c["base"]], cwd=work, check=True)
     (work / "t.diff").write_text(c["test_patch"])
     subprocess.run(["git", "apply", "t.diff"], cwd=work, check=True)
-    env = {"PYTHONPATH": str(work / "src")}
+    env = {"PYTHONPATH": str(work / "src"), "PYTHONDONTWRITEBYTECODE": "1"}  # no stale .pyc for a same-second fix
     test = f"tests/test_{bug.function.module}.py"
     before = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test], cwd=work, env=env)
     assert before.returncode == 1  # the regression test fails on the bug, the old tests pass
