@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from swefarm.harness.recipe import ProjectFiles
+    from swefarm.harness.recipe_tox import ToxSettings
 
 TEST_WORDS = ("test", "tests", "testing")
 DEV_WORDS = ("dev", "develop", "development")
@@ -53,14 +54,20 @@ class InstallPlan:
     notes: list[str] = field(default_factory=list)
 
 
-def infer_install(project: ProjectFiles) -> InstallPlan:
-    """The `uv pip install` command for the checkout, with its test extras and requirements files."""
+def infer_install(project: ProjectFiles, tox: ToxSettings | None = None) -> InstallPlan:
+    """The `uv pip install` command for the checkout, with its test extras and requirements files.
+
+    With the settings of a tox environment, its extras and `-r` files join the command and its other
+    dependencies become extra packages (those the install does not already name)."""
     plan = InstallPlan()
     extras = project_extras(project)
     plan.extras = [e for e in TEST_WORDS if e in extras] or [e for e in DEV_WORDS if e in extras]
     if extras and not plan.extras:
         plan.notes.append(f"no test extra among {', '.join(sorted(extras))}")
     plan.requirements_files = requirement_files(project)
+    if tox:
+        plan.extras += [e for e in map(_norm, tox.extras) if e not in plan.extras]
+        plan.requirements_files += [f for f in tox.requirements_files if f not in plan.requirements_files]
     args = [f"-r {shlex.quote(rel)}" for rel in plan.requirements_files]
     if is_installable(project):
         args.append("-e " + shlex.quote(f".[{','.join(plan.extras)}]" if plan.extras else "."))
@@ -72,6 +79,11 @@ def infer_install(project: ProjectFiles) -> InstallPlan:
     if plan.packages:
         plan.notes.append(f"dependency groups installed as packages: {', '.join(plan.packages)}")
     plan.named = _named(project, extras, plan)
+    if tox:
+        added = [d for d in tox.deps if requirement_name(d) not in plan.named]
+        plan.packages += added
+        plan.named |= {n for d in added if (n := requirement_name(d))}
+        plan.notes += [*tox.notes, *([f"tox deps installed as packages: {', '.join(added)}"] if added else [])]
     return plan
 
 

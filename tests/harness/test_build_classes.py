@@ -80,6 +80,28 @@ def test_a_c_extension_gets_a_toolchain(docker_client, tmp_path):
     assert result.ok, checked.status_reason
 
 
+def test_tox_deps_and_settings_make_a_django_plugin_test_run(docker_client, tmp_path):
+    """Class 12: the test module errors in base and gold alike unless the install takes tox's deps
+    (Django is only there), its setenv (the settings module, a variable) and pytest-django."""
+    tox = ("[tox]\nenvlist = py{39,311}-dj42, lint\n[testenv]\ndeps =\n    pytest\n    dj42: Django>=4.2,<5\n"
+           "setenv =\n    DJANGO_SETTINGS_MODULE = tests.settings\n    WIDGET_MODE = tox\n"
+           "commands = pytest\n")  # fmt: skip
+    test = ("import os\n\nfrom widget import add\n\n\ndef test_add(settings):  # pytest-django's fixture\n"
+            "    assert settings.GREETING == 'hi' and os.environ['WIDGET_MODE'] == 'tox'\n"
+            "    assert add(2, 3) == 5\n")  # fmt: skip
+    settings = "SECRET_KEY = 'x'\nINSTALLED_APPS = []\nGREETING = 'hi'\n"
+    files = {"setup.py": "from setuptools import setup\nsetup(name='widget', py_modules=['widget'])\n",
+             "tox.ini": tox, "tests/settings.py": settings}  # fmt: skip
+    (task, outcome), _ = _build(docker_client, tmp_path, "fixture/toxdjango", files, "2024-02-01T12:00:00Z", test=test)
+    assert outcome.ok, task.status_reason
+    env = task.environment
+    assert {"django", "pytest-django"} <= set(env.packages) and env.python == "3.11", env
+    assert env.env_vars == {"DJANGO_SETTINGS_MODULE": "tests.settings", "WIDGET_MODE": "tox"}
+    checked, result = validate_task(docker_client, task, runs=1)
+    assert result.ok, checked.status_reason
+    assert checked.FAIL_TO_PASS == ["tests/test_fix.py::test_add"]
+
+
 @pytest.mark.timeout(1200)  # two environments, two validations
 def test_a_test_that_needs_a_newer_python_is_retried_on_one(docker_client, tmp_path):
     """Class 4: the task's date and metadata pick 3.9; its new test needs tomllib (3.11) and is skipped there."""
