@@ -6,11 +6,12 @@ import json
 
 import typer
 from rich.console import Console
-from swefarm.cli import zoo_cmd
+from swefarm.cli import gold_cmd, zoo_cmd
 
 app = typer.Typer(help="Benchmarks; record their figures in bench/RESULTS.md.", no_args_is_help=True)
 console = Console(stderr=True)
 app.command("zoo")(zoo_cmd.zoo)
+app.command("gold")(gold_cmd.gold)  # the real check on a SWE-bench file (make check-real)
 
 
 @app.command("sandbox")
