@@ -25,11 +25,12 @@ import docker.errors
 from pydantic import BaseModel
 from swefarm.harness.build_failures import classify_build_failure, strip_ansi
 from swefarm.harness.build_memory import forget_failure, record_failure, recorded_failure
-from swefarm.harness.install_script import STEP_MARKER, TOOLCHAIN, ScriptInputs, install_script
+from swefarm.harness.install_script import STEP_MARKER, ScriptInputs, install_script
 from swefarm.harness.recipe import ProjectFiles, recipe_hash
 from swefarm.harness.recipe_build import build_requirement_names, needs_compiler, python_matured, vcs_version
 from swefarm.harness.repos import export_tree, git, snapshot
 from swefarm.harness.runners import runner_of
+from swefarm.harness.toolchain import ensure_toolchain, toolchain_tag
 from swefarm.sandbox.bases import base_for, ensure_base, image_exists
 from swefarm.sandbox.errors import SetupError
 from swefarm.sandbox.labels import IMAGE_LABELS
@@ -92,11 +93,10 @@ def sandbox_config(**overrides) -> SandboxConfig:
     return SandboxConfig(**{**fields, **overrides})
 
 
-def _env_dockerfile(env: Environment, base: str, toolchain: bool = False) -> str:
+def _env_dockerfile(env: Environment, base: str) -> str:
     env_lines = "".join(f"ENV {k}={json.dumps(v)}\n" for k, v in sorted(env.env_vars.items()))
-    tools = f"RUN {_TOOLCHAIN_RUN}\n" if toolchain else ""
     return f"""FROM {base}
-{tools}COPY ca.crt /etc/swefarm/ca.crt
+COPY ca.crt /etc/swefarm/ca.crt
 ENV SSL_CERT_FILE=/etc/swefarm/ca.crt PIP_CERT=/etc/swefarm/ca.crt REQUESTS_CA_BUNDLE=/etc/swefarm/ca.crt \\
     VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \\
     PIP_DISABLE_PIP_VERSION_CHECK=1 UV_LINK_MODE=copy UV_NO_CACHE=1 UV_COMPILE_BYTECODE=1
@@ -108,13 +108,6 @@ COPY install.sh /opt/swefarm/install.sh
 WORKDIR {TESTBED}
 RUN bash /opt/swefarm/install.sh
 """
-
-
-#: A C toolchain and common headers, for projects with C extensions (the layer is shared through the build cache).
-_TOOLCHAIN_RUN = (
-    "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
-    f"{TOOLCHAIN} $([ -x /usr/local/bin/python3 ] || echo python3-dev) && rm -rf /var/lib/apt/lists/*"
-)
 
 
 # The snapshot plus the build artefacts the install left in the environment's /testbed
@@ -226,6 +219,7 @@ def _make_env_image(client, task, env, git_dir, tag, ca_bundle, log) -> BuildRes
     except SetupError as exc:
         raise BuildError(f"base image {spec.tag} is missing and cannot be built: {exc}") from None
     start = time.monotonic()
+    base = spec.tag
     with tempfile.TemporaryDirectory(prefix="swefarm-env-") as tmp:
         ctx = Path(tmp)
         env_commit = task.environment_setup_commit or task.base_commit
@@ -246,7 +240,13 @@ def _make_env_image(client, task, env, git_dir, tag, ca_bundle, log) -> BuildRes
             build_requires=build_requirement_names(project),
         )
         (ctx / "install.sh").write_text(install_script(env, inputs))
-        (ctx / "Dockerfile").write_text(_env_dockerfile(env, spec.tag, toolchain=needs_compiler(project)))
+        if needs_compiler(project):  # the toolchain layer, made once per base (swefarm setup makes it ahead)
+            try:
+                ensure_toolchain(client, spec, log=log)
+                base = toolchain_tag(spec)
+            except SetupError as exc:  # the install script still installs a compiler when a step needs one
+                log(f"no toolchain layer ({exc}); the install installs a compiler if a step needs one")
+        (ctx / "Dockerfile").write_text(_env_dockerfile(env, base))
         labels = dict(
             IMAGE_LABELS, **{"swefarm.role": "env", "swefarm.repo": task.repo, "swefarm.recipe": recipe_hash(env)}
         )

@@ -10,12 +10,17 @@ and its test runner starts (a trivial test runs):
 3. `non-editable`  a plain install (every PEP 517 backend can build a wheel, even those with no
                    `build_editable`: old poetry-core, flit_core), the project's own distribution
                    then replaced by a .pth file that points at the checkout, so edits still count;
-4. `package-only`  the project and its extras without the requirements files (ancient pins);
-5. `newer-runner`  the recipe, then the test runner and its plugins as of the Python's own
+4. `legacy-setuptools` as 3, with the setuptools of 2019-03 (old setup.py files import what later
+                   setuptools removed, such as `Feature`);
+5. `package-only`  the project and its extras without the requirements files (ancient pins);
+6. `pytest3-runner` the recipe, then pytest 3.10 (tasks older than pytest 4, which refuses old
+                   configuration);
+7. `newer-runner`  the recipe, then the test runner and its plugins as of the Python's own
                    maturity instead of the task's date (a 2016 pytest crashes on Python 3.9).
 
-Steps 2-3 run only when the recipe installs editably, 4 only when it names requirements files;
-after a step that installed but whose runner crashed, install-only fixes (2-3) are skipped. A
+Steps 2-4 run only when the recipe installs editably, 5 only when it names requirements files;
+after a step that installed but whose runner crashed, install-only fixes (2-4) are skipped, and
+after the recipe's own install failed, the steps that start with it (6-7) are skipped. A
 step that fails for want of a compiler installs a toolchain and is tried once more. Versions from
 git (setuptools-scm, hatch-vcs, pbr) are given as the version of the newest tag, since the build
 context has no .git. The step that worked is printed as `swefarm-install-step: NAME` and written
@@ -160,11 +165,14 @@ def _render(env: Environment, inputs: ScriptInputs, steps, upgrade: str) -> str:
     if env.pre_install:
         lines.append("echo '== pre-install'")
         lines.append("( set -x\n" + "\n".join(f"{c} || exit 1" for c in env.pre_install) + "\n) || exit 1")
+    recipe = steps[0][2]
     for i, (name, kind, commands) in enumerate(steps):
         # each command checked: errexit is off inside a function called from a condition, as swefarm_try is
         body = "\n".join(f"  {c} || exit 1" for c in commands) or "  true"
         lines.append(f"step_{i}() {{\n  set -ex\n{body}\n}}")
-        lines.append(f"swefarm_try {shlex.quote(name)} {kind} step_{i} && exit 0")
+        # a step that first runs the recipe's own install cannot get further once that install failed
+        same = int(i > 0 and commands[: len(recipe)] == recipe)
+        lines.append(f"swefarm_try {shlex.quote(name)} {kind} step_{i} {same} && exit 0")
     lines.append(_FAILED)
     return "\n".join(lines) + "\n"
 
@@ -276,10 +284,14 @@ swefarm_error() {
     | sed 's/^ *//' | cut -c1-400
 }
 SWEFARM_LAST=""
+SWEFARM_RECIPE_FAILED=""
 swefarm_try() {
-  local name=$1 kind=$2 fn=$3
+  local name=$1 kind=$2 fn=$3 same=${4:-0}
   if [ "$kind" = install ] && [ "$SWEFARM_LAST" = runner ]; then
     echo "== step $name skipped: the last step installed, but its test runner crashed"; return 1
+  fi
+  if [ "$same" = 1 ] && [ -n "$SWEFARM_RECIPE_FAILED" ]; then
+    echo "== step $name skipped: it starts with the recipe's install, which failed"; return 1
   fi
   echo "== step $name"
   swefarm_fresh_venv
@@ -301,6 +313,7 @@ swefarm_try() {
   done
   if [ $rc -ne 0 ]; then
     SWEFARM_LAST=install
+    [ "$name" = recipe ] && SWEFARM_RECIPE_FAILED=1
     echo "== step $name: the install failed (exit $rc):"; tail -n 40 "/tmp/swefarm-step-$name.log"
     swefarm_note "$name: the install failed: $(swefarm_error "/tmp/swefarm-step-$name.log")"
     return 1

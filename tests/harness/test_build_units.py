@@ -3,6 +3,7 @@ SWE-bench's specifications, the Python choice, and the CLI's answers for tasks w
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -55,6 +56,9 @@ def test_the_install_script_has_every_fallback_step_in_order():
              ("recipe", "no-isolation", "non-editable", "legacy-setuptools", "package-only", "pytest3-runner",
               "newer-runner")]  # fmt: skip
     assert order == sorted(order)
+    # the steps that start with the recipe's own install are skipped once that install failed
+    starts_with_recipe = dict(re.findall(r"swefarm_try (\S+) \w+ step_\d+ (\d)", script))
+    assert [n for n, same in starts_with_recipe.items() if same == "1"] == ["pytest3-runner", "newer-runner"]
     assert "SETUPTOOLS_SCM_PRETEND_VERSION=1.4.0" in script and "PBR_VERSION=1.4.0" in script
     assert "--exclude-newer-package setuptools=$SWEFARM_BUILD_FLOOR" in script  # build tools under a floor
     package_only = script[script.index("step_4()") : script.index("swefarm_try package-only")]
