@@ -233,15 +233,22 @@ swefarm_upgrade_runner() {
   @UPGRADE@ $plugins
 }
 # The runner starts and runs a trivial test with the project's own configuration (exit 0, or 5 when its
-# configuration collects nothing from that file).
+# configuration collects nothing from that file), beside the root and in each directory (up to three
+# levels down) that holds a conftest.py, so that a conftest which cannot import (a missing test
+# dependency, a binary built for another numpy) fails the step.
 swefarm_smoke() {
   case "$SWEFARM_RUNNER" in
     pytest)
-      printf 'def test_swefarm_smoke():\n    assert True\n' > /testbed/test_swefarm_smoke.py
-      (cd /testbed && PYTHONDONTWRITEBYTECODE=1 timeout 600 \
-        python -m pytest -p no:cacheprovider -q test_swefarm_smoke.py)
-      local rc=$?
-      rm -f /testbed/test_swefarm_smoke.py
+      local dirs=(.) d i=0 files=() rc
+      while IFS= read -r d; do dirs+=("$d"); done < <(cd /testbed && find . -mindepth 2 -maxdepth 4 \
+        -name conftest.py -not -path '*/.*' -not -path '*/node_modules/*' -printf '%h\n' | sort | head -n 8)
+      for d in "${dirs[@]}"; do
+        printf 'def test_swefarm_smoke():\n    assert True\n' > "/testbed/$d/test_swefarm_smoke_$i.py"
+        files+=("$d/test_swefarm_smoke_$i.py"); i=$((i + 1))
+      done
+      (cd /testbed && PYTHONDONTWRITEBYTECODE=1 timeout 600 python -m pytest -p no:cacheprovider -q "${files[@]}")
+      rc=$?
+      (cd /testbed && rm -f "${files[@]}")
       [ "$rc" -eq 0 ] || [ "$rc" -eq 5 ] ;;
     *) python -c "import sys" ;;
   esac
