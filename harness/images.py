@@ -74,7 +74,9 @@ def _slug(text: str) -> str:
 #: f3: the install runs harness/install_script.py's steps (fallbacks, versions from git, a toolchain
 #: when needed, the runner started once); uv lives outside the project's venv.
 #: f4: every command of a step is checked (f3 could count a step whose install failed).
-ENV_FORMAT = "f4"
+#: f5: the runner's start is checked beside every conftest.py (an environment whose test modules cannot
+#: import is no environment), and the later-deps step; projects that compile C build on the toolchain layer.
+ENV_FORMAT = "f5"
 
 
 def env_image_tag(task: Task, env: Environment) -> str:
@@ -265,10 +267,14 @@ def build_task_image(
 ) -> BuildResult:
     """The task image: one small layer with the base-commit snapshot on top of the environment image.
 
-    An existing image is reused only when it sits on this environment image and holds this commit
-    (a task re-mined with a new environment gets a new image)."""
+    An existing image is reused only when it sits on this environment image (by id: an environment
+    rebuilt under the same tag gets new task images) and holds this commit."""
     tag = task_image_tag(task)
-    made_from = {"swefarm.env": env_tag, "swefarm.commit": task.base_commit}
+    try:  # the image id, not only the tag: an environment rebuilt under its tag makes new task images
+        env_id = client.images.get(env_tag).id
+    except docker.errors.ImageNotFound:
+        raise BuildError(f"environment image {env_tag} is missing; build the task again") from None
+    made_from = {"swefarm.env": env_tag, "swefarm.env_id": env_id, "swefarm.commit": task.base_commit}
     if not force and _labels(client, tag).items() >= made_from.items():
         return BuildResult(tag=tag, cached=True, seconds=0.0, layer_bytes=_layer_bytes(client, tag, env_tag))
     start = time.monotonic()

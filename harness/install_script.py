@@ -10,21 +10,25 @@ and its test runner starts (a trivial test runs):
 3. `non-editable`  a plain install (every PEP 517 backend can build a wheel, even those with no
                    `build_editable`: old poetry-core, flit_core), the project's own distribution
                    then replaced by a .pth file that points at the checkout, so edits still count;
-4. `legacy-setuptools` as 3, with the setuptools of 2019-03 (old setup.py files import what later
-                   setuptools removed, such as `Feature`);
-5. `package-only`  the project and its extras without the requirements files (ancient pins);
-6. `pytest3-runner` the recipe, then pytest 3.10 (tasks older than pytest 4, which refuses old
-                   configuration);
-7. `newer-runner`  the recipe, then the test runner and its plugins as of the Python's own
-                   maturity instead of the task's date (a 2016 pytest crashes on Python 3.9).
+4. `legacy-setuptools` as 3, with the setuptools of 2020-02 (old setup.py files, the project's or a
+                   dependency's, import what later setuptools removed, such as `Feature`);
+5. `pytest3-runner` the first install that worked (its runner crashed), else the recipe's, then
+                   pytest 3.10 (tasks older than pytest 4, which refuses old configuration);
+6. `newer-runner`  as 5, with the test runner and its plugins (hypothesis too) as of the Python's own
+                   maturity instead of the task's date (a 2016 pytest crashes on Python 3.9);
+7. `package-only`  the project and its extras without the requirements files (ancient pins that no
+                   longer install): lossy, so after the fixes that keep every requirement;
+8. `later-deps`    as 5, resolved LATER_DAYS after the task's date: a date can fall between two
+                   releases that do not fit (numpy 1.26 out, the numba that supports it not yet);
+                   tried only when an earlier failure came from a dependency.
 
-Steps 2-4 run only when the recipe installs editably, 5 only when it names requirements files;
+Steps 2-4 run only when the recipe installs editably, 7 only when it names requirements files;
 after a step that installed but whose runner crashed, install-only fixes (2-4) are skipped, and
-after the recipe's own install failed, the steps that start with it (6-7) are skipped. A
-step that fails for want of a compiler installs a toolchain and is tried once more. Versions from
-git (setuptools-scm, hatch-vcs, pbr) are given as the version of the newest tag, since the build
-context has no .git. The step that worked is printed as `swefarm-install-step: NAME` and written
-to /opt/swefarm/install-step.
+5-6 only run when some install has worked. A fix on top of a fallback install is recorded by both
+names (`legacy-setuptools+newer-runner`). A step that fails for want of a compiler installs a
+toolchain and is tried once more. Versions from git (setuptools-scm, hatch-vcs, pbr) are given as
+the version of the newest tag, since the build context has no .git. The step that worked is
+printed as `swefarm-install-step: NAME` and written to /opt/swefarm/install-step.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from swefarm.tasks.models import Environment
 
@@ -57,14 +62,19 @@ BUILD_TOOLS = (
 )
 #: setuptools 68, wheel 0.40, hatchling 1.18, flit_core 3.9, poetry-core 1.6, pdm-backend 2.1: all with PEP 660.
 BUILD_TOOLS_FLOOR = "2023-07-01T00:00:00Z"
-#: setuptools 40.8 (2019-02) has the legacy build_meta backend yet keeps what old setup.py files import
-#: (`Feature`, removed in 46) and what old pbr patches (`_get_unpatched`): for the legacy-setuptools step.
-LEGACY_SETUPTOOLS_FLOOR = "2019-03-01T00:00:00Z"
+#: setuptools 45.2 (2020-02), the last before 46 removed what old setup.py files import (`Feature`),
+#: and new enough to run on Python 3.9 (40.x reads html.parser's `unescape`, gone in 3.9): for the
+#: legacy-setuptools step, which also builds the dependencies with it (zope.interface 4.4 imports `Feature`).
+LEGACY_SETUPTOOLS_FLOOR = "2020-03-01T00:00:00Z"
 #: The last pytest 3 (3.10.1): newer than what crashes on Python 3.9, older than pytest 4, which refuses
 #: old configuration (a [pytest] section in setup.cfg).
 PYTEST3_LAST = "2018-11-12T00:00:00Z"
 #: Test runners and what they load at start: resolved as of the Python's maturity in the newer-runner step.
 RUNNER_PACKAGES = ("pytest", "pluggy", "py")
+#: The command that repeats the first install that worked (whose runner crashed), else the recipe's.
+INSTALLED = "swefarm_installed"
+#: How much later the last step resolves dependencies: long enough for a release that fits the others.
+LATER_DAYS = 180
 #: Words in a log that say a C compiler or Python's headers are missing.
 NEEDS_COMPILER = (
     r"gcc'? failed: No such file|unable to execute '?[a-z0-9_-]*gcc|gcc: (not found|command not found)|"
@@ -102,24 +112,33 @@ def install_script(env: Environment, inputs: ScriptInputs) -> str:
         prep = "uv pip install " + " ".join(shlex.quote(r) for r in unpinned)
         steps.append(("no-isolation", "install", [prep, "export SWEFARM_NO_ISOLATION=1", *recipe]))
         steps.append(("non-editable", "install", ["export SWEFARM_NO_EDITABLE=1", *recipe, "swefarm_link_checkout"]))
-        legacy = f"SWEFARM_BUILD_FLOOR={_later(inputs.date, LEGACY_SETUPTOOLS_FLOOR)}"
+        legacy = f"SWEFARM_BUILD_FLOOR={LEGACY_SETUPTOOLS_FLOOR}"
         steps.append(
             ("legacy-setuptools", "install", [legacy, "export SWEFARM_NO_EDITABLE=1", *recipe, "swefarm_link_checkout"])
         )
-    if env.requirements_files:
+    upgrade = 'UV_EXCLUDE_NEWER="$SWEFARM_RUNNER_DATE" uv pip install --upgrade ' + " ".join(RUNNER_PACKAGES)
+    # the runner fixes start from the first install that worked (its runner crashed), else the recipe
+    if inputs.date and inputs.date < PYTEST3_LAST:  # pytest 4 rejects a [pytest] section in setup.cfg
+        steps.append(
+            ("pytest3-runner", "runner", [INSTALLED, f"SWEFARM_RUNNER_DATE={PYTEST3_LAST}", "swefarm_upgrade_runner"])
+        )
+    steps.append(
+        ("newer-runner", "runner", [INSTALLED, "SWEFARM_RUNNER_DATE=$SWEFARM_PY_FLOOR", "swefarm_upgrade_runner"])
+    )
+    if env.requirements_files:  # lossy: after the fixes that keep every requirement
         minimal = [c for c in (_without_requirement_files(cmd) for cmd in recipe) if c]
         if inputs.runner == "pytest":  # the package plus the test runner of the task's date
             minimal.append("uv pip install pytest")
         steps.append(("package-only", "runner", minimal))
-    upgrade = 'UV_EXCLUDE_NEWER="$SWEFARM_RUNNER_DATE" uv pip install --upgrade ' + " ".join(RUNNER_PACKAGES)
-    if inputs.date and inputs.date < PYTEST3_LAST:  # pytest 4 rejects a [pytest] section in setup.cfg
-        steps.append(
-            ("pytest3-runner", "runner", [*recipe, f"SWEFARM_RUNNER_DATE={PYTEST3_LAST}", "swefarm_upgrade_runner"])
-        )
-    steps.append(
-        ("newer-runner", "runner", [*recipe, "SWEFARM_RUNNER_DATE=$SWEFARM_PY_FLOOR", "swefarm_upgrade_runner"])
-    )
+    if inputs.date:  # a date that fell between two releases that do not fit (numpy 1.26, numba 0.58.0)
+        later = _later(_plus_days(inputs.date, LATER_DAYS), inputs.python_floor)
+        steps.append(("later-deps", "deps", [f"export UV_EXCLUDE_NEWER={shlex.quote(later)}", INSTALLED]))
     return _render(env, inputs, steps, upgrade)
+
+
+def _plus_days(when: str, days: int) -> str:
+    moment = datetime.strptime(when, "%Y-%m-%dT%H:%M:%SZ") + timedelta(days=days)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _without_requirement_files(cmd: str) -> str:
@@ -141,7 +160,6 @@ def _without_requirement_files(cmd: str) -> str:
 
 
 def _render(env: Environment, inputs: ScriptInputs, steps, upgrade: str) -> str:
-    floors = " ".join(f"--exclude-newer-package {n}=$SWEFARM_BUILD_FLOOR" for n in BUILD_TOOLS)
     vcs = shlex.quote(inputs.vcs_version or "0.0.0")
     lines = [
         "#!/bin/bash",
@@ -150,14 +168,15 @@ def _render(env: Environment, inputs: ScriptInputs, steps, upgrade: str) -> str:
         "cd /testbed",
         f"export UV_EXCLUDE_NEWER={shlex.quote(inputs.date)}",
         '[ -n "$UV_EXCLUDE_NEWER" ] || unset UV_EXCLUDE_NEWER',
-        f"SWEFARM_BUILD_FLOOR={shlex.quote(_later(inputs.date, BUILD_TOOLS_FLOOR))}",
+        # build tools of an old date lack PEP 660 hooks or are unsatisfiable: they resolve as of the floor
+        f"SWEFARM_BUILD_FLOOR={BUILD_TOOLS_FLOOR if inputs.date and inputs.date < BUILD_TOOLS_FLOOR else ''}",
         f"SWEFARM_PY_FLOOR={shlex.quote(_later(inputs.date, inputs.python_floor or inputs.date))}",
         f"SWEFARM_RUNNER={shlex.quote(inputs.runner)}",
         # versions from git: the build context has no .git (class 1); the version of the newest tag
         f"export SETUPTOOLS_SCM_PRETEND_VERSION={vcs} PBR_VERSION={vcs} PDM_BUILD_SCM_VERSION={vcs}",
         f"export POETRY_DYNAMIC_VERSIONING_BYPASS={vcs} VERSIONINGIT_FOR_PACKAGE={vcs} HATCH_VCS_PRETEND_VERSION={vcs}",
         "export PYTHONDONTWRITEBYTECODE=",
-        _UV_WRAPPER.replace("@FLOORS@", floors if inputs.date and inputs.date < BUILD_TOOLS_FLOOR else ""),
+        _UV_WRAPPER.replace("@BUILD_TOOLS@", " ".join(BUILD_TOOLS)),
         _HELPERS.replace("@UPGRADE@", upgrade)
         .replace("@NEEDS_COMPILER@", NEEDS_COMPILER)
         .replace("@TOOLCHAIN@", TOOLCHAIN),
@@ -165,14 +184,13 @@ def _render(env: Environment, inputs: ScriptInputs, steps, upgrade: str) -> str:
     if env.pre_install:
         lines.append("echo '== pre-install'")
         lines.append("( set -x\n" + "\n".join(f"{c} || exit 1" for c in env.pre_install) + "\n) || exit 1")
-    recipe = steps[0][2]
     for i, (name, kind, commands) in enumerate(steps):
         # each command checked: errexit is off inside a function called from a condition, as swefarm_try is
         body = "\n".join(f"  {c} || exit 1" for c in commands) or "  true"
         lines.append(f"step_{i}() {{\n  set -ex\n{body}\n}}")
-        # a step that first runs the recipe's own install cannot get further once that install failed
-        same = int(i > 0 and commands[: len(recipe)] == recipe)
-        lines.append(f"swefarm_try {shlex.quote(name)} {kind} step_{i} {same} && exit 0")
+        # steps on top of the first install that worked (or the recipe's): see swefarm_try
+        uses = int(INSTALLED in commands)
+        lines.append(f"swefarm_try {shlex.quote(name)} {kind} step_{i} {uses} && exit 0")
     lines.append(_FAILED)
     return "\n".join(lines) + "\n"
 
@@ -181,11 +199,14 @@ def _later(a: str, b: str) -> str:
     return max(a, b) if a and b else (a or b)
 
 
-# `uv pip install` with the build tools' floor, and the flags a fallback step asks for.
+# `uv pip install` with the build tools' floor (when there is one), and the flags a fallback step asks for.
 _UV_WRAPPER = r"""uv() {
   if [ "${1:-}" = pip ] && [ "${2:-}" = install ]; then
     shift 2
-    local args=("$@") extra=(@FLOORS@) x
+    local args=("$@") extra=() x
+    if [ -n "${SWEFARM_BUILD_FLOOR:-}" ]; then
+      for x in @BUILD_TOOLS@; do extra+=(--exclude-newer-package "$x=$SWEFARM_BUILD_FLOOR"); done
+    fi
     for x in ${SWEFARM_EXEMPT:-}; do extra+=(--exclude-newer-package "$x"); done
     if [ -n "${SWEFARM_NO_EDITABLE:-}" ]; then
       local out=() a
@@ -227,9 +248,22 @@ PY
     python setup.py build_ext --inplace || echo "swefarm: build_ext --inplace failed; compiled modules may be missing"
   fi
 }
+# The test runner and its plugins (pytest-*, coverage, and whatever registers a pytest11 entry point,
+# such as hypothesis) as of $SWEFARM_RUNNER_DATE.
 swefarm_upgrade_runner() {
   local plugins
-  plugins=$(python -m pip list --format=freeze 2>/dev/null | sed -n 's/^\(pytest-[A-Za-z0-9_.-]*\|coverage\)==.*/\1/p')
+  plugins=$(python - <<'PY'
+from importlib import metadata
+names = set()
+for dist in metadata.distributions():
+    name = dist.metadata["Name"] or ""
+    if name.lower().startswith("pytest-") or name.lower() == "coverage" or any(
+        ep.group == "pytest11" for ep in dist.entry_points
+    ):
+        names.add(name)
+print(" ".join(sorted(names)))
+PY
+)
   @UPGRADE@ $plugins
 }
 # The runner starts and runs a trivial test with the project's own configuration (exit 0, or 5 when its
@@ -285,20 +319,31 @@ PY
   SWEFARM_EXEMPT="$SWEFARM_EXEMPT $found"
 }
 swefarm_note() { echo "$1" >> /tmp/swefarm-summary; }
+# Whether a failed step's trouble came from a dependency (an import error inside site-packages, a
+# resolution with no solution, a dependency that did not build), not from the project itself.
+swefarm_dependency_trouble() {
+  grep -qs "/site-packages/" /tmp/swefarm-smoke-*.log && return 0
+  grep -hsE "No solution found|Failed to (build|download|prepare)" /tmp/swefarm-step-*.log | grep -qv "file:///testbed"
+}
 # The most telling error line of a log (uv's `error:`, a Python exception, pytest's INTERNALERROR).
 swefarm_error() {
   grep -m1 -E "^(error|ERROR)\b|^ *[A-Za-z_.]*(Error|Exception): |INTERNALERROR|^E +[A-Za-z_.]*Error" "$1" \
     | sed 's/^ *//' | cut -c1-400
 }
 SWEFARM_LAST=""
-SWEFARM_RECIPE_FAILED=""
+SWEFARM_INSTALLED=""  # the first step whose install worked but whose runner crashed
+SWEFARM_INSTALLED_NAME=""
+swefarm_installed() { "${SWEFARM_INSTALLED:-step_0}"; }
 swefarm_try() {
-  local name=$1 kind=$2 fn=$3 same=${4:-0}
+  local name=$1 kind=$2 fn=$3 uses_installed=${4:-0}
   if [ "$kind" = install ] && [ "$SWEFARM_LAST" = runner ]; then
     echo "== step $name skipped: the last step installed, but its test runner crashed"; return 1
   fi
-  if [ "$same" = 1 ] && [ -n "$SWEFARM_RECIPE_FAILED" ]; then
-    echo "== step $name skipped: it starts with the recipe's install, which failed"; return 1
+  if [ "$kind" = runner ] && [ "$uses_installed" = 1 ] && [ -z "$SWEFARM_INSTALLED" ]; then
+    echo "== step $name skipped: it fixes the runner of an install, and no install has worked"; return 1
+  fi
+  if [ "$kind" = deps ] && ! swefarm_dependency_trouble; then
+    echo "== step $name skipped: no failure so far came from a dependency"; return 1
   fi
   echo "== step $name"
   swefarm_fresh_venv
@@ -320,16 +365,21 @@ swefarm_try() {
   done
   if [ $rc -ne 0 ]; then
     SWEFARM_LAST=install
-    [ "$name" = recipe ] && SWEFARM_RECIPE_FAILED=1
+
     echo "== step $name: the install failed (exit $rc):"; tail -n 40 "/tmp/swefarm-step-$name.log"
     swefarm_note "$name: the install failed: $(swefarm_error "/tmp/swefarm-step-$name.log")"
     return 1
   fi
   if ! swefarm_smoke > "/tmp/swefarm-smoke-$name.log" 2>&1; then
     SWEFARM_LAST=runner
+    [ -n "$SWEFARM_INSTALLED" ] || { SWEFARM_INSTALLED=$fn; SWEFARM_INSTALLED_NAME=$name; }
     echo "== step $name: installed, but the test runner crashes on start:"; tail -n 30 "/tmp/swefarm-smoke-$name.log"
     swefarm_note "$name: installed, but the test runner crashes: $(swefarm_error "/tmp/swefarm-smoke-$name.log")"
     return 1
+  fi
+  # a fix on top of a fallback install is named by both (legacy-setuptools+newer-runner)
+  if [ "$uses_installed" = 1 ] && [ -n "$SWEFARM_INSTALLED_NAME" ] && [ "$SWEFARM_INSTALLED_NAME" != recipe ]; then
+    name="$SWEFARM_INSTALLED_NAME+$name"
   fi
   mkdir -p /opt/swefarm && echo "$name" > /opt/swefarm/install-step
   echo "swefarm-install-step: $name"

@@ -57,11 +57,26 @@ def test_a_backend_without_editable_hooks_falls_back(docker_client, tmp_path):
     assert result.ok, checked.status_reason  # the checkout is what the tests import
 
 
-def test_ancient_pins_that_crash_the_runner_fall_back_to_the_package_and_a_runner(docker_client, tmp_path):
-    """Class 3: a requirements file pins pytest 2.6 (2014), which installs and crashes on this Python."""
+def test_ancient_pins_that_crash_the_runner_keep_the_requirements_with_a_newer_runner(docker_client, tmp_path):
+    """Class 3: a requirements file pins pytest 2.6 (2014), which installs and crashes on this Python;
+    the runner (and its plugins) of the Python's maturity replaces it, every other requirement kept."""
     files = {"setup.py": "from setuptools import setup\nsetup(name='widget', py_modules=['widget'])\n",
-             "requirements-test.txt": "pytest==2.6.4\n", "tox.ini": "[testenv]\ncommands = pytest\n"}  # fmt: skip
-    (task, outcome), _ = _build(docker_client, tmp_path, "fixture/ancient", files, "2024-02-01T12:00:00Z")
+             "requirements-test.txt": "pytest==2.6.4\nsix==1.16.0\n",
+             "tox.ini": "[testenv]\ncommands = pytest\n"}  # fmt: skip
+    test = "import six\nfrom widget import add\n\n\ndef test_add():\n    assert six and add(2, 3) == 5\n"
+    (task, outcome), _ = _build(docker_client, tmp_path, "fixture/ancient", files, "2024-02-01T12:00:00Z", test=test)
+    assert outcome.ok, task.status_reason
+    assert task.extra["build"]["install_step"] == "newer-runner"
+    checked, result = validate_task(docker_client, task, runs=1)
+    assert result.ok, checked.status_reason  # six, from the requirements file, is there
+
+
+def test_a_requirement_that_no_longer_installs_falls_back_to_the_package_and_a_runner(docker_client, tmp_path):
+    """Class 3: every release of a requirement is yanked now (types-pkg_resources, as sqlfluff's dev
+    requirements name it): no install of the file works, so the package and the runner of its date do."""
+    files = {"setup.py": "from setuptools import setup\nsetup(name='widget', py_modules=['widget'])\n",
+             "requirements-test.txt": "pytest\ntypes-pkg_resources\n", "pytest.ini": "[pytest]\n"}  # fmt: skip
+    (task, outcome), _ = _build(docker_client, tmp_path, "fixture/yanked", files, "2024-02-01T12:00:00Z")
     assert outcome.ok, task.status_reason
     assert task.extra["build"]["install_step"] == "package-only"
 

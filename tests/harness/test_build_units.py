@@ -53,22 +53,23 @@ def test_the_install_script_has_every_fallback_step_in_order():
     script = install_script(env, ScriptInputs(date="2016-05-01T00:00:00Z", python_floor="2021-04-03T00:00:00Z",
                                               vcs_version="1.4.0"))  # fmt: skip
     order = [script.index(f"swefarm_try {name} ") for name in
-             ("recipe", "no-isolation", "non-editable", "legacy-setuptools", "package-only", "pytest3-runner",
-              "newer-runner")]  # fmt: skip
+             ("recipe", "no-isolation", "non-editable", "legacy-setuptools", "pytest3-runner", "newer-runner",
+              "package-only", "later-deps")]  # fmt: skip
     assert order == sorted(order)
-    # the steps that start with the recipe's own install are skipped once that install failed
-    starts_with_recipe = dict(re.findall(r"swefarm_try (\S+) \w+ step_\d+ (\d)", script))
-    assert [n for n, same in starts_with_recipe.items() if same == "1"] == ["pytest3-runner", "newer-runner"]
+    # the runner fixes and later-deps build on the first install that worked (its runner crashed)
+    on_installed = dict(re.findall(r"swefarm_try (\S+) \w+ step_\d+ (\d)", script))
+    assert [n for n, flag in on_installed.items() if flag == "1"] == ["pytest3-runner", "newer-runner", "later-deps"]
     assert "SETUPTOOLS_SCM_PRETEND_VERSION=1.4.0" in script and "PBR_VERSION=1.4.0" in script
-    assert "--exclude-newer-package setuptools=$SWEFARM_BUILD_FLOOR" in script  # build tools under a floor
-    package_only = script[script.index("step_4()") : script.index("swefarm_try package-only")]
+    assert "export UV_EXCLUDE_NEWER=2021-04-03T00:00:00Z" in script  # later-deps: 180 days on, or the Python's maturity
+    assert "SWEFARM_BUILD_FLOOR=2023-07-01T00:00:00Z" in script  # build tools under a floor
+    package_only = script[script.index("step_6()") : script.index("swefarm_try package-only")]
     assert "-r requirements.txt" not in package_only and "uv pip install pytest" in package_only
 
 
 def test_a_new_plain_install_gets_no_editable_fallbacks_or_floors():
     script = install_script(Environment(install=["uv pip install ."]), ScriptInputs(date="2024-05-01T00:00:00Z"))
     assert "no-isolation" not in script and "pytest3-runner" not in script
-    assert "extra=()" in script  # no build-tool floor: the date is past it
+    assert "SWEFARM_BUILD_FLOOR=\n" in script  # no build-tool floor: the date is past it
 
 
 def test_failures_are_remembered_per_tag_and_forgotten(tmp_path):
