@@ -25,6 +25,7 @@ from swefarm.harness.recipe_install import infer_install
 from swefarm.harness.recipe_python import base_for, infer_python, python_version
 from swefarm.harness.recipe_runner import BASE_COMMANDS, infer_runner
 from swefarm.harness.recipe_testenv import run_settings
+from swefarm.harness.recipe_testfiles import scan_test_files
 from swefarm.harness.recipe_tox import tox_settings
 from swefarm.tasks.models import Environment, Task
 
@@ -148,8 +149,9 @@ def infer_recipe(repo_dir: Path, task: Task | None = None, overrides: dict | Non
     python = infer_python(project, created)
     tox = tox_settings(project, python_version(python.version))
     plan = infer_install(project, tox)
-    runner = infer_runner(project, task.repo if task else "", task.test_patch if task else "", plan.named)
-    settings = run_settings(project, runner.name, plan.named, tox)
+    scan = scan_test_files(project)
+    runner = infer_runner(project, task.repo if task else "", task.test_patch if task else "", plan.named, scan)
+    settings = run_settings(project, runner.name, plan.named, tox, scan)
     packages = [*plan.packages, *settings.packages]
     if runner.name == "pytest" and "pytest" not in plan.named:
         packages.append("pytest")

@@ -1,7 +1,7 @@
 """How a project gets installed: its test extras, requirements files and dependency groups, as uv commands.
 
 Extras come from PEP 621 `[project.optional-dependencies]`, Poetry `[tool.poetry.extras]`,
-setup.cfg `[options.extras_require]` and setup.py `extras_require`; the test-like ones (test,
+setup.cfg `[options.extras_require]` (pbr's `[extras]` too) and setup.py `extras_require`; the test-like ones (test,
 tests, testing) are installed, else `dev`. Requirements files are the root `*requirements*.txt`
 and `requirements/*.txt`: the plain runtime file plus the test file (else the dev file); docs,
 lint and minimum-version variants are left out. Poetry groups and PEP 735 dependency groups of the
@@ -99,6 +99,10 @@ def project_extras(project: ProjectFiles) -> dict[str, list[str] | None]:
     if project.setup_cfg.has_section("options.extras_require"):
         for name, value in project.setup_cfg.items("options.extras_require"):
             extras[_norm(name)] = [line.strip() for line in value.splitlines() if line.strip()]
+    if project.setup_cfg.has_section("extras") and project.setup_cfg.has_option("metadata", "name"):  # pbr
+        for name, value in project.setup_cfg.items("extras"):
+            lines = (line.strip() for line in value.splitlines())
+            extras[_norm(name)] = [re.sub(r"^([^:;]+):(?=\s*\w)", r"\1; ", line) for line in lines if line]
     setup = project.setup_args.get("extras_require")
     if isinstance(setup, dict):
         for name, reqs in setup.items():

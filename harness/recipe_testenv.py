@@ -22,6 +22,7 @@ from swefarm.harness.recipe_install import requirement_name
 
 if TYPE_CHECKING:
     from swefarm.harness.recipe import ProjectFiles
+    from swefarm.harness.recipe_testfiles import TestFileScan
     from swefarm.harness.recipe_tox import ToxSettings
 
 #: addopts flags (one ending in "-" is a prefix) and the plugins that define them.
@@ -82,8 +83,11 @@ def _ini_text(value) -> str:
     return str(value)
 
 
-def run_settings(project: ProjectFiles, runner: str, named: set[str], tox: ToxSettings | None) -> RunSettings:
-    """Plugins to add (not already in `named`) and variables to set for a `runner` run of `project`."""
+def run_settings(
+    project: ProjectFiles, runner: str, named: set[str], tox: ToxSettings | None, scan: TestFileScan | None = None
+) -> RunSettings:
+    """Plugins to add (not already in `named`) and variables to set for a `runner` run of `project`
+    (`scan`: what its test files use)."""
     out = RunSettings()
     env = {k: v for k, v in (tox.setenv if tox else {}).items() if not _KEEP_OUT.match(k)}
     if env:
@@ -105,6 +109,13 @@ def run_settings(project: ProjectFiles, runner: str, named: set[str], tox: ToxSe
             wanted.setdefault(plugin, f"{key} in {source}")
     if "DJANGO_SETTINGS_MODULE" in env:
         wanted.setdefault("pytest-django", "DJANGO_SETTINGS_MODULE in tox setenv")
+    for plugin, why in (scan.plugins if scan else {}).items():
+        wanted.setdefault(plugin, why)
+    django_named = "django_settings_module" in options or "--ds" in _flags(options.get("addopts", ""))
+    if scan and scan.django_settings and not django_named and "DJANGO_SETTINGS_MODULE" not in env:
+        env["DJANGO_SETTINGS_MODULE"] = scan.django_settings  # a Django app's test settings
+        wanted.setdefault("pytest-django", f"a Django app with the settings module {scan.django_settings}")
+        out.notes.append(f"DJANGO_SETTINGS_MODULE={scan.django_settings}, found in the app's test setup")
     for plugin, why in wanted.items():
         if plugin not in named:
             out.packages.append(plugin)

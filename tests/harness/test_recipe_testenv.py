@@ -7,6 +7,7 @@ from __future__ import annotations
 from fixture_projects import project_files as project
 from swefarm.harness.recipe import infer_recipe
 from swefarm.harness.recipe_testenv import run_settings
+from swefarm.harness.recipe_testfiles import scan_test_files
 from swefarm.harness.recipe_tox import choose_env, read_tox, tox_settings
 
 SETUP = "from setuptools import setup\nsetup(name='app', packages=['app'], install_requires=['Django>=3.2'])\n"
@@ -107,3 +108,37 @@ def test_django_settings_in_setup_cfg_bring_pytest_django_once(tmp_path):
     files = {"setup.cfg": cfg, "setup.py": SETUP, "conftest.py": "", "requirements-test.txt": "pytest-django==3.4\n"}
     env = infer_recipe(project(tmp_path / "named", files).root).environment
     assert "pytest-django" not in env.packages  # the project's own pin stands
+
+
+def test_test_files_name_the_plugins_they_use(tmp_path):
+    files = {"testing/benchmark.py": "def test_fast(benchmark):\n    benchmark(len, [])\n",
+             "tests/test_a.py": "import pytest\n\n@pytest.mark.asyncio\nasync def test_b(mocker, tmp_path):\n    ...\n",
+             "tests/conftest.py": "import pytest\n\n@pytest.fixture\ndef freezer():\n    yield\n",
+             "tests/test_c.py": "def test_c(freezer):\n    pass\n"}  # fmt: skip
+    scan = scan_test_files(project(tmp_path, files))
+    assert scan.uses_pytest and scan.files == 4
+    assert set(scan.plugins) == {"pytest-benchmark", "pytest-mock", "pytest-asyncio"}  # freezer is the project's own
+    assert "testing/benchmark.py" in scan.plugins["pytest-benchmark"]
+
+
+def test_a_django_app_runs_under_pytest_django_with_its_test_settings(tmp_path):
+    runtests = ("import os, sys\nfrom django.core.management import execute_from_command_line\n"
+                "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tests.settings')\n"
+                "execute_from_command_line(sys.argv[:1] + ['test'] + sys.argv[1:])\n")  # fmt: skip
+    files = {"setup.py": SETUP, "runtests.py": runtests, "tests/settings.py": "SECRET_KEY = 'x'\n",
+             "tests/test_views.py": "from django.test import TestCase\n\n\nclass T(TestCase):\n    pass\n"}  # fmt: skip
+    env = infer_recipe(project(tmp_path / "app", files).root).environment
+    assert env.log_parser == "pytest" and "pytest-django" in env.packages
+    assert env.env_vars["DJANGO_SETTINGS_MODULE"] == "tests.settings"
+    # an app whose conftest configures Django itself gets no settings module forced on it
+    files["tests/conftest.py"] = "from django.conf import settings\n\nsettings.configure(DEBUG=True)\n"
+    del files["runtests.py"]
+    env = infer_recipe(project(tmp_path / "own", files).root).environment
+    assert "DJANGO_SETTINGS_MODULE" not in env.env_vars
+
+
+def test_pbr_extras_in_setup_cfg(tmp_path):
+    cfg = "[metadata]\nname = mock\n[extras]\ntest =\n  unittest2>=1.1.0\ndocs =\n  sphinx:python_version<'3'\n"
+    env = infer_recipe(project(tmp_path, {"setup.py": "import setuptools\nsetuptools.setup(pbr=True)\n",
+                                          "setup.cfg": cfg}).root).environment  # fmt: skip
+    assert env.install == ["uv pip install -e '.[test]'"]
