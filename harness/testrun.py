@@ -8,7 +8,9 @@ import shlex
 from swefarm.harness.parsers import parse
 from swefarm.harness.results import TestRun
 from swefarm.harness.runners import DEFAULT_PARSER, runner_of, test_command
+from swefarm.harness.test_order import collection_order
 from swefarm.sandbox import Sandbox
+from swefarm.sandbox.errors import SandboxError
 from swefarm.tasks.models import Task
 
 JUNIT_PATH = "/tmp/swefarm-junit.xml"
@@ -69,12 +71,21 @@ def restore_paths(sb: Sandbox, paths: list[str]) -> None:
         raise InfraError(f"restoring test files failed: {res.output[-500:]}")
 
 
+def _source(sb: Sandbox, path: str) -> str | None:
+    try:
+        return sb.read_file(path).decode("utf-8", "replace")
+    except (OSError, ValueError, SandboxError):  # missing, a directory, or a path the sandbox refuses
+        return None
+
+
 def run_tests(sb: Sandbox, task: Task, tests: list[str], timeout: float = 1800) -> TestRun:
     """Run only `tests` (ids, or files for validation) and parse their statuses from structured output."""
     runner = runner_name(task)
     parser = DEFAULT_PARSER[runner]
     sb.run_stateless(f"rm -f {JUNIT_PATH}", timeout=30)
     files = [p for p in files_after(task.test_patch) if p.endswith(".py")]
+    if runner == "pytest" and any("::" in t for t in tests):  # ids in file order, as whole-file runs have them
+        tests = collection_order(tests, lambda path: _source(sb, path), files)
     try:
         cmd = test_command(runner, tests, junit_path=JUNIT_PATH, files=files)
     except ValueError as exc:
