@@ -25,7 +25,7 @@ import docker.errors
 from pydantic import BaseModel
 from swefarm.harness.build_failures import classify_build_failure, strip_ansi
 from swefarm.harness.build_memory import forget_failure, record_failure, recorded_failure
-from swefarm.harness.install_script import STEP_MARKER, ScriptInputs, install_script
+from swefarm.harness.install_script import SIMD_MARKER, STEP_MARKER, ScriptInputs, install_script
 from swefarm.harness.recipe import ProjectFiles, recipe_hash
 from swefarm.harness.recipe_build import build_requirement_names, needs_compiler, python_matured, vcs_version
 from swefarm.harness.repos import export_tree, git, snapshot
@@ -254,10 +254,13 @@ def _make_env_image(client, task, env, git_dir, tag, ca_bundle, log) -> BuildRes
         )
         text = _build(client, ctx, tag, labels, network=True)
         step = next(iter(re.findall(rf"{STEP_MARKER} (\S+)", text)), "")
+        simd = next(iter(re.findall(rf"{SIMD_MARKER} ([A-Z0-9_ ]+)", text)), "").strip()
         if step:  # kept on the image too, for builds that find it cached
             label = ctx / "label"
             label.mkdir()
-            (label / "Dockerfile").write_text(f"FROM {tag}\n")
+            # numpy's AVX-512 kernels off: the same results on every machine that runs the tests
+            no_simd = f'ENV NPY_DISABLE_CPU_FEATURES="{simd}"\n' if simd else ""
+            (label / "Dockerfile").write_text(f"FROM {tag}\n{no_simd}")
             _build(client, label, tag, {**labels, "swefarm.step": step}, network=False)
     return BuildResult(tag=tag, cached=False, seconds=round(time.monotonic() - start, 2), install_step=step)
 

@@ -42,6 +42,8 @@ from swefarm.tasks.models import Environment
 
 #: Printed by the script when a step worked: `swefarm-install-step: <name>`.
 STEP_MARKER = "swefarm-install-step:"
+#: Printed after it when numpy is installed: the AVX-512 targets it dispatches (NPY_DISABLE_CPU_FEATURES).
+SIMD_MARKER = "swefarm-npy-disable:"
 #: Build backends and the tools they build with; their requirements resolve as of BUILD_TOOLS_FLOOR at
 #: the earliest, since under an old task date they may be unsatisfiable or lack PEP 660 hooks.
 BUILD_TOOLS = (
@@ -383,8 +385,23 @@ swefarm_try() {
   fi
   mkdir -p /opt/swefarm && echo "$name" > /opt/swefarm/install-step
   echo "swefarm-install-step: $name"
+  swefarm_simd
   rm -f /tmp/swefarm-step-*.log /tmp/swefarm-smoke-*.log
   return 0
+}
+# numpy picks its SIMD kernels by the CPU at run time, and its AVX-512 kernels round differently
+# (pvlib's aoi of 1.2e-06 instead of 0): the AVX-512 targets this numpy dispatches, to be turned off
+# in the image so that a test's result does not depend on the machine that grades it.
+swefarm_simd() {
+  python - <<'PY' 2>/dev/null || true
+try:
+    from numpy._core import _multiarray_umath as m
+except ImportError:
+    from numpy.core import _multiarray_umath as m
+found = sorted(f for f in getattr(m, "__cpu_dispatch__", []) if f.startswith("AVX512"))
+if found:
+    print("swefarm-npy-disable:", " ".join(found))
+PY
 }"""
 
 _FAILED = r"""echo "== the first step's log ends:"

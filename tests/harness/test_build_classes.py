@@ -117,6 +117,22 @@ def test_tox_deps_and_settings_make_a_django_plugin_test_run(docker_client, tmp_
     assert checked.FAIL_TO_PASS == ["tests/test_fix.py::test_add"]
 
 
+def test_numpy_kernels_do_not_depend_on_the_machine_that_grades(docker_client, tmp_path):
+    """numpy picks SIMD kernels by the CPU at run time, and its AVX-512 ones round differently: the image
+    turns off the AVX-512 targets its numpy dispatches, so every machine computes the same results."""
+    import platform
+
+    setup = "from setuptools import setup\nsetup(name='widget', py_modules=['widget'], install_requires=['numpy'])\n"
+    files = {"setup.py": setup, "pytest.ini": "[pytest]\n"}
+    (task, outcome), _ = _build(docker_client, tmp_path, "fixture/simd", files, "2024-02-01T12:00:00Z")
+    assert outcome.ok, task.status_reason
+    env = dict(e.split("=", 1) for e in docker_client.images.get(task.environment.image).attrs["Config"]["Env"])
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert {"AVX512F", "AVX512_SKX"} <= set(env["NPY_DISABLE_CPU_FEATURES"].split()), env
+    checked, result = validate_task(docker_client, task, runs=1)  # numpy imports with them off
+    assert result.ok, checked.status_reason
+
+
 @pytest.mark.timeout(1200)  # two environments, two validations
 def test_a_test_that_needs_a_newer_python_is_retried_on_one(docker_client, tmp_path):
     """Class 4: the task's date and metadata pick 3.9; its new test needs tomllib (3.11) and is skipped there."""
