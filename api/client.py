@@ -11,7 +11,7 @@
         job = farm.wait(job.id)
         print(job.summary.score, job.summary.generalisation_gap)
 
-Errors come back as the classes in `api.errors` (an unknown session is a `NotFoundError`, a
+Errors come back as the classes in `api.contract.errors` (an unknown session is a `NotFoundError`, a
 `LookupError`; a bad request an `InvalidRequestError`, a `ValueError`). The URL and token default to
 `SWEFARM_API_URL` and `SWEFARM_API_TOKEN`.
 """
@@ -19,16 +19,15 @@ Errors come back as the classes in `api.errors` (an unknown session is a `NotFou
 from __future__ import annotations
 
 import json
-import os
-import socket
 import time
 from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
 import httpx
-from swefarm.api.errors import UnavailableError, error_for
-from swefarm.api.schemas import (
+from swefarm.api.contract import NODELAY
+from swefarm.api.contract.errors import UnavailableError, error_for
+from swefarm.api.contract.schemas import (
     EvaluationPublic,
     ItemPublic,
     ScaffoldConfig,
@@ -42,15 +41,15 @@ from swefarm.api.schemas import (
     WorkerPublic,
 )
 
+from swefarm.settings import current
+
 DEFAULT_URL = "http://127.0.0.1:8600"
-#: Request headers and body leave in two writes; without TCP_NODELAY, Nagle and delayed ACKs stall each by 40 ms.
-NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 class SwefarmClient:
     def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 7200.0):
-        self.url = (url or os.environ.get("SWEFARM_API_URL") or DEFAULT_URL).rstrip("/")
-        token = token or os.environ.get("SWEFARM_API_TOKEN")
+        self.url = (url or current().api_url or DEFAULT_URL).rstrip("/")
+        token = token or current().api_token
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(
             base_url=self.url,
@@ -234,9 +233,8 @@ class RemoteEnv(gym.Env[str, Any]):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
         super().reset(seed=seed)
-        usable = self.session is not None and self.session.status in ("active", "ended")
         options = {**self.options, **({"seed": seed} if seed is not None else {})}
-        if usable:
+        if self.session is not None and self.session.status in ("active", "ended"):
             started = self.client.reset_session(self.session.id, seed=options.get("seed"))
         else:
             started = self.client.start_session(self.task_id, **options)

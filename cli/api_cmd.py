@@ -11,7 +11,7 @@ console = Console(stderr=True)
 
 
 def _settings(**overrides):
-    from swefarm.api.settings import Settings
+    from swefarm.api.farm.settings import Settings
 
     try:
         return Settings.from_env(**overrides)
@@ -30,7 +30,7 @@ def serve(
     session_idle: float = typer.Option(None, help="seconds before an idle session expires (default 600)"),
 ) -> None:
     """Serve the REST API (tokens from SWEFARM_API_TOKENS or SWEFARM_API_TOKENS_FILE)."""
-    from swefarm.api.server import serve as run
+    from swefarm.api.server.serve import serve as run
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = _settings(
@@ -57,7 +57,7 @@ def worker(
     store: str = typer.Option(None, help="the task store (default $SWEFARM_HOME/tasks.db)"),
 ) -> None:
     """Run one farm worker: it holds sessions' sandboxes and runs evaluation episodes."""
-    from swefarm.api.worker import run_worker
+    from swefarm.api.worker.host import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = _settings(
@@ -73,7 +73,7 @@ farm_app = typer.Typer(help="The env farm's image, for `docker compose up` (comp
 @farm_app.command("build")
 def farm_build(base: str = typer.Option("swefarm/base:py3.11", help="the image to build on")) -> None:
     """Build the farm image from this checkout (tagged swefarm/farm:latest); prints its tag."""
-    from swefarm.api.farm import FarmBuildError, build_image
+    from swefarm.api.server.image import FarmBuildError, build_image
     from swefarm.sandbox.engine import connect
     from swefarm.sandbox.errors import SandboxError
 

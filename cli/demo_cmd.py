@@ -24,7 +24,7 @@ def demo(
     model: bool = typer.Option(True, help="also play a short episode of the default model (needs torch)"),
 ) -> None:
     """Build a task, play an oracle and an empty episode on it, and show rewards and timings."""
-    from swefarm.cli.demo_task import task_for_demo
+    from swefarm.harness.demo import task_for_demo
     from swefarm.sandbox.errors import SandboxError
 
     try:
@@ -40,7 +40,8 @@ def demo(
 def _play(task, tool_format: str) -> None:
     import gymnasium
     from swefarm.envs.pools import wait_closed
-    from swefarm.policy.scripted import EmptyPolicy, OraclePolicy, play
+    from swefarm.policy.episode import play
+    from swefarm.policy.scripted import EmptyPolicy, OraclePolicy
 
     from swefarm import envs
 
@@ -50,11 +51,13 @@ def _play(task, tool_format: str) -> None:
     env = gymnasium.make(envs.env_id(task.instance_id), tool_format=tool_format, pool_size=2)
     try:
         with console.status("starting a warm pool of 2 sandboxes"):
-            env.unwrapped.warm()
+            env.unwrapped.warm()  # type: ignore[attr-defined]  # an SWEEnv
         episodes = {}
         for name, policy in (("oracle", OraclePolicy(task.patch)), ("empty", EmptyPolicy())):
             console.rule(f"{name} policy")
             episode = play(env, policy)
+            if episode.error is not None:
+                raise ValueError(f"the {name} episode failed: {episode.error}")
             for message in episode.info["messages"][2:]:
                 if message["role"] == "assistant":
                     for call in message.get("tool_calls", []):

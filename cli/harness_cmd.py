@@ -117,6 +117,7 @@ def validate(
     force: bool = typer.Option(False, help="validate again tasks that already have a verdict"),
 ) -> None:
     """Validate built tasks: FAIL_TO_PASS, PASS_TO_PASS and flaky tests from real runs."""
+    from swefarm.harness.outcomes import ValidationOutcome
     from swefarm.harness.pipeline import StepOutcome, validate_task
     from swefarm.sandbox.engine import connect
 
@@ -124,7 +125,13 @@ def validate(
     unbuilt = [t for t in tasks if not t.environment.image or (t.status_reason or "").startswith("build:")]
     tasks = [t for t in tasks if t not in unbuilt]
     skipped = [  # named but not built: reported, and the build's own reason is left as it is
-        StepOutcome(instance_id=t.instance_id, ok=False, status="not built", reason=_not_built(t))
+        StepOutcome(
+            instance_id=t.instance_id,
+            ok=False,
+            status="not built",
+            code=ValidationOutcome.NOT_BUILT,
+            reason=_not_built(t),
+        )
         for t in (unbuilt if ids else [])
     ]
     client = connect() if tasks else None

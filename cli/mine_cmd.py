@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime
+from datetime import time as dtime
 from pathlib import Path
 
 import typer
@@ -12,10 +14,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 console = Console()
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 app = typer.Typer(help="Mine repositories for tasks, and report what was kept.", no_args_is_help=True)
 
 _SINCE = typer.Option(None, help="only PRs created on or after this date (YYYY-MM-DD or ISO time)")
-_UNTIL = typer.Option(None, help="only PRs created on or before this date")
+_UNTIL = typer.Option(None, help="only PRs created on or before this date (a day includes all of it)")
+_JUDGE = typer.Option(
+    None,
+    help="also ask a model whether each problem statement is thin or leaks the fix: a policy backend "
+    "(transformers[:MODEL], openai:URL, vllm:MODEL)",
+)
 _MAX = typer.Option(None, "--max", help="at most this many candidates, newest first")
 _WORKERS = typer.Option(4, help="candidates read at once")
 _BUILD_WORKERS = typer.Option(2, help="image builds and validations at once")
@@ -28,7 +36,9 @@ _FORCE = typer.Option(False, help="process again candidates that already have a 
 _STATE = typer.Option(None, help="the miner's state file (default $SWEFARM_HOME/miner.db)")
 
 
-def _date(value: str | None, name: str) -> datetime | None:
+def _date(value: str | None, name: str, end_of_day: bool = False) -> datetime | None:
+    """A date option as an aware datetime (UTC unless it says otherwise); with `end_of_day`, a bare
+    date means the last instant of that day, so `--until 2024-01-31` includes the 31st."""
     if not value:
         return None
     try:
@@ -36,6 +46,8 @@ def _date(value: str | None, name: str) -> datetime | None:
     except ValueError:
         console.print(f"[red]--{name} wants a date like 2024-01-31, got {value!r}[/]")
         raise typer.Exit(2) from None
+    if end_of_day and _DAY.fullmatch(value.strip()):
+        when = datetime.combine(when.date(), dtime.max)
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
 
@@ -51,7 +63,9 @@ def _filters(require_issue: bool, cutoff: str | None, max_files: int, max_lines:
     )
 
 
-def _run(source, git_dir, filters, workers: int, build_workers: int, runs: int, build: bool, force: bool, state):
+def _run(
+    source, git_dir, filters, workers: int, build_workers: int, runs: int, build: bool, force: bool, state, judge=None
+):
     from swefarm.miner.pipeline import MineOptions, Miner
     from swefarm.miner.report import funnel_table
     from swefarm.miner.state import MinerState
@@ -68,10 +82,19 @@ def _run(source, git_dir, filters, workers: int, build_workers: int, runs: int, 
     )
     miner_state = MinerState(state)
     columns = (TextColumn("{task.description}", style="bold"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    model = _judge(judge) if judge else None
     try:
         with Progress(*columns, console=console) as progress:
             miner = Miner(
-                source, git_dir, TaskStore(), miner_state, filters, options, progress=progress, log=console.print
+                source,
+                git_dir,
+                TaskStore(),
+                miner_state,
+                filters,
+                options,
+                progress=progress,
+                log=console.print,
+                judge=model,
             )
             summary = miner.run()
         console.print(funnel_table(miner_state.funnel(source.repo)))
@@ -84,6 +107,18 @@ def _run(source, git_dir, filters, workers: int, build_workers: int, runs: int, 
         console.print(line)
     finally:
         miner_state.close()
+        if model is not None:
+            model.close()
+
+
+def _judge(spec: str):
+    from swefarm.cli.mine_judge import PolicyJudge
+
+    try:
+        return PolicyJudge(spec)
+    except (ValueError, RuntimeError, OSError) as exc:
+        console.print(f"[red]--judge {spec}: {exc}[/]")
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -107,6 +142,7 @@ def github(
     build: bool = _BUILD,
     force: bool = _FORCE,
     state: Path = _STATE,
+    judge: str = _JUDGE,
 ) -> None:
     """Mine merged pull requests of a GitHub repository (token from GITHUB_TOKEN)."""
     from swefarm.harness.repos import resolve_repo
@@ -119,7 +155,7 @@ def github(
     filters = _filters(require_issue, cutoff, max_files, max_lines, allow_unknown_license)
     api = GitHubAPI(base_url=base_url, on_wait=_countdown)
     try:
-        source = GitHubSource(api, repo, _date(since, "since"), _date(until, "until"), max_candidates)
+        source = GitHubSource(api, repo, _date(since, "since"), _date(until, "until", end_of_day=True), max_candidates)
         paths = {repo: repo_path.resolve()} if repo_path else {}
         _run(
             source,
@@ -131,6 +167,7 @@ def github(
             build,
             force,
             state,
+            judge,
         )
     except GitHubError as exc:
         console.print(f"[red]{exc}[/]")
@@ -166,6 +203,7 @@ def git(
     build: bool = _BUILD,
     force: bool = _FORCE,
     state: Path = _STATE,
+    judge: str = _JUDGE,
 ) -> None:
     """Mine the local git history of a repository (offline)."""
     from swefarm.harness.repos import RepoError
@@ -184,7 +222,7 @@ def git(
             repo,
             branch,
             _date(since, "since"),
-            _date(until, "until"),
+            _date(until, "until", end_of_day=True),
             max_candidates,
             plain_commits=plain_commits,
             issues_file=issues,
@@ -195,7 +233,7 @@ def git(
         raise typer.Exit(2) from None
     console.print(f"mining {repo} from {git_dir} ({branch}), license {spdx or 'not recognised'}")
     filters = _filters(require_issue, cutoff, max_files, max_lines, allow_unknown_license)
-    _run(source, lambda: git_dir, filters, workers, build_workers, runs, build, force, state)
+    _run(source, lambda: git_dir, filters, workers, build_workers, runs, build, force, state, judge)
 
 
 @app.command()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -24,7 +23,7 @@ def _load_config(path: Path) -> dict:
 
 
 def _tasks(spec: str, repo: str | None, limit: int | None):
-    from swefarm.api.optimize import Tasks
+    from swefarm.optimize import Tasks
 
     if spec in ("all", "train", "test") or spec.startswith("split:"):
         return Tasks(split=spec.removeprefix("split:"), repo=repo, limit=limit)
@@ -32,8 +31,8 @@ def _tasks(spec: str, repo: str | None, limit: int | None):
 
 
 def _show(directory: Path) -> None:
-    from swefarm.api.optimize import Memory
-    from swefarm.api.optimize.chart import bars, svg, table
+    from swefarm.optimize import Memory
+    from swefarm.optimize.chart import bars, svg, table
 
     memory = Memory(directory)
     if not memory.entries:
@@ -44,6 +43,9 @@ def _show(directory: Path) -> None:
     out.print(bars(memory.entries))
     chart = svg(memory.entries, directory / "history.svg")
     best = memory.best()
+    if best is None:
+        out.print(f"no scored round yet; memory {directory / 'memory.md'}; chart {chart}")
+        return
     out.print(f"best: {best.scaffold} score {best.score:.3f}; memory {directory / 'memory.md'}; chart {chart}")
 
 
@@ -69,9 +71,9 @@ def optimize(
 
     The token comes from SWEFARM_API_TOKEN (with --local, a fresh one)."""
     from swefarm.api.client import SwefarmClient
-    from swefarm.api.errors import ApiError
-    from swefarm.api.optimize import Memory, ModelProposer, MutationProposer
-    from swefarm.api.optimize import optimize as run_loop
+    from swefarm.api.contract.errors import ApiError
+    from swefarm.optimize import Memory, ModelProposer, MutationProposer
+    from swefarm.optimize import optimize as run_loop
 
     if show is not None:
         return _show(show)
@@ -94,14 +96,14 @@ def optimize(
         raise typer.BadParameter("--proposer is mutate or openai:URL[#model]")
     farm = None
     if local:
-        from swefarm.api.localfarm import LocalFarm
-        from swefarm.api.settings import DEFAULT_POLICIES
+        from swefarm.api.farm.settings import DEFAULT_POLICIES
+        from swefarm.api.local import LocalFarm
 
         allowed = list(dict.fromkeys([*DEFAULT_POLICIES, policy]))
         farm = LocalFarm(out / "farm", allowed_policies=allowed).start()
         client = farm.client()
     else:
-        client = SwefarmClient(api, os.environ.get("SWEFARM_API_TOKEN"))
+        client = SwefarmClient(api)  # the token: $SWEFARM_API_TOKEN, read by the process settings
 
     def report(rnd) -> None:
         e = rnd.entry

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -23,8 +23,17 @@ err = Console(stderr=True)
 RepoOpt = typer.Option(None, "--repo", help="only tasks of this repo, e.g. 'pydicom/pydicom'")
 StatusOpt = typer.Option(None, "--status", help=f"only tasks in this status: {', '.join(s.value for s in TaskStatus)}")
 SinceOpt = typer.Option(None, "--since", help="only tasks created on or after this date (ISO, e.g. 2022-01-31)")
-UntilOpt = typer.Option(None, "--until", help="only tasks created before this date (ISO)")
+UntilOpt = typer.Option(
+    None, "--until", help="only tasks created on or before this date (ISO; a day includes all of it)"
+)
 LimitOpt = typer.Option(None, "--limit", min=1, help="at most this many tasks")
+QUALITY_CHOICES = ("ok", "flagged", "unjudged", "thin", "leaks_fix", "not_a_statement")
+QualityOpt = typer.Option(
+    None,
+    "--quality",
+    help="only tasks whose problem statement is: ok (no flag), flagged (any flag), unjudged, or has the flag "
+    "thin, leaks_fix or not_a_statement",
+)
 
 
 def fail(message: str) -> typer.Exit:
@@ -63,21 +72,42 @@ def import_cmd(
 
 @app.command("list")
 def list_cmd(
-    repo: str = RepoOpt, status: str = StatusOpt, since: str = SinceOpt, until: str = UntilOpt, limit: int = LimitOpt
+    repo: str = RepoOpt,
+    status: str = StatusOpt,
+    since: str = SinceOpt,
+    until: str = UntilOpt,
+    limit: int = LimitOpt,
+    quality: str = QualityOpt,
 ) -> None:
     """A table of the stored tasks, oldest first."""
+    if quality and quality not in QUALITY_CHOICES:
+        raise fail(f"unknown quality {quality!r}; choose one of {', '.join(QUALITY_CHOICES)}")
     store = TaskStore()
     filters = _filters(repo, status, since, until)
-    tasks = store.list(**filters, limit=limit)
-    table = Table(title=f"{len(tasks)} of {store.count(**filters)} matching tasks ({store.count()} stored)")
-    for name in ("instance_id", "repo", "created", "status", "#F2P", "#P2P"):
+    if quality:
+        matching = [t for t in store.iter(**filters) if quality_matches(t, quality)]
+        tasks, total = matching[:limit] if limit else matching, len(matching)
+    else:
+        tasks, total = store.list(**filters, limit=limit), store.count(**filters)
+    table = Table(title=f"{len(tasks)} of {total} matching tasks ({store.count()} stored)")
+    for name in ("instance_id", "repo", "created", "status", "#F2P", "#P2P", "statement"):
         numeric = name.startswith("#")
         table.add_column(name, justify="right" if numeric else "left", overflow="fold", no_wrap=name != "repo")
     for t in tasks:
         created = t.created_at.date().isoformat() if t.created_at else "-"
+        judged = "-" if t.quality is None else (", ".join(t.quality.flags) or "ok")
         cells = (t.instance_id, t.repo, created, t.status.value, str(len(t.FAIL_TO_PASS)), str(len(t.PASS_TO_PASS)))
-        table.add_row(*(Text(c) for c in cells))
+        table.add_row(*(Text(c) for c in (*cells, judged)))
     out.print(table)
+
+
+def quality_matches(task: Task, wanted: str) -> bool:
+    """Whether `task`'s statement verdict is `wanted`: ok, flagged, unjudged, or carries that flag."""
+    if task.quality is None:
+        return wanted == "unjudged"
+    if wanted in ("ok", "flagged"):
+        return task.quality.ok == (wanted == "ok")
+    return wanted in task.quality.flags
 
 
 @app.command("show")
@@ -122,16 +152,21 @@ def export_cmd(
 def _filters(repo: str | None, status: str | None, since: str | None, until: str | None) -> dict:
     if status and status not in {s.value for s in TaskStatus}:
         raise fail(f"unknown status {status!r}; choose one of {', '.join(s.value for s in TaskStatus)}")
-    return {"repo": repo, "status": status, "created_after": _date(since), "created_before": _date(until)}
+    return {"repo": repo, "status": status, "created_after": _date(since), "created_before": _date(until, after=True)}
 
 
-def _date(text: str | None) -> datetime | None:
+def _date(text: str | None, after: bool = False) -> datetime | None:
+    """An ISO date or time; with `after`, a bare date means the start of the next day (the store's
+    upper bound is exclusive, so `--until 2022-01-31` keeps the whole 31st)."""
     if not text:
         return None
     try:
-        return datetime.fromisoformat(text)
+        when = datetime.fromisoformat(text)
     except ValueError:
         raise fail(f"not an ISO date: {text!r} (e.g. 2022-01-31 or 2022-01-31T12:00:00Z)") from None
+    if after and len(text.strip()) == 10:
+        when += timedelta(days=1)
+    return when
 
 
 def _summary(task: Task) -> Table:
@@ -151,6 +186,7 @@ def _summary(task: Task) -> Table:
         "patch": _size(task.patch),
         "test_patch": _size(task.test_patch) + f", files: {', '.join(task.test_files()) or '-'}",
         "hints": f"{len(task.hints_text)} characters",
+        "statement quality": _quality(task),
         "other fields": ", ".join(task.extra) or "-",
     }
     for section, model in (("environment", task.environment), ("provenance", task.provenance)):
@@ -159,6 +195,13 @@ def _summary(task: Task) -> Table:
     for key, value in rows.items():
         table.add_row(key, Text(value))
     return table
+
+
+def _quality(task: Task) -> str:
+    if task.quality is None:
+        return "not judged"
+    verdict = ", ".join(task.quality.flags) or "ok"
+    return verdict + (f" ({'; '.join(task.quality.notes)})" if task.quality.notes else "")
 
 
 def _tests(names: list[str]) -> str:

@@ -11,7 +11,7 @@ from rich.table import Table
 
 console = Console(stderr=True)
 #: The manifest checked in beside bench/RESULTS.md (a source checkout).
-DEFAULT_MANIFEST = Path(__file__).resolve().parents[1] / "bench" / "zoo.yaml"
+DEFAULT_MANIFEST = Path(__file__).resolve().parents[1] / "bench" / "zoo.yaml"  # installed with swefarm.bench
 
 
 def zoo(
@@ -25,8 +25,9 @@ def zoo(
     as_json: bool = typer.Option(False, "--json", help="print the figures as JSON on stdout"),
 ) -> None:
     """Mine each zoo window with `swefarm mine git`: candidates, tasks, environments, valid tasks, failure classes."""
-    from swefarm.harness.zoo import load_manifest, run_zoo
-    from swefarm.sandbox.paths import swefarm_home
+    from swefarm.bench.zoo import load_manifest, run_zoo
+
+    from swefarm.settings import swefarm_home
 
     try:
         entries = load_manifest(manifest)

@@ -42,6 +42,10 @@ class AsyncSWEEnv:
     async def close(self) -> None:
         await self._call(self.env.close)
 
+    async def run(self, fn: Callable, *args, **kwargs):
+        """`fn(env, *args, **kwargs)` on the runner's threads: e.g. a whole episode, `await env.run(play, policy)`."""
+        return await self._call(fn, self.env, *args, **kwargs)
+
 
 class EpisodeRunner:
     """Opens envs for coroutines, never more than `max_concurrency` at once.

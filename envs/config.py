@@ -7,10 +7,16 @@ reward spec. The perturbation layer varies these; a trainer sets them with
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Optional, cast
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from swefarm.rewards.spec import RewardSpec
+from swefarm.sandbox.models import SandboxConfig
+
+if TYPE_CHECKING:
+    from swefarm.envs.formats import ToolFormat
+    from swefarm.envs.tools import Tool
 
 DEFAULT_SYSTEM_PROMPT = """You are a software engineer working in a repository checked out at {workdir}. \
 You fix the issue you are given by running commands and editing files with the tools below, one step at a time: \
@@ -28,8 +34,30 @@ DEFAULT_INSTANCE_PROMPT = """Repository: {repo}, checked out at {workdir}
 Fix the issue above."""
 
 
-class EnvConfig(BaseModel):
-    """One episode's scaffold and limits. Every field has a default a trainer can start from."""
+def _sandbox_overrides() -> type[BaseModel]:
+    """SandboxConfig with every field optional: the overrides an env config may set (typed, never a bare dict)."""
+    fields: dict[str, Any] = {
+        name: (Optional[info.annotation], Field(None, description=info.description))  # noqa: UP045
+        for name, info in SandboxConfig.model_fields.items()
+    }
+    return create_model("SandboxOverrides", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+#: Overrides of `SandboxConfig` for an env's sandboxes (memory, cpus, ...); unset fields keep the task's defaults.
+SandboxOverrides = _sandbox_overrides()
+
+#: Resource limits that grading honours too (a task that needs 4g to run its tests needs it to grade them).
+#: Sealing (network, uid, read-only root) and layout are always the grader's own.
+GRADING_LIMITS = ("memory", "cpus", "pids_limit", "nofile", "workspace_size", "workspace_inodes", "tmp_size",
+                  "tmp_inodes")  # fmt: skip
+
+
+class Scaffold(BaseModel):
+    """What an agent scaffold chooses: its tools and their names, the call format, the prompts, the limits.
+
+    `EnvConfig` adds what the env's owner chooses; the API's `ScaffoldConfig` is these fields as a
+    client may send them (with its own checks on top), so neither declares them twice.
+    """
 
     model_config = {"extra": "forbid"}
 
@@ -53,15 +81,6 @@ class EnvConfig(BaseModel):
     idle_timeout_s: float | None = Field(None, description="stop a command that prints nothing for this long")
     max_observation_chars: int = Field(30_000, ge=100, description="longest tool output the agent reads")
     grade_on_truncation: bool = Field(True, description="grade the working tree when the episode is truncated")
-    grade_timeout_s: float = Field(1800.0, gt=0)
-    pool_size: int = Field(2, ge=0, description="warm sandboxes kept ready per task image")
-    reward: RewardSpec = Field(default_factory=RewardSpec)
-    sandbox: dict[str, Any] = Field(default_factory=dict, description="SandboxConfig overrides (memory, cpus, ...)")
-
-    @field_validator("reward", mode="before")
-    @classmethod
-    def _load_reward(cls, value: Any) -> Any:
-        return value if isinstance(value, RewardSpec) else RewardSpec.load(value)
 
     @field_validator("tool_format")
     @classmethod
@@ -71,6 +90,46 @@ class EnvConfig(BaseModel):
         if value not in FORMATS:
             raise ValueError(f"unknown tool format {value!r}; choose one of {', '.join(FORMATS)}")
         return value
+
+    def call_format(self) -> ToolFormat:
+        """The tool-call format episodes with this config speak (see `call_format`)."""
+        return call_format(self.tool_format, self.tool_names, self.tool_arguments.get("bash", {}))
+
+    def build_tools(self, workdir: str) -> dict[str, Tool]:
+        """Fresh tools for one episode with this config, by the name the agent calls them."""
+        from swefarm.envs.tools import make_tools
+
+        return make_tools(
+            self.tools,
+            self.tool_names,
+            arguments=self.tool_arguments,
+            descriptions=self.tool_descriptions,
+            workdir=workdir,
+            timeout_s=self.command_timeout_s,
+            idle_timeout_s=self.idle_timeout_s,
+        )
+
+
+class EnvConfig(Scaffold):
+    """One episode's scaffold and limits, and what the env's owner sets: the reward spec, grading, the
+    sandboxes. Every field has a default a trainer can start from."""
+
+    grade_timeout_s: float = Field(1800.0, gt=0)
+    pool_size: int = Field(2, ge=0, description="warm sandboxes kept ready per task image")
+    reward: RewardSpec = Field(default_factory=RewardSpec)
+    sandbox: SandboxOverrides = Field(  # type: ignore[valid-type]
+        default_factory=SandboxOverrides, description="SandboxConfig overrides (memory, cpus, ...)"
+    )
+
+    def sandbox_overrides(self, grading: bool = False) -> dict[str, Any]:
+        """The sandbox fields this config sets; for `grading`, only the resource limits grading honours."""
+        set_ = cast(BaseModel, self.sandbox).model_dump(exclude_none=True)
+        return {k: v for k, v in set_.items() if k in GRADING_LIMITS} if grading else set_
+
+    @field_validator("reward", mode="before")
+    @classmethod
+    def _load_reward(cls, value: Any) -> Any:
+        return value if isinstance(value, RewardSpec) else RewardSpec.load(value)
 
     @property
     def reward_spec(self) -> RewardSpec:
@@ -92,3 +151,19 @@ class EnvConfig(BaseModel):
         else:
             data = dict(source or {})
         return cls.model_validate({**data, **overrides})
+
+
+def call_format(tool_format: str, tool_names: Mapping[str, str], bash_arguments: Mapping[str, str]) -> ToolFormat:
+    """The format `tool_format`, told what the episode calls its bash and submit tools and bash's command.
+
+    The one mapping from an episode's tool names to its format's options: the env builds its parser
+    with it (`EnvConfig.call_format`), and policies their renderer from the reset info.
+    """
+    from swefarm.envs.formats import get_format
+
+    return get_format(
+        tool_format,
+        bash_tool=tool_names.get("bash", "bash"),
+        submit_tool=tool_names.get("submit", "submit"),
+        command_argument=bash_arguments.get("command", "command"),
+    )

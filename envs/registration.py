@@ -10,20 +10,24 @@ module loads at `make`.
 
 Every id takes `perturb=` (a spec for `perturb.wrap`: "all", "system,tools",
 a dict or a YAML path) and `seed=`: `make("swe/Sampler-v0", perturb="all",
-seed=7)` returns the env inside the perturbation layer's wrappers.
+seed=7)` returns the env inside the perturbation layer's wrappers. The entry
+points live in `swefarm.entry_points`, above envs and perturb: this module only
+names them, so envs never imports the perturbation layer that sits on it.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import gymnasium
 from gymnasium.envs.registration import EnvSpec
 
 NAMESPACE = "swe"
 SAMPLER = "Sampler"
+#: The entry points, named (not imported): they sit above envs and perturb (swefarm/entry_points.py).
+MAKE_TASK = "swefarm.entry_points:make_task"
+MAKE_SAMPLER = "swefarm.entry_points:make_sampler"
 #: Bumped whenever episode behaviour changes (tools, prompts, rewards), so an id says what it measures.
 VERSION = 0
 
@@ -39,43 +43,19 @@ def register_envs(store: str | Path | None = None) -> int:
     """
     from swefarm.tasks.store import default_store_path
 
-    _register(env_id(SAMPLER), "swefarm.envs.registration:make_sampler", {})
-    _register(env_id("Task"), "swefarm.envs.registration:make_task", {})
+    _register(env_id(SAMPLER), MAKE_SAMPLER, {})
+    _register(env_id("Task"), MAKE_TASK, {})
     path = Path(store) if store else default_store_path()
     ids = _instance_ids(path)
     kwargs = {} if store is None else {"store": str(path)}
     registered = 0
     for instance_id in ids:
         try:
-            _register(env_id(instance_id), "swefarm.envs.registration:make_task", {"task": instance_id, **kwargs})
+            _register(env_id(instance_id), MAKE_TASK, {"task": instance_id, **kwargs})
             registered += 1
         except gymnasium.error.Error:
             pass  # an id Gymnasium cannot spell: reachable with make("swe/Task-v0", task=...)
     return registered
-
-
-def make_task(perturb: Any = None, seed: int | None = None, **kwargs: Any) -> gymnasium.Env:
-    """The entry point of `swe/Task-v0` and `swe/<id>-v0`: an SWEEnv, perturbed when `perturb` says so."""
-    from swefarm.envs.swe_env import SWEEnv
-
-    return _perturbed(SWEEnv(**kwargs), perturb, seed)
-
-
-def make_sampler(perturb: Any = None, seed: int | None = None, **kwargs: Any) -> gymnasium.Env:
-    """The entry point of `swe/Sampler-v0`: a SamplerEnv (`seed` seeds its first reset), perturbed if asked."""
-    from swefarm.envs.swe_env import SamplerEnv
-
-    return _perturbed(SamplerEnv(seed=seed, **kwargs), perturb, seed)
-
-
-def _perturbed(env: gymnasium.Env, spec: Any, seed: int | None) -> gymnasium.Env:
-    if spec is None or spec is False or spec == "none":
-        return env
-    # The perturbation layer sits on top of envs (perturb -> envs): it is imported only when asked for,
-    # by name, the way Gymnasium loads an entry point.
-    from swefarm.perturb import wrap
-
-    return wrap(env, spec, seed=seed)
 
 
 def _register(id_: str, entry_point: str, kwargs: dict) -> None:

@@ -32,16 +32,16 @@ import gymnasium as gym
 from swefarm.envs.actions import Turn, decode
 from swefarm.envs.config import EnvConfig
 from swefarm.envs.episode import EpisodeOptions
-from swefarm.envs.formats import get_format
 from swefarm.envs.models import ToolCall, ToolResult
 from swefarm.envs.pools import acquire_pool, close_later, release_pool
 from swefarm.envs.sources import TaskSource, load_source
 from swefarm.envs.spaces import AnyText
-from swefarm.envs.tools import make_tools, tool_interface
+from swefarm.envs.tools import tool_interface
 from swefarm.envs.tools.schema import check_arguments
 from swefarm.rewards.outcome import EpisodeOutcome
-from swefarm.sandbox.errors import SandboxError
+from swefarm.sandbox.errors import AgentCausedError, SandboxError
 from swefarm.tasks.models import Task
+from swefarm.tasks.public import agent_view
 
 MAX_TEXT = 1_000_000
 
@@ -77,11 +77,12 @@ class SWEEnv(gym.Env[str, Any]):
         self.render_mode = render_mode
         self._episode = EpisodeOptions(config=self.config)
         self._cfg = self.config  # this episode's config: the env's, with what reset(options=...) changes
-        self.format = _format_of(self.config)
+        self.format = self.config.call_format()
         self.observation_space = AnyText(max_length=MAX_TEXT, min_length=0)
         self.action_space = AnyText(max_length=MAX_TEXT, min_length=0)
         self._client = client or connect()
-        self._box_config = sandbox_config(**self.config.sandbox)
+        self._box_config = sandbox_config(**self.config.sandbox_overrides())
+        self._grading_box = sandbox_config(**self.config.sandbox_overrides(grading=True))
         self._pool = None
         self._pool_image: str | None = None
         self._sandbox = None
@@ -92,7 +93,7 @@ class SWEEnv(gym.Env[str, Any]):
             self._check_ready(task)
 
     def _check_ready(self, task: Task) -> None:
-        from swefarm.harness.images import task_image_tag
+        from swefarm.harness.images import task_image
         from swefarm.sandbox.bases import image_exists
 
         if not task.FAIL_TO_PASS:
@@ -100,7 +101,7 @@ class SWEEnv(gym.Env[str, Any]):
                 f"task {task.instance_id} has no FAIL_TO_PASS tests, so no episode on it can be graded; "
                 f"validate it first: swefarm validate {task.instance_id}"
             )
-        image = task.environment.image or task_image_tag(task)
+        image = task_image(task)
         if not image_exists(self._client, image):
             raise ValueError(
                 f"task {task.instance_id} has no image {image}; build it first: swefarm build {task.instance_id}"
@@ -119,21 +120,13 @@ class SWEEnv(gym.Env[str, Any]):
         self._task = None  # until a sandbox is in hand: a reset that fails leaves step() asking for reset()
         episode = EpisodeOptions.parse(options, self.config)
         cfg = episode.config
-        tools = make_tools(  # before a sandbox is taken: a bad interface costs nothing
-            cfg.tools,
-            cfg.tool_names,
-            arguments=cfg.tool_arguments,
-            descriptions=cfg.tool_descriptions,
-            workdir=self._box_config.workdir,
-            timeout_s=cfg.command_timeout_s,
-            idle_timeout_s=cfg.idle_timeout_s,
-        )
+        tools = cfg.build_tools(self._box_config.workdir)  # before a sandbox is taken: a bad interface costs nothing
         task = self.source.draw(self.np_random)
         self._sandbox = self._take_sandbox(task)
         for setup in episode.setup:
             setup(self._sandbox)
         self._episode, self._cfg, self._tools = episode, cfg, tools
-        self.format = _format_of(cfg)
+        self.format = cfg.call_format()
         self._task = task
         self._prefetch_next()
         self._specs = [tool.spec for tool in self._tools.values()]
@@ -153,7 +146,7 @@ class SWEEnv(gym.Env[str, Any]):
         info["tool_format"] = cfg.tool_format
         info["tool_interface"] = tool_interface(self._tools)
         info["workdir"] = self._sandbox.config.workdir
-        info["task"] = self._metadata(task)
+        info["task"] = agent_view(task)  # never the patch, the tests or their names
         return f"{system}\n\n{user}", info
 
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict]:
@@ -180,6 +173,8 @@ class SWEEnv(gym.Env[str, Any]):
         for call in turn.calls if turn.error is None else []:
             try:
                 result = self._run(call)
+            except AgentCausedError as exc:  # what the agent's commands did stops the call: the agent's to read
+                result = ToolResult(output=f"Error: {exc}", error=True)
             except SandboxError as exc:
                 infra_error = f"{type(exc).__name__}: {exc}"
                 break
@@ -311,15 +306,16 @@ class SWEEnv(gym.Env[str, Any]):
 
     def _grade(self):
         from swefarm.harness.grade import grade
-        from swefarm.harness.images import task_image_tag
+        from swefarm.harness.images import task_image
 
         task = self._task
         try:
+            self._sandbox.kill_agent_processes()  # nothing the agent started runs on while its change is read
             diff = self._sandbox.diff()
         except SandboxError as exc:
             return None, f"{type(exc).__name__}: reading the agent's diff: {exc}"
-        image = task.environment.image or task_image_tag(task)
-        report = grade(task, diff, self._client, image, timeout=self._cfg.grade_timeout_s)
+        image = task_image(task)
+        report = grade(task, diff, self._client, image, timeout=self._cfg.grade_timeout_s, sandbox=self._grading_box)
         return report, report.infra_error
 
     # -- sandboxes ------------------------------------------------------------------------------
@@ -335,9 +331,9 @@ class SWEEnv(gym.Env[str, Any]):
         return self._pool.acquire()
 
     def _ensure_pool(self, task: Task) -> None:
-        from swefarm.harness.images import task_image_tag
+        from swefarm.harness.images import task_image
 
-        image = task.environment.image or task_image_tag(task)
+        image = task_image(task)
         if self._pool_image != image:
             if self._pool is not None:
                 release_pool(self._pool)
@@ -346,13 +342,13 @@ class SWEEnv(gym.Env[str, Any]):
 
     def _prefetch_next(self) -> None:
         """For a sampler: start the sandbox the next reset will most likely want, while this episode runs."""
-        from swefarm.harness.images import task_image_tag
+        from swefarm.harness.images import task_image
         from swefarm.sandbox.docker_backend import DockerSandbox
 
         upcoming = self.source.upcoming(deepcopy(self.np_random))
         if upcoming is None or upcoming.instance_id == self._task.instance_id:
             return
-        image = upcoming.environment.image or task_image_tag(upcoming)
+        image = task_image(upcoming)
         if image == self._pool_image:
             return
         future = _prefetcher.submit(DockerSandbox, self._client, image, self._box_config)
@@ -411,19 +407,6 @@ class SWEEnv(gym.Env[str, Any]):
             },
         }
 
-    @staticmethod
-    def _metadata(task: Task) -> dict[str, Any]:
-        """What the agent may know of the task: never the patch, the tests or their names."""
-        return {
-            "instance_id": task.instance_id,
-            "repo": task.repo,
-            "base_commit": task.base_commit,
-            "version": task.version,
-            "created_at": task.created_at.isoformat() if task.created_at else None,
-            "fail_to_pass_count": len(task.FAIL_TO_PASS),
-            "pass_to_pass_count": len(task.PASS_TO_PASS),
-        }
-
 
 class SamplerEnv(SWEEnv):
     """A task per reset, drawn with the env's seeded RNG from a dataset (the task store or a JSONL file).
@@ -453,16 +436,6 @@ class SamplerEnv(SWEEnv):
         if seed is None and self._first_seed is not None:
             seed, self._first_seed = self._first_seed, None
         return super().reset(seed=seed, options=options)
-
-
-def _format_of(config: EnvConfig):
-    """The tool-call format an episode with `config` speaks, told its bash and submit tools' names."""
-    return get_format(
-        config.tool_format,
-        bash_tool=config.tool_names.get("bash", "bash"),
-        submit_tool=config.tool_names.get("submit", "submit"),
-        command_argument=config.tool_arguments.get("bash", {}).get("command", "command"),
-    )
 
 
 def _close_result(future: Future) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from swefarm.sandbox.paths import swefarm_home
+from swefarm.settings import swefarm_home
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS failed_builds (
     tag TEXT PRIMARY KEY, recipe_hash TEXT, failure_class TEXT, reason TEXT, at TEXT, log_tail TEXT)"""

@@ -17,12 +17,13 @@ import time
 
 import docker
 from pydantic import BaseModel, Field
-from swefarm.harness.images import sandbox_config, task_image_tag
+from swefarm.harness.images import sandbox_config, task_image
 from swefarm.harness.results import TestStatus
 from swefarm.harness.testrun import InfraError, apply_patch, diff_paths, restore_paths, run_tests
 from swefarm.sandbox.docker_backend import DockerSandbox
 from swefarm.sandbox.engine import connect
 from swefarm.sandbox.errors import SandboxError
+from swefarm.sandbox.models import SandboxConfig
 from swefarm.tasks.models import Task
 
 #: Paths the agent may not change for grading: they decide how tests are found, run and reported.
@@ -76,9 +77,15 @@ def passes(status: TestStatus | None, expected: TestStatus | None = None) -> boo
 
 
 def grade(
-    task: Task, diff: str, client: docker.DockerClient | None = None, image: str | None = None, timeout: float = 1800
+    task: Task,
+    diff: str,
+    client: docker.DockerClient | None = None,
+    image: str | None = None,
+    timeout: float = 1800,
+    sandbox: SandboxConfig | None = None,
 ) -> GradeReport:
-    """Grade `diff` against `task`. Infrastructure failures set `infra_error` and never score 0."""
+    """Grade `diff` against `task` (in a sandbox with `sandbox`'s limits, default the task's). Infrastructure
+    failures set `infra_error` and never score 0."""
     report = GradeReport(
         instance_id=task.instance_id,
         fail_to_pass_total=len(task.FAIL_TO_PASS),
@@ -86,7 +93,7 @@ def grade(
     )
     start = time.monotonic()
     try:
-        with DockerSandbox(client or connect(), image or task_image_tag(task), sandbox_config()) as sb:
+        with DockerSandbox(client or connect(), image or task_image(task), sandbox or sandbox_config()) as sb:
             _grade_in(sb, task, diff, report, timeout)
     except (SandboxError, InfraError) as exc:
         report.infra_error = f"{exc.__class__.__name__}: {exc}"

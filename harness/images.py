@@ -76,7 +76,8 @@ def _slug(text: str) -> str:
 #: f4: every command of a step is checked (f3 could count a step whose install failed).
 #: f5: the runner's start is checked beside every conftest.py (an environment whose test modules cannot
 #: import is no environment), and the later-deps step; projects that compile C build on the toolchain layer.
-ENV_FORMAT = "f5"
+#: f6: numpy's AVX-512 kernels are turned off in the image (NPY_DISABLE_CPU_FEATURES).
+ENV_FORMAT = "f6"
 
 
 def env_image_tag(task: Task, env: Environment) -> str:
@@ -87,6 +88,11 @@ def env_image_tag(task: Task, env: Environment) -> str:
 
 def task_image_tag(task: Task) -> str:
     return f"swefarm/task:{_slug(task.instance_id)}"
+
+
+def task_image(task: Task) -> str:
+    """The image a task's sandboxes start from: the one the task names, else its task image's tag. The only rule."""
+    return task.environment.image or task_image_tag(task)
 
 
 def sandbox_config(**overrides) -> SandboxConfig:
@@ -114,14 +120,30 @@ RUN bash /opt/swefarm/install.sh
 
 # The snapshot plus the build artefacts the install left in the environment's /testbed
 # (egg-info, compiled extensions), which git is told to ignore so diffs never carry them.
+# No future information: the environment was built at the environment-setup commit, which can
+# be later than the base commit. So the task layer (with harness/image_scrub.py) drops the
+# artefacts that copy or compile later sources (bytecode, build/, dist/, .eggs/), keeps in the
+# kept egg-info and the editable install's metadata only what the base tree says (no later
+# file names, no later README or changelog), takes the environment's /testbed tree (the later
+# commit) out of the image, and makes its list of tracked files root's alone. What remains of
+# the later commit: the project's version string, the names of its top-level packages and
+# entry points in the venv, and compiled extensions (they are not rebuilt at the base commit).
 _TASK_DOCKERFILE = """FROM {env}
 COPY --chown=1000:1000 repo {repo}
+COPY image_scrub.py /tmp/swefarm-scrub.py
 RUN cd {testbed} && find . \\( -type f -o -type l \\) -printf '%P\\n' | LC_ALL=C sort > /tmp/all && \\
     LC_ALL=C sort /opt/swefarm/env-tracked.txt > /tmp/tracked && \\
     LC_ALL=C comm -23 /tmp/all /tmp/tracked > /tmp/made && \\
-    tar -C {testbed} -cf - -T /tmp/made | tar -C {repo} -xf - --skip-old-files && \\
-    sed 's|^|/|' /tmp/made >> {repo}/.git/info/exclude && rm -f /tmp/all /tmp/tracked /tmp/made
+    python3 /tmp/swefarm-scrub.py keep /tmp/made > /tmp/kept && \\
+    tar -C {testbed} -cf - -T /tmp/kept | tar -C {repo} -xf - --skip-old-files && \\
+    sed 's|^|/|' /tmp/kept >> {repo}/.git/info/exclude && \\
+    python3 /tmp/swefarm-scrub.py scrub {repo} /tmp/kept "$VIRTUAL_ENV" && \\
+    rm -rf /tmp/all /tmp/tracked /tmp/made /tmp/kept /tmp/swefarm-scrub.py {testbed} && mkdir -m 755 {testbed} && \\
+    chmod 600 /opt/swefarm/env-tracked.txt
 """
+#: Bumped when the task Dockerfile changes, so task images built the old way are not reused.
+#: t2: no future information (the artefacts and files above).
+TASK_FORMAT = "t2"
 
 
 def _utc(iso: str) -> str:
@@ -277,13 +299,15 @@ def build_task_image(
         env_id = client.images.get(env_tag).id
     except docker.errors.ImageNotFound:
         raise BuildError(f"environment image {env_tag} is missing; build the task again") from None
-    made_from = {"swefarm.env": env_tag, "swefarm.env_id": env_id, "swefarm.commit": task.base_commit}
+    made_from = {"swefarm.env": env_tag, "swefarm.env_id": env_id, "swefarm.commit": task.base_commit,
+                 "swefarm.task_format": TASK_FORMAT}  # fmt: skip
     if not force and _labels(client, tag).items() >= made_from.items():
         return BuildResult(tag=tag, cached=True, seconds=0.0, layer_bytes=_layer_bytes(client, tag, env_tag))
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="swefarm-task-") as tmp:
         ctx = Path(tmp)
         snapshot(git_dir, task.base_commit, ctx / "repo")
+        shutil.copyfile(Path(__file__).with_name("image_scrub.py"), ctx / "image_scrub.py")
         (ctx / "Dockerfile").write_text(_TASK_DOCKERFILE.format(env=env_tag, repo=REPO_IN_IMAGE, testbed=TESTBED))
         labels = dict(IMAGE_LABELS, **{"swefarm.role": "task", "swefarm.instance": task.instance_id}, **made_from)
         _build(client, ctx, tag, labels, network=False)

@@ -6,9 +6,10 @@ import time
 from pathlib import Path
 
 import docker
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from swefarm.harness.build_failures import classify_build_failure, strip_ansi
-from swefarm.harness.images import BuildError, build_env_image, build_task_image, env_image_tag, task_image_tag
+from swefarm.harness.images import BuildError, build_env_image, build_task_image, env_image_tag, task_image
+from swefarm.harness.outcomes import BuildOutcome, ValidationOutcome
 from swefarm.harness.overrides import apply_overrides
 from swefarm.harness.recipe import infer_recipe
 from swefarm.harness.recipe_python import base_for
@@ -21,6 +22,7 @@ class StepOutcome(BaseModel):
     instance_id: str
     ok: bool
     status: str
+    code: BuildOutcome | ValidationOutcome = Field(description="how the step ended, as a code")
     reason: str = ""
     seconds: float = 0.0
     layer_mb: float = 0.0
@@ -56,6 +58,7 @@ def build_task(
         env_build = build_env_image(client, task, env, git_dir, force=force, log=log)
         task_build = build_task_image(client, task, env_build.tag, git_dir, force=force)
     except (RepoError, BuildError, ValueError) as exc:
+        code = _build_code(exc)
         tail = getattr(exc, "log_tail", "")
         reason = strip_ansi(f"{exc}" + (f"\n--- build log tail ---\n{tail[-3000:]}" if tail else ""))
         failure = getattr(exc, "failure_class", "") or classify_build_failure(reason)
@@ -71,6 +74,7 @@ def build_task(
             instance_id=task.instance_id,
             ok=False,
             status="build failed",
+            code=code,
             reason=f"[{failure}] {strip_ansi(str(exc))}",
             seconds=round(time.monotonic() - start, 1),
         )
@@ -86,11 +90,18 @@ def build_task(
         instance_id=task.instance_id,
         ok=True,
         status="built",
+        code=BuildOutcome.BUILT,
         seconds=round(time.monotonic() - start, 1),
         layer_mb=round(task_build.layer_bytes / 1024**2, 2),
         layer_seconds=task_build.seconds,
         cached=env_build.cached and task_build.cached,
     )
+
+
+def _build_code(exc: Exception) -> BuildOutcome:
+    if isinstance(exc, RepoError):
+        return BuildOutcome.REPO_ERROR
+    return BuildOutcome.BUILD_FAILED if isinstance(exc, BuildError) else BuildOutcome.RECIPE_ERROR
 
 
 def plan_environment(git_dir: Path, task: Task, overrides: dict | None = None) -> tuple[Environment, dict]:
@@ -161,7 +172,7 @@ def _retry_on_newer_python(client, task: Task, outcome: StepOutcome, runs: int) 
     tests = skipped_targets(task, task.provenance.validation_runs)
     if not (tests and build.get("git_dir") and build.get("python")):
         return task, outcome
-    reasons = skip_reasons(client, task.environment.image or task_image_tag(task), task, tests)
+    reasons = skip_reasons(client, task_image(task), task, tests)
     newer = next_python(build["python"]) if wants_newer_python(reasons) else None
     if newer is None:
         return task, outcome
@@ -191,12 +202,19 @@ def _validate_once(client: docker.DockerClient, task: Task, runs: int) -> tuple[
             "PASS_TO_PASS": extra.get("dataset_PASS_TO_PASS", []),
         }
     )
-    report = validate(basis, client, runs=runs, image=task.environment.image or task_image_tag(task))
+    report = validate(basis, client, runs=runs, image=task_image(task))
     extra.pop("validation_disagreement", None)
     if report.dataset_disagreement:
         extra["validation_disagreement"] = report.dataset_disagreement
     excluded = report.flaky + report.order_dependent
-    provenance = task.provenance.model_copy(update={"validation_runs": report.runs, "flaky_tests": excluded})
+    provenance = task.provenance.model_copy(
+        update={
+            "validation_runs": report.runs,
+            "flaky_tests": excluded,
+            "validation_outcome": str(report.outcome),
+            "dropped_tests": report.dropped,
+        }
+    )
     update = {
         "status": TaskStatus.VALID if report.valid else TaskStatus.INVALID,
         "status_reason": None if report.valid else f"validation: {strip_ansi(report.reason)}",
@@ -209,6 +227,7 @@ def _validate_once(client: docker.DockerClient, task: Task, runs: int) -> tuple[
         instance_id=task.instance_id,
         ok=report.valid,
         status="valid" if report.valid else "invalid",
+        code=report.outcome,
         reason=strip_ansi(report.reason),
         seconds=round(time.monotonic() - start, 1),
     )

@@ -11,9 +11,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from swefarm.sandbox.paths import swefarm_home
+from swefarm.settings import current, swefarm_home
 
-URL_TEMPLATE = os.environ.get("SWEFARM_GIT_URL", "https://github.com/{repo}.git")
 SNAPSHOT_IDENTITY = {
     "GIT_AUTHOR_NAME": "swefarm",
     "GIT_AUTHOR_EMAIL": "swefarm@localhost",
@@ -55,7 +54,7 @@ def resolve_repo(repo: str, repo_paths: dict[str, Path] | None = None, log=print
         return repo_paths[repo]
     mirror = swefarm_home() / "repos" / (repo.replace("/", "__") + ".git")
     if not mirror.exists():
-        url = url or URL_TEMPLATE.format(repo=repo)
+        url = url or current().git_url.format(repo=repo)
         log(f"cloning {url} into {mirror}")
         mirror.parent.mkdir(parents=True, exist_ok=True)
         tmp = mirror.with_suffix(".partial")

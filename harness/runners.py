@@ -28,7 +28,8 @@ DEFAULT_PARSER = {"pytest": "pytest", "django": "django", "sympy": "sympy", "uni
 
 _PYTEST = "python -m pytest -rA -p no:cacheprovider -o junit_family=xunit1 --continue-on-collection-errors"
 _DJANGO = "./tests/runtests.py --verbosity 2 --noinput --parallel 1"
-_SYMPY = "bin/test -C --verbose"
+# a warning printed mid-line splits the verbose line of the test that raised it (SWE-bench sets the same)
+_SYMPY = "PYTHONWARNINGS='ignore::UserWarning,ignore::SyntaxWarning' bin/test -C --verbose"
 _UNITTEST = "python -m unittest -v"
 _NAME = re.compile(r"^(?P<method>\w+) \((?P<where>[\w.]+)\)")
 _DOTTED = re.compile(r"^\w+(\.\w+)*$")
@@ -52,10 +53,11 @@ def test_command(
     pytest: node ids or paths; the JUnit XML report goes to `junit_path` (removed first, so a stale
     or planted file is never read). If pytest rejects the ids (exit code 4, e.g. an id that no longer
     exists or that SWE-bench cut at a space), the command runs their files instead.
-    django / unittest: `test_foo (app.tests.FooTests)` (either Python's spelling) or dotted labels.
-    Ids that name no test (Django docstring lines in SWE-bench's lists) need `files`, whose
-    modules then run. sympy: bare names (`test_foo`), `path::test_foo` or test file paths;
-    `files` limits the run to those files (without any, bin/test scans the whole suite).
+    django / unittest: `test_foo (app.tests.FooTests)` (either Python's spelling) or dotted labels;
+    with `files`, their modules run instead (which ids name loadable tests cannot be told from the
+    ids: see _labels). Ids that name no test (Django docstring lines in SWE-bench's lists) need `files`.
+    sympy: bare names (`test_foo`), `path::test_foo` or test file paths; `files` limits the run to
+    those files (without any, bin/test scans the whole suite).
     """
     tests = list(dict.fromkeys(tests))
     if not tests:
@@ -101,12 +103,21 @@ def dotted_label(test_id: str) -> str | None:
 
 
 def _labels(tests: list[str], file_labels: list[str], what: str) -> list[str]:
+    """The files' modules when there are any, else the tests' own dotted labels.
+
+    With files, only their modules run, as SWE-bench runs them: the ids found in those modules' output
+    are all that lists hold, and an id is not always a name the loader can take: a doctest a module's
+    `load_tests` adds prints as `adjacent (pkg.more)`, and `python -m unittest pkg.more.adjacent`
+    calls that function and aborts before running any test.
+    """
+    if file_labels:
+        return _dedupe(file_labels)
     labels = [dotted_label(t) for t in tests]
     unnamed = [t for t, label in zip(tests, labels, strict=True) if label is None]
-    if unnamed and not file_labels:
+    if unnamed:
         example = unnamed[0]
         raise ValueError(f"{len(unnamed)} {what} ids name no test (e.g. {example!r}); pass files= to run their modules")
-    return _dedupe([*file_labels, *(label for label in labels if label)])
+    return _dedupe([label for label in labels if label])
 
 
 def _dedupe(labels: list[str]) -> list[str]:

@@ -13,12 +13,14 @@ from swefarm.sandbox import Sandbox
 from swefarm.sandbox.errors import SandboxError
 from swefarm.tasks.models import Task
 
+from swefarm.errors import InfrastructureError
+
 JUNIT_PATH = "/tmp/swefarm-junit.xml"
 LOG_CAP = 20 * 1024 * 1024
 _DIFF_PATHS = re.compile(r"^diff --git a/(.+?) b/(.+)$", re.M)
 
 
-class InfraError(RuntimeError):
+class InfraError(InfrastructureError, RuntimeError):
     """The environment itself failed (never the agent's fault; never scored as 0)."""
 
 

@@ -5,7 +5,22 @@ patch (the fixed tests must fail there), then K times (default 3) with the gold
 patch and the test patch, each run in a fresh container. FAIL_TO_PASS = did
 not pass at base and passed in every gold run; PASS_TO_PASS = passed in every
 run; tests whose outcome changed between gold runs are flaky: recorded and
-excluded. A task is valid with at least one FAIL_TO_PASS test.
+excluded. A task is valid with at least one FAIL_TO_PASS test. The chosen tests
+then run once more the way the grader runs them (selected by id, at base and
+gold); those whose outcome depends on what runs beside them are dropped too.
+
+Expected failures (XFAIL in every gold run) go in neither list, as in SWE-bench's
+datasets: an XFAIL test asserts nothing a fix must keep (it fails before and after
+either way), and one a later fix turns into XPASS would count as a regression. They
+are listed in `expected_failures` and in `dropped` with the reason `xfail`.
+
+Every outcome is a code (`ValidationOutcome`). A run that reported no tests, or
+crashed before running any, is `no_test_results` with the cause read from its
+output, never an ordinary `no_fail_to_pass`; test modules that fail to import in
+the base and the gold runs alike make `environment_broken` (the install is at
+fault, not the task). Every test the task's own (imported) lists hold that ours
+do not, and every test our rules left out, is explained in `dropped`
+(test id -> `DropReason`).
 """
 
 from __future__ import annotations
@@ -14,7 +29,11 @@ from datetime import UTC, datetime
 
 import docker
 from pydantic import BaseModel, Field
-from swefarm.harness.images import sandbox_config, task_image_tag
+from swefarm.harness.dropped import disagreement, dropped_tests
+from swefarm.harness.images import sandbox_config, task_image
+from swefarm.harness.outcomes import ValidationOutcome
+from swefarm.harness.parsers import TestIndex
+from swefarm.harness.parsers.crash import collection_errors, crash_cause, module_of
 from swefarm.harness.results import TestRun, TestStatus, counts_as_pass
 from swefarm.harness.runners import module_labels
 from swefarm.harness.testrun import InfraError, apply_patch, files_after, run_tests, runner_name
@@ -23,20 +42,41 @@ from swefarm.sandbox.engine import connect
 from swefarm.sandbox.errors import SandboxError
 from swefarm.tasks.models import Task, ValidationRun
 
+_TIMED_OUT = "[swefarm: killed after"
+
+
+class PatchError(InfraError):
+    """The gold or test patch does not apply at the base commit: the task is broken, not the machine."""
+
 
 class ValidationReport(BaseModel):
     instance_id: str
     valid: bool = False
-    reason: str = ""
+    outcome: ValidationOutcome = Field(ValidationOutcome.INFRA_ERROR, description="how validation ended, as a code")
+    reason: str = Field("", description="the outcome in words, with its cause")
+    cause: str = Field("", description="what a run that gave no results printed last, or why modules did not import")
     fail_to_pass: list[str] = Field(default_factory=list)
     pass_to_pass: list[str] = Field(default_factory=list)
     flaky: list[str] = Field(default_factory=list)
     order_dependent: list[str] = Field(
         default_factory=list, description="passed with their whole file but not when selected alone: excluded"
     )
+    expected_failures: list[str] = Field(default_factory=list, description="XFAIL in every gold run: excluded")
+    collection_errors: list[str] = Field(
+        default_factory=list, description="test modules that failed to import in the base and every gold run"
+    )
+    dropped: dict[str, str] = Field(
+        default_factory=dict, description="test id -> why it is in neither list (a DropReason)"
+    )
     runs: list[ValidationRun] = Field(default_factory=list)
     seconds: float = 0.0
     dataset_disagreement: dict[str, list[str]] = Field(default_factory=dict)
+
+    def end(self, outcome: ValidationOutcome, reason: str, cause: str = "") -> None:
+        """Set how validation ended; the reason carries the cause, so one line says it all."""
+        self.outcome, self.cause = outcome, cause
+        self.valid = outcome == ValidationOutcome.VALID
+        self.reason = f"{reason}: {cause}" if cause else reason
 
 
 def test_targets(task: Task) -> list[str]:
@@ -53,7 +93,7 @@ def _run(
         for name, diff in patches:
             ok, message = apply_patch(sb, diff, name)
             if not ok:
-                raise InfraError(f"the {name} patch does not apply: {message[-500:]}")
+                raise PatchError(f"the {name} patch does not apply: {message[-500:]}")
         return run_tests(sb, task, targets or test_targets(task), timeout=timeout)
 
 
@@ -66,12 +106,13 @@ def validate(
 ) -> ValidationReport:
     """Run the base and gold states and derive FAIL_TO_PASS / PASS_TO_PASS / flaky tests."""
     client = client or connect()
-    image = image or task_image_tag(task)
+    image = image or task_image(task)
     report = ValidationReport(instance_id=task.instance_id)
     started = datetime.now(UTC)
     if not test_targets(task):
-        report.reason = "the test patch touches no test file this runner can run"
+        report.end(ValidationOutcome.NO_RUNNABLE_TESTS, "the test patch touches no test file this runner can run")
         return report
+    base, gold = None, []
     try:
         base = _run(client, image, task, [("tests", task.test_patch)], timeout)
         gold_patches = [("gold", task.patch), ("tests", task.test_patch)]
@@ -81,12 +122,16 @@ def validate(
         _classify(report, base, gold)
         if report.valid:
             _confirm_as_graded(client, image, task, report, timeout)
+    except PatchError as exc:
+        report.end(ValidationOutcome.PATCH_DOES_NOT_APPLY, str(exc))
+        return report
     except (SandboxError, InfraError) as exc:
-        report.reason = f"infrastructure: {exc}"
+        report.end(ValidationOutcome.INFRA_ERROR, f"infrastructure: {exc}")
         return report
     report.seconds = round((datetime.now(UTC) - started).total_seconds(), 2)
+    report.dropped = dropped_tests(task, report, base, gold)
     if task.FAIL_TO_PASS or task.PASS_TO_PASS:
-        report.dataset_disagreement = _disagreement(task, report)
+        report.dataset_disagreement = disagreement(task, report)
     return report
 
 
@@ -100,61 +145,78 @@ def _confirm_as_graded(client, image: str, task: Task, report: ValidationReport,
     base = _run(client, image, task, [("tests", task.test_patch)], timeout, targets)
     gold = _run(client, image, task, [("gold", task.patch), ("tests", task.test_patch)], timeout, targets)
     report.runs += [_record(base, "base-selected"), _record(gold, "gold-selected")]
+    if not gold.statuses:
+        cause = crash_cause(gold.log_tail, gold.exit_code)
+        report.end(ValidationOutcome.NO_TEST_RESULTS, "the tests selected by id reported nothing", cause)
+        return
+    at_gold, at_base = TestIndex(gold.parser, gold.statuses), TestIndex(base.parser, base.statuses)
     unstable = [
-        t for t in report.pass_to_pass if not (counts_as_pass(gold.status_of(t)) and counts_as_pass(base.status_of(t)))
+        t for t in report.pass_to_pass if not (counts_as_pass(at_gold.find(t)) and counts_as_pass(at_base.find(t)))
     ]
     unstable += [
-        t for t in report.fail_to_pass if gold.status_of(t) != TestStatus.PASSED or counts_as_pass(base.status_of(t))
+        t for t in report.fail_to_pass if at_gold.find(t) != TestStatus.PASSED or counts_as_pass(at_base.find(t))
     ]
     report.order_dependent = sorted(unstable)
     report.fail_to_pass = [t for t in report.fail_to_pass if t not in unstable]
     report.pass_to_pass = [t for t in report.pass_to_pass if t not in unstable]
-    report.valid = bool(report.fail_to_pass)
-    if not report.valid:
-        report.reason = "the fixed tests pass or fail depending on which tests run beside them"
+    if not report.fail_to_pass:
+        report.end(
+            ValidationOutcome.ORDER_DEPENDENT, "the fixed tests pass or fail depending on which tests run beside them"
+        )
 
 
 def _record(run: TestRun, label: str) -> ValidationRun:
     return ValidationRun(at=datetime.now(UTC), label=label, outcomes={t: str(s) for t, s in run.statuses.items()})
 
 
+def _timed_out(run: TestRun) -> bool:
+    return _TIMED_OUT in run.log_tail
+
+
 def _classify(report: ValidationReport, base: TestRun, gold: list[TestRun]) -> None:
-    ids = sorted(set(base.statuses).union(*(g.statuses for g in gold)))
+    """FAIL_TO_PASS, PASS_TO_PASS, flaky and expected failures from the base and gold runs, and the outcome."""
+    broken = set(collection_errors(base.statuses))
+    for run in gold:
+        broken &= set(collection_errors(run.statuses))
+    report.collection_errors = sorted(broken)
+    modules = set().union(*(collection_errors(g.statuses) for g in gold)) if gold else set()
+    ids = sorted(
+        set(base.statuses).union(*(g.statuses for g in gold)) - modules - set(collection_errors(base.statuses))
+    )
+    at_base, golds = TestIndex(base.parser, base.statuses), [TestIndex(g.parser, g.statuses) for g in gold]
     for test in ids:
-        outcomes = {g.status_of(test) for g in gold}
+        outcomes = {g.find(test) for g in golds}
         if len(outcomes) > 1:
             report.flaky.append(test)
             continue
         (status,) = outcomes
-        if status not in (TestStatus.PASSED, TestStatus.XFAIL):
-            continue
-        if base.status_of(test) == status:
+        if status == TestStatus.XFAIL:
+            report.expected_failures.append(test)
+        elif status == TestStatus.PASSED and at_base.find(test) == TestStatus.PASSED:
             report.pass_to_pass.append(test)
         elif status == TestStatus.PASSED:
             report.fail_to_pass.append(test)
-    report.valid = bool(report.fail_to_pass)
-    if not gold or not any(g.statuses for g in gold):
-        report.reason = f"the gold runs reported no test results (exit code {gold[0].exit_code if gold else '?'})"
-    elif not report.valid:
-        report.reason = "no test fails before the gold patch and passes after it"
+    _outcome(report, base, gold, has_tests=any(set(g.statuses) - modules for g in gold))
 
 
-def _disagreement(task: Task, report: ValidationReport) -> dict[str, list[str]]:
-    """Where our lists and the dataset's differ. Ids the dataset cut at a space (SWE-bench's log parser
-    splits lines on whitespace, so `t[a b]` became `t[a`) are matched to ours and listed apart."""
-    out: dict[str, list[str]] = {}
-    for name, theirs, ours in (
-        ("FAIL_TO_PASS", task.FAIL_TO_PASS, report.fail_to_pass),
-        ("PASS_TO_PASS", task.PASS_TO_PASS, report.pass_to_pass),
-    ):
-        only_theirs, only_ours = set(theirs) - set(ours), set(ours) - set(theirs)
-        cut = {t for t in only_theirs if any(_cut_from(o, t) for o in only_ours)}
-        only_ours -= {o for o in only_ours if any(_cut_from(o, t) for t in cut)}
-        out[f"{name} only in dataset"] = sorted(only_theirs - cut)
-        out[f"{name} only in ours"] = sorted(only_ours)
-        out[f"{name} cut at a space in dataset"] = sorted(cut)
-    return {k: v for k, v in out.items() if v}
-
-
-def _cut_from(full: str, cut: str) -> bool:
-    return len(full) > len(cut) and full.startswith(cut) and full[len(cut)].isspace()
+def _outcome(report: ValidationReport, base: TestRun, gold: list[TestRun], has_tests: bool) -> None:
+    stuck = next((r for r in gold if _timed_out(r)), None)  # a base run may hang: that is the bug
+    if stuck is not None:
+        cause = crash_cause(stuck.log_tail, stuck.exit_code)
+        report.end(ValidationOutcome.NO_TEST_RESULTS, "a test run did not finish", cause)
+    elif report.fail_to_pass:
+        report.end(ValidationOutcome.VALID, "")
+    elif report.collection_errors:
+        names = ", ".join(module_of(m) for m in report.collection_errors[:3])
+        more = f" and {len(report.collection_errors) - 3} more" if len(report.collection_errors) > 3 else ""
+        cause = f"{names}{more}: {crash_cause(gold[0].log_tail, gold[0].exit_code)}"
+        report.end(ValidationOutcome.ENVIRONMENT_BROKEN, "test modules fail to import before and after the fix", cause)
+    elif not has_tests:
+        run = gold[0] if gold else base
+        report.end(
+            ValidationOutcome.NO_TEST_RESULTS,
+            "the gold runs reported no test results",
+            crash_cause(run.log_tail, run.exit_code),
+        )
+    else:
+        report.end(ValidationOutcome.NO_FAIL_TO_PASS, "no test fails before the gold patch and passes after it")

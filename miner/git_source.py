@@ -1,11 +1,18 @@
 """Candidates from local git history, for offline work and for repositories not on GitHub.
 
-Every commit reachable from the branch is read once: `Merge pull request #N from ...` merges and
-squash-merged `Title (#N)` commits are pull requests (whichever branch they were merged into
-first, e.g. a maintenance branch merged back later); other commits on the branch's first-parent
-line are plain commits, kept when they change both code and tests. Issue text is not in git: it
-comes from an optional issues file (GitHub's issue JSON, one per line), else the problem
-statement is written from the commit or pull-request message.
+Every commit reachable from the branch is read once. Pull requests are recognised three ways:
+`Merge pull request #N from ...` merges, merges whose message is the pull request's title
+(`Title (#N)`, two parents: GitHub's merge button set to "pull request title") and squash-merged
+`Title (#N)` commits (one parent), whichever branch they were merged into first (e.g. a
+maintenance branch merged back later). Other commits on the branch's first-parent line are plain
+commits, kept when they change both code and tests.
+
+Each record names the commit the change was merged onto (`base_commit`) and, where git still
+holds it, the branch's own last commit (`head_commit`: a merge's second parent, or a squash-merged
+pull request's `refs/pull/N/head`, which mirrors of GitHub repositories carry), so the task can
+start where the branch forked (see taskify.fork_point). Issue text is not in git: it comes from an
+optional issues file (GitHub's issue JSON, one per line), else the problem statement is written
+from the commit or pull-request message; a fallback title is never a merge message.
 """
 
 from __future__ import annotations
@@ -23,6 +30,12 @@ from swefarm.miner.patches import classify
 
 MERGE_RE = re.compile(r"^Merge pull request #(\d+) from (\S+)")
 SQUASH_RE = re.compile(r"^(.+?) \(#(\d+)\)\s*$")
+#: A subject git or a forge wrote for a merge: says nothing about the change itself.
+MERGE_MESSAGE_RE = re.compile(
+    r"^(?:Merge (?:pull request #\d+|branch\b|branches\b|remote-tracking branch\b|tag\b|commit\b|[0-9a-f]{7,40}\b"
+    r"|'[^']*'|\S+ into \S+)|Merged in \S+|Merge$)",
+    re.IGNORECASE,
+)
 FIELD, RECORD = "\x1f", "\x1e"
 LOG_FORMAT = FIELD.join(["%H", "%P", "%aI", "%cI", "%B"]) + RECORD
 
@@ -84,23 +97,29 @@ class GitSource:
         if not parents:
             return None  # the root commit has no base to diff against
         merged_at = datetime.fromisoformat(committed)
-        if (match := MERGE_RE.match(subject)) and len(parents) == 2:
-            number = int(match.group(1))
+        merge, squash = MERGE_RE.match(subject), SQUASH_RE.match(subject)
+        match = merge or squash
+        if len(parents) == 2 and match is not None:
+            number = int(match.group(1) if merge else match.group(2))
             branch_commits = _commits(self.git_dir, f"{parents[0]}..{parents[1]}")
-            title, _, body = rest.strip().partition("\n")
-            if not title.strip() and branch_commits:  # GitHub left the PR title out: use the branch's last commit
-                title, _, body = branch_commits[0].message.strip().partition("\n")
-            kind, title, body = "merge", title.strip() or subject, body.strip()
+            if merge:  # GitHub's message: `Merge pull request #N from user/branch`, a blank line, the PR title
+                title, _, body = rest.strip().partition("\n")
+            else:  # the PR title as the subject, its description (if any) as the body
+                title, body = match.group(1), rest
+            if not title.strip():  # GitHub left the PR title out: the branch's last commit that is no merge
+                title, body = _branch_message(branch_commits)
+            kind, title, body, head = "merge", title.strip(), body.strip(), parents[1]
             created = min((c.authored_at for c in branch_commits if c.authored_at), default=merged_at)
-        elif (match := SQUASH_RE.match(subject)) and len(parents) == 1:
-            number = int(match.group(2))
-            kind, title, body = "squash", match.group(1).strip(), rest.strip()
+        elif squash and len(parents) == 1:
+            number = int(squash.group(2))
+            kind, title, body = "squash", squash.group(1).strip(), rest.strip()
             branch_commits = [CommitInfo(sha=sha, message=message, authored_at=datetime.fromisoformat(authored))]
             created = datetime.fromisoformat(authored)
+            head = pull_head(self.git_dir, number)
         elif len(parents) == 1 and self.plain_commits and sha in first_parent:
             if not _changes_code_and_tests(self.git_dir, parents[0], sha):
                 return None
-            number, kind, title, body = None, "commit", subject.strip(), rest.strip()
+            number, kind, title, body, head = None, "commit", subject.strip(), rest.strip(), ""
             branch_commits = [CommitInfo(sha=sha, message=message, authored_at=datetime.fromisoformat(authored))]
             created = datetime.fromisoformat(authored)
         else:
@@ -120,12 +139,35 @@ class GitSource:
             created_at=created,
             merged_at=merged_at,
             base_commit=parents[0],
+            head_commit=head,
             merge_commit=sha,
             commits=branch_commits,
             linked_issues=linked,
             linked_by={n: "commit message" for n in linked},
             license=self.license,
         )
+
+
+def is_merge_message(text: str) -> bool:
+    """Whether a commit message's subject is one git or a forge wrote for a merge (`Merge branch 'main' ...`)."""
+    return bool(MERGE_MESSAGE_RE.match(text.strip()))
+
+
+def _branch_message(commits: list[CommitInfo]) -> tuple[str, str]:
+    """(title, body) of the newest branch commit whose message says something: merges of the target branch
+    into the pull request's branch (`Merge branch 'main' into patch-1`) say nothing about the change."""
+    for commit in commits:
+        if commit.message.strip() and not is_merge_message(commit.message):
+            title, _, body = commit.message.strip().partition("\n")
+            return title, body
+    return "", ""
+
+
+def pull_head(git_dir: Path, number: int) -> str:
+    """The last commit of pull request `number`'s branch, when the repository has GitHub's pull refs."""
+    return git(
+        "rev-parse", "--verify", "--quiet", f"refs/pull/{number}/head^{{commit}}", cwd=git_dir, check=False
+    ).strip()
 
 
 def default_branch(git_dir: Path) -> str:

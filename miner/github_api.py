@@ -9,7 +9,6 @@ limit). The cache lives in one SQLite file ($SWEFARM_HOME/github-cache.db by def
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import threading
@@ -21,7 +20,8 @@ from typing import Any, TypeVar
 import github
 import requests
 from github import Auth, Github, GithubException
-from swefarm.sandbox.paths import swefarm_home
+
+from swefarm.settings import current, swefarm_home
 
 DEFAULT_BASE_URL = "https://api.github.com"
 T = TypeVar("T")
@@ -46,7 +46,7 @@ class GitHubAPI:
         retries: int = 4,
         max_wait_s: float = 3700.0,
     ):
-        token = token if token is not None else os.environ.get("GITHUB_TOKEN") or None
+        token = token if token is not None else current().github_token
         if throttle_s is None:  # GitHub asks integrators to space requests; test servers need not
             throttle_s = 0.25 if base_url.rstrip("/") == DEFAULT_BASE_URL else 0.0
         self.base_url = base_url.rstrip("/")

@@ -73,6 +73,7 @@ class GitHubSource:
                 created_at=created,
                 merged_at=_when(raw["merged_at"]),
                 merge_commit=raw.get("merge_commit_sha") or "",
+                head_commit=(raw.get("head") or {}).get("sha") or "",
                 linked_issues=linked,
                 linked_by={n: "pull request text" for n in linked},
                 license=self.license,

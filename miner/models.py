@@ -46,10 +46,14 @@ PullKind = Literal["pull", "merge", "squash", "commit"]
 class PullRecord(BaseModel):
     """One merged change, as far as a source could read it.
 
-    `kind`: "pull" (read from the GitHub API), "merge" (a `Merge pull request #N` commit),
-    "squash" (a `Title (#N)` commit) or "commit" (a plain commit that changes code and tests).
-    `base_commit` is the parent on the default branch; `merge_commit` the commit that holds the
-    change there, so `git diff base_commit merge_commit` is exactly what the pull request did.
+    `kind`: "pull" (read from the GitHub API), "merge" (a two-parent merge of pull request #N:
+    `Merge pull request #N ...` or `Title (#N)`), "squash" (a one-parent `Title (#N)` commit) or
+    "commit" (a plain commit that changes code and tests).
+    `merge_commit` is the commit that holds the change on the target branch, `base_commit` its parent
+    there (the target branch's tip when it was merged; empty when the source cannot tell), and
+    `head_commit` the last commit of the change's own branch where git holds it (the PR's head). The
+    task starts where that branch forked from the target branch (taskify.fork_point), not at the
+    target's tip at merge time: that is the commit the pull request was written against.
     """
 
     repo: str
@@ -61,6 +65,7 @@ class PullRecord(BaseModel):
     created_at: datetime
     merged_at: datetime
     base_commit: str = ""
+    head_commit: str = Field("", description="the last commit of the change's branch (the PR's head), when known")
     merge_commit: str = ""
     commits: list[CommitInfo] = Field(default_factory=list)
     linked_issues: list[int] = Field(default_factory=list, description="issues of this repo it resolves")

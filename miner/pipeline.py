@@ -18,23 +18,18 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 from rich.progress import Progress, TaskID
+from swefarm.harness.outcomes import RETRY
 from swefarm.miner.filters import FilterConfig, check_record
 from swefarm.miner.github_api import GitHubError
 from swefarm.miner.models import PullRecord, Rejection, Stage
+from swefarm.miner.quality import Judge, assess, judge_statement
 from swefarm.miner.state import MinerState
 from swefarm.miner.taskify import make_task
-from swefarm.tasks.models import Task, TaskStatus
+from swefarm.tasks.models import QualityVerdict, Task, TaskStatus
 from swefarm.tasks.store import TaskNotFoundError, TaskStore
 
 #: Rejections that say nothing about the candidate itself: the next run tries again.
-RETRY_CODES = frozenset({"git_error", "github_error", "infra_error"})
-VALIDATION_CODES = (  # validate()'s reason text -> a short code
-    ("infrastructure", "infra_error"),
-    ("touches no test file", "no_runnable_tests"),
-    ("depending on which tests run", "order_dependent"),
-    ("reported no test results", "no_test_results"),
-    ("no test fails before", "no_fail_to_pass"),
-)
+RETRY_CODES = frozenset({"git_error", "github_error", *map(str, RETRY)})
 
 
 class Source(Protocol):
@@ -87,6 +82,7 @@ class Miner:
         docker_client=None,
         progress: Progress | None = None,
         log: Callable[[str], None] = print,
+        judge: Judge | None = None,
     ):
         self.source, self.repo = source, source.repo
         self._git_dir_fn, self._git_dir = git_dir, None
@@ -96,6 +92,7 @@ class Miner:
         self.client = docker_client
         self.progress = progress
         self.log = log
+        self.judge = judge
         self.summary = MineSummary(repo=self.repo)
         self._bars: dict[str, TaskID] = {}
         self._lock = threading.Lock()
@@ -167,8 +164,11 @@ class Miner:
             existing = self._stored(task.instance_id)
             if existing is not None and not self.options.force and existing.status != TaskStatus.IMPORTED:
                 task = existing  # built or judged before: keep what was learnt
+            if task.quality is None or self.options.force:
+                task = task.model_copy(update={"quality": self._quality(task)})
             self.store.put(task)
-            self.state.save(record, self.source.name, Stage.FILTERED, instance_id=task.instance_id)
+            flags = task.quality.flags if task.quality else None
+            self.state.save(record, self.source.name, Stage.FILTERED, instance_id=task.instance_id, quality=flags)
             with self._lock:
                 self._records[task.instance_id] = record
                 self.summary.tasks += 1
@@ -179,6 +179,17 @@ class Miner:
             )
         finally:
             self._advance(bar, record.key)
+
+    def _quality(self, task: Task) -> QualityVerdict:
+        """The statement's quality verdict: the heuristics, and the judge's answer when there is a judge."""
+        verdict = assess(task)
+        if self.judge is None:
+            return verdict
+        try:
+            return judge_statement(task, self.judge, verdict)
+        except (RuntimeError, OSError, ValueError) as exc:  # a judge server that fails costs the verdict, not the run
+            self.log(f"the judge failed on {task.instance_id}: {exc}")
+            return verdict.model_copy(update={"notes": [*verdict.notes, f"judge {self.judge.name} failed: {exc}"]})
 
     def _share_environments(self, tasks: list[Task]) -> list[Task]:
         """Tasks of one version share the environment of that version's newest base commit."""
@@ -235,7 +246,8 @@ class Miner:
                     if step == "build":
                         self._advance(build_bar, f"{task.instance_id} {outcome.status}")
                         if not outcome.ok:
-                            self._reject(record, Stage.FILTERED, _build_rejection(outcome.reason), task.instance_id)
+                            rejection = _rejection(Stage.BUILT, outcome)
+                            self._reject(record, Stage.FILTERED, rejection, task.instance_id)
                             continue
                         self.state.save(record, self.source.name, Stage.BUILT, instance_id=task.instance_id)
                         with self._lock:
@@ -250,8 +262,7 @@ class Miner:
                             with self._lock:
                                 self.summary.valid += 1
                         else:
-                            rejection = _validation_rejection(outcome.reason)
-                            self._reject(record, Stage.BUILT, rejection, task.instance_id)
+                            self._reject(record, Stage.BUILT, _rejection(Stage.VALID, outcome), task.instance_id)
 
     # -- bookkeeping -----------------------------------------------------------------------------
 
@@ -294,10 +305,6 @@ class Miner:
             self.progress.update(bar, total=self.progress.tasks[bar].completed)
 
 
-def _build_rejection(reason: str) -> Rejection:
-    return Rejection(stage=Stage.BUILT, code="build_failed", detail=reason[:300])
-
-
-def _validation_rejection(reason: str) -> Rejection:
-    code = next((c for text, c in VALIDATION_CODES if text in reason), "validation_failed")
-    return Rejection(stage=Stage.VALID, code=code, detail=reason[:300])
+def _rejection(stage: Stage, outcome) -> Rejection:
+    """A failed build or validation step (a harness StepOutcome) as the rejection the funnel counts."""
+    return Rejection(stage=stage, code=str(outcome.code), detail=outcome.reason[:300])

@@ -26,12 +26,34 @@ STAGE_LABELS: dict[Stage, str] = {
 
 
 def reason_descriptions() -> dict[str, str]:
-    """Reason code -> human description, from `miner.filters.REASONS` when that module has it."""
-    try:
-        from swefarm.miner.filters import REASONS
-    except ImportError:
-        return {}
-    return dict(REASONS)
+    """Reason code -> human description: the filters' reasons, the build and validation outcomes, the
+    quality flags."""
+    from swefarm.harness.outcomes import DESCRIPTIONS
+    from swefarm.miner.filters import REASONS
+
+    return {
+        **{str(code): text for code, text in DESCRIPTIONS.items()},
+        **REASONS,
+        "git_error": "git could not read the change (tried again on the next run)",
+        "github_error": "GitHub could not be read (tried again on the next run)",
+        **QUALITY_LABELS,
+    }
+
+
+#: Statement quality flags, as `mine report` words them.
+QUALITY_LABELS = {
+    "ok": "no problem found",
+    "not_a_statement": "a merge message, revert or release: no problem described",
+    "thin": "too little to act on (e.g. a one-line title)",
+    "leaks_fix": "gives the fix away (its code, or what it replaced with what)",
+}
+
+
+def _quality_line(counts: dict[str, int]) -> str:
+    if not counts:
+        return ""
+    parts = [f"{code} {n:,}" for code, n in counts.items() if code != "tasks"]
+    return f"{counts['tasks']:,} tasks: " + ", ".join(parts)
 
 
 def _pct(part: int, whole: int) -> float:
@@ -66,7 +88,12 @@ def _summary(funnel: Funnel) -> str:
     if funnel.pending:
         parts.append(f"{funnel.pending:,} pending")
     parts.append(f"{funnel.per_minute:.1f} candidates/min")
-    return " · ".join(parts)
+    text = " · ".join(parts)
+    if funnel.quality:
+        text += f"\nstatement quality of {_quality_line(funnel.quality)}"
+    if funnel.quality_valid:
+        text += f"\nof the valid {_quality_line(funnel.quality_valid)}"
+    return text
 
 
 def funnel_table(funnel: Funnel) -> Table:
@@ -107,6 +134,8 @@ def funnel_json(funnel: Funnel) -> dict:
         "yield_pct": round(funnel.yield_pct, 2),
         "pending": funnel.pending,
         "per_minute": round(funnel.per_minute, 2),
+        "quality": dict(funnel.quality),
+        "quality_valid": dict(funnel.quality_valid),
         "runs": [run.model_dump(mode="json") for run in funnel.runs],
     }
 
@@ -242,6 +271,24 @@ def _examples(examples: list[dict]) -> str:
     return f'<h2>Example tasks</h2><ul class="examples">{"".join(items)}</ul>'
 
 
+def _quality_table(funnel: Funnel) -> str:
+    if not funnel.quality:
+        return ""
+    codes = [c for c in funnel.quality if c != "tasks"]
+    rows = "".join(
+        f"<tr><td><code>{_e(code)}</code></td><td>{_e(QUALITY_LABELS.get(code, code))}</td>"
+        f'<td class="num">{funnel.quality.get(code, 0):,}</td>'
+        f'<td class="num">{funnel.quality_valid.get(code, 0):,}</td></tr>'
+        for code in codes
+    )
+    head = "<tr><th>Verdict</th><th>Meaning</th><th>Tasks</th><th>Valid tasks</th></tr>"
+    return (
+        f"<h2>Problem statements</h2>\n<p>{funnel.quality['tasks']:,} tasks judged "
+        f"({funnel.quality_valid.get('tasks', 0):,} valid); a task may carry two flags.</p>\n"
+        f'<table class="quality"><thead>{head}</thead><tbody>{rows}</tbody></table>\n'
+    )
+
+
 def render_html(funnel: Funnel, examples: list[dict] | None = None) -> str:
     """The report page as a string (see `write_html`)."""
     all_reasons = {}
@@ -267,6 +314,7 @@ def render_html(funnel: Funnel, examples: list[dict] | None = None) -> str:
         f"<h2>Funnel</h2>\n{_funnel_svg(funnel)}\n"
         f"<h2>Rejections by stage</h2>\n{_rejections_svg(funnel, colors)}\n"
         f"<h2>Reasons</h2>\n{_reasons_table(funnel, colors)}\n"
+        f"{_quality_table(funnel)}"
         f"{_examples(examples) if examples else ''}\n"
         "</body>\n</html>\n"
     )

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 from swefarm.miner.models import STAGES, PullRecord, Rejection, Stage
-from swefarm.sandbox.paths import swefarm_home
+
+from swefarm.settings import swefarm_home
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS candidates (
@@ -30,6 +31,7 @@ CREATE TABLE IF NOT EXISTS candidates (
     instance_id TEXT,
     record TEXT NOT NULL,
     updated_at TEXT NOT NULL,
+    quality TEXT,
     PRIMARY KEY (repo, key)
 );
 CREATE TABLE IF NOT EXISTS runs (
@@ -42,6 +44,9 @@ CREATE TABLE IF NOT EXISTS runs (
     args TEXT NOT NULL DEFAULT '{}'
 );
 """
+
+
+_COLUMNS = "repo, key, source, stage, rejected_stage, code, detail, instance_id, record, updated_at, quality"
 
 
 def default_state_path() -> Path:
@@ -60,6 +65,9 @@ class CandidateRow(BaseModel):
     detail: str | None = None
     instance_id: str | None = None
     record: PullRecord
+    quality: list[str] | None = Field(
+        None, description="the task's statement quality flags ([] = ok); None: not judged"
+    )
 
     @property
     def finished(self) -> bool:
@@ -90,6 +98,10 @@ class Funnel(BaseModel):
     stages: list[StageCount]
     pending: int = Field(0, description="candidates still in progress (an interrupted run)")
     runs: list[RunInfo] = Field(default_factory=list)
+    quality: dict[str, int] = Field(
+        default_factory=dict, description="tasks whose statement is ok, and per quality flag (thin, leaks_fix, ...)"
+    )
+    quality_valid: dict[str, int] = Field(default_factory=dict, description="the same, for valid tasks only")
 
     @property
     def candidates(self) -> int:
@@ -121,17 +133,21 @@ class MinerState:
         self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(candidates)")}
+        if "quality" not in columns:  # a state file from before quality verdicts
+            with self._db:
+                self._db.execute("ALTER TABLE candidates ADD COLUMN quality TEXT")
 
     def close(self) -> None:
         self._db.close()
 
     def get(self, repo: str, key: str) -> CandidateRow | None:
         with self._lock:
-            row = self._db.execute("SELECT * FROM candidates WHERE repo=? AND key=?", (repo, key)).fetchone()
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM candidates WHERE repo=? AND key=?", (repo, key)).fetchone()
         return self._row(row) if row else None
 
     def rows(self, repo: str | None = None) -> list[CandidateRow]:
-        query, args = "SELECT * FROM candidates", ()
+        query, args = f"SELECT {_COLUMNS} FROM candidates", ()
         if repo:
             query, args = query + " WHERE repo=?", (repo,)
         with self._lock:
@@ -145,8 +161,12 @@ class MinerState:
         stage: Stage,
         rejection: Rejection | None = None,
         instance_id: str | None = None,
+        quality: list[str] | None = None,
     ) -> None:
-        """Record that `record` reached `stage` (and stopped there, when `rejection` says why)."""
+        """Record that `record` reached `stage` (and stopped there, when `rejection` says why).
+
+        `quality`: the task's statement quality flags, when known; a save without them keeps the earlier ones.
+        """
         values = (
             record.repo,
             record.key,
@@ -158,9 +178,17 @@ class MinerState:
             instance_id,
             record.model_dump_json(),
             datetime.now(UTC).isoformat(),
+            json.dumps(quality) if quality is not None else None,
         )
         with self._lock, self._db:
-            self._db.execute("INSERT OR REPLACE INTO candidates VALUES (?,?,?,?,?,?,?,?,?,?)", values)
+            self._db.execute(
+                f"INSERT INTO candidates ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (repo, key) DO UPDATE"
+                " SET source=excluded.source, stage=excluded.stage, rejected_stage=excluded.rejected_stage,"
+                " code=excluded.code, detail=excluded.detail, instance_id=excluded.instance_id,"
+                " record=excluded.record, updated_at=excluded.updated_at,"
+                " quality=COALESCE(excluded.quality, candidates.quality)",
+                values,
+            )
 
     def start_run(self, repo: str, source: str, args: dict) -> int:
         with self._lock, self._db:
@@ -187,6 +215,7 @@ class MinerState:
                     rejected[r.code] = rejected.get(r.code, 0) + 1
             stages.append(StageCount(stage=stage, reached=reached, rejected=dict(sorted(rejected.items()))))
         pending = sum(not r.finished for r in rows)
+        judged = [r for r in rows if r.instance_id and r.quality is not None]
         query, args = "SELECT repo, source, started_at, seconds, processed FROM runs", ()
         if repo:
             query, args = query + " WHERE repo=?", (repo,)
@@ -195,11 +224,18 @@ class MinerState:
                 RunInfo(repo=a, source=b, started_at=c, seconds=d, processed=e)
                 for a, b, c, d, e in self._db.execute(query + " ORDER BY id", args).fetchall()
             ]
-        return Funnel(repo=repo, stages=stages, pending=pending, runs=runs)
+        return Funnel(
+            repo=repo,
+            stages=stages,
+            pending=pending,
+            runs=runs,
+            quality=_quality_counts(judged),
+            quality_valid=_quality_counts([r for r in judged if r.stage == Stage.VALID]),
+        )
 
     @staticmethod
     def _row(row: tuple) -> CandidateRow:
-        repo, key, source, stage, rejected_stage, code, detail, instance_id, record, _ = row
+        repo, key, source, stage, rejected_stage, code, detail, instance_id, record, _, quality = row
         return CandidateRow(
             repo=repo,
             key=key,
@@ -210,4 +246,16 @@ class MinerState:
             detail=detail,
             instance_id=instance_id,
             record=PullRecord.model_validate_json(record),
+            quality=json.loads(quality) if quality is not None else None,
         )
+
+
+def _quality_counts(rows: list[CandidateRow]) -> dict[str, int]:
+    """{"tasks": judged, "ok": without flags, <flag>: with it}; a task with two flags counts for both."""
+    if not rows:
+        return {}
+    counts = {"tasks": len(rows), "ok": sum(not r.quality for r in rows)}
+    for row in rows:
+        for flag in row.quality or []:
+            counts[flag] = counts.get(flag, 0) + 1
+    return counts

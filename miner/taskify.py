@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 from pathlib import Path
+from typing import NamedTuple
 
 from swefarm.harness.repos import RepoError, git, has_commit
 from swefarm.miner.filters import FilterConfig, check_patch
@@ -25,7 +26,7 @@ def instance_id(record: PullRecord) -> str:
 
 
 def base_commit(record: PullRecord, git_dir: Path) -> str:
-    """The commit the change was applied to on its branch.
+    """The commit the change was applied to on its target branch (that branch's tip when it was merged).
 
     A merge commit's first parent; for a squash merge the commit's parent; for a rebase merge of
     n commits (GitHub reports the last one) the commit n steps back, when those n commits carry the
@@ -47,14 +48,43 @@ def base_commit(record: PullRecord, git_dir: Path) -> str:
     return parents[0]
 
 
-def diff_of(record: PullRecord, git_dir: Path, base: str) -> str:
+class ForkPoint(NamedTuple):
+    """Where a task starts (`base`), the commit whose tree holds the change (`head`), and how that was found."""
+
+    base: str
+    head: str
+    how: str
+
+
+def fork_point(record: PullRecord, git_dir: Path) -> ForkPoint:
+    """Where the change's branch left the target branch, and its last commit.
+
+    `git diff base head` is then exactly the pull request's own diff (what GitHub shows, what
+    SWE-bench's tasks hold), and the tests run on the code the change was written against. When
+    the branch merged the target branch in, the fork point is the last such sync. Without the
+    branch (a squash merge whose pull ref is gone, a plain commit) the change is its commit's own
+    diff, on its parent.
+    """
+    target = base_commit(record, git_dir)
+    head = record.head_commit
+    if not head and record.merge_commit and record.kind in ("pull", "merge"):
+        parents = git("rev-list", "--parents", "-n1", record.merge_commit, cwd=git_dir).split()[1:]
+        head = parents[1] if len(parents) == 2 else ""
+    if head and head != record.merge_commit and has_commit(git_dir, head):
+        fork = git("merge-base", target, head, cwd=git_dir, check=False).strip()
+        if fork:
+            return ForkPoint(fork, head, "the fork point of the pull request's branch")
+    return ForkPoint(target, record.merge_commit, "the parent of the merged commit")
+
+
+def diff_of(git_dir: Path, base: str, head: str) -> str:
     """What the change did, as `git diff` prints it (binary files named, not encoded).
 
     Read as bytes: text mode would turn CRLF line endings into LF and the patch would not apply."""
-    args = ["git", "diff", "--no-color", "--no-ext-diff", "--find-renames", base, record.merge_commit]
+    args = ["git", "diff", "--no-color", "--no-ext-diff", "--find-renames", base, head]
     done = subprocess.run(args, cwd=git_dir, capture_output=True)
     if done.returncode != 0:
-        raise RepoError(f"git diff {base[:10]} {record.merge_commit[:10]} failed: {done.stderr.decode()[-500:]}")
+        raise RepoError(f"git diff {base[:10]} {head[:10]} failed: {done.stderr.decode()[-500:]}")
     return done.stdout.decode("utf-8", errors="replace")
 
 
@@ -63,17 +93,18 @@ def make_task(
 ) -> tuple[Task | None, list[Rejection]]:
     """The task for `record`, or the reasons it cannot be one."""
     try:
-        base = base_commit(record, git_dir)
-        split = split_patch(diff_of(record, git_dir, base))
+        fork = fork_point(record, git_dir)
+        split = split_patch(diff_of(git_dir, fork.base, fork.head))
     except RepoError as exc:
         return None, [Rejection(stage=Stage.FILTERED, code="git_error", detail=str(exc)[:300])]
     rejections = check_patch(split, config)
     if rejections:
         return None, rejections
-    return _task(record, git_dir, base, split, source), []
+    return _task(record, git_dir, fork, split, source), []
 
 
-def _task(record: PullRecord, git_dir: Path, base: str, split: PatchSplit, source: str) -> Task:
+def _task(record: PullRecord, git_dir: Path, fork: ForkPoint, split: PatchSplit, source: str) -> Task:
+    base = fork.base
     statement, statement_source = problem_statement(record)
     # Hints are comments made before work began. A squash or plain commit hides when that was (its
     # date is the merge's), so it gets none rather than comments that may discuss the fix.
@@ -107,6 +138,8 @@ def _task(record: PullRecord, git_dir: Path, base: str, split: PatchSplit, sourc
             "mined": {
                 "kind": record.kind,
                 "merge_commit": record.merge_commit,
+                "head_commit": fork.head,
+                "base_commit_is": fork.how,
                 "merged_at": record.merged_at.isoformat(),
                 "linked_by": {str(k): v for k, v in record.linked_by.items()},
                 "problem_statement_source": statement_source,

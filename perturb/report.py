@@ -1,4 +1,5 @@
-"""The generalisation report: success rate, steps and wall-clock per perturbation family, and the gap to none.
+"""The generalisation report: success rate, steps and wall-clock per perturbation family, and the gap to none
+(`perturb.gap`: unperturbed minus perturbed, so a positive gap is what the perturbation cost).
 
 Beside them, the call rate: the share of the policy's turns that held a
 well-formed call to one of the episode's tools, in the episode's format. A weak
@@ -18,6 +19,8 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
+from swefarm.perturb.gap import generalisation_gap
+
 BASELINE = "none"
 
 
@@ -34,7 +37,7 @@ class EpisodeRow:
     calls_ok: int = 0  # the policy's turns that held a well-formed call for the episode's tools
     turns: int = 0
     infra_error: str | None = None
-    error: str | None = None  # the policy failed (raised), not the env
+    error: str | None = None  # an infrastructure failure raised while playing (a model server down, say)
 
 
 @dataclass
@@ -47,7 +50,8 @@ class FamilySummary:
     mean_wall_s: float
     failed: int  # infrastructure or policy failures, left out of the means
     call_rate: float = 0.0  # well-formed calls / turns, over every scored episode's turns
-    gap_success: float | None = None  # success rate minus the baseline's (so -0.25 is 25 points worse)
+    # gaps to the baseline, `perturb.gap.generalisation_gap(baseline, family)`: 0.25 is 25 points worse
+    gap_success: float | None = None
     gap_steps: float | None = None
     gap_wall_s: float | None = None
     gap_call_rate: float | None = None
@@ -81,10 +85,10 @@ def summarize(rows: list[EpisodeRow]) -> list[FamilySummary]:
     base = next((s for s in out if s.family == BASELINE), None)
     if base is not None:
         for s in out:
-            s.gap_success = round(s.success_rate - base.success_rate, 6)
-            s.gap_steps = round(s.mean_steps - base.mean_steps, 6)
-            s.gap_wall_s = round(s.mean_wall_s - base.mean_wall_s, 6)
-            s.gap_call_rate = round(s.call_rate - base.call_rate, 6)
+            s.gap_success = generalisation_gap(base.success_rate, s.success_rate)
+            s.gap_steps = generalisation_gap(base.mean_steps, s.mean_steps)
+            s.gap_wall_s = generalisation_gap(base.mean_wall_s, s.mean_wall_s)
+            s.gap_call_rate = generalisation_gap(base.call_rate, s.call_rate)
     return out
 
 
@@ -93,7 +97,7 @@ def to_json(summary: list[FamilySummary], rows: list[EpisodeRow], meta: dict[str
 
 
 def table(summary: list[FamilySummary], title: str = "Generalisation gap"):
-    """A rich table, each measure followed by its gap to the baseline."""
+    """A rich table, each measure followed by its gap to the baseline (baseline minus family: + is a loss)."""
     from rich.table import Table
 
     t = Table(title=title)

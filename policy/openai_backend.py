@@ -29,8 +29,11 @@ from swefarm.policy.model_policy import ModelFactory, ModelPolicy, split_options
 from swefarm.policy.sampling import SamplingConfig
 from swefarm.policy.trajectory import TurnRecord
 
+from swefarm.errors import InfrastructureError
+from swefarm.settings import current
 
-class ServerError(RuntimeError):
+
+class ServerError(InfrastructureError, RuntimeError):
     """The server refused or failed a request; the message carries its answer."""
 
 
@@ -48,14 +51,13 @@ class OpenAIEngine:
         mode: str = "auto",
         log=print,
     ):
-        import os
 
         if mode not in ("auto", "tokens", "chat"):
             raise ValueError("mode is auto, tokens or chat")
         self.url = url.rstrip("/")
         if not self.url.endswith("/v1"):
             self.url += "/v1"
-        key = api_key or os.environ.get("OPENAI_API_KEY")
+        key = api_key or current().openai_api_key
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._http = httpx.Client(timeout=timeout_s, headers=headers, limits=httpx.Limits(max_connections=64))
         served = self._models()

@@ -5,8 +5,9 @@ sandbox are blocking), at most `concurrency` at a time, and model calls from
 all of them meet in the backend, which batches them (the transformers engine
 batches in-process; a vLLM server batches on its own). Each finished episode
 is appended to the JSONL file at once, so a crash or Ctrl-C loses nothing
-already played; a failing episode (the model backend down, say) is written
-with its error and the run goes on.
+already played. Each episode plays through `policy.episode.play`: one that meets
+an infrastructure failure (the model backend down, say) is written with its
+error and the run goes on; any other exception is a bug and stops the run.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from swefarm.policy.base import PolicyFactory
-from swefarm.policy.trajectory import Trajectory, TurnRecord, write_jsonl
+from swefarm.policy.episode import play
+from swefarm.policy.trajectory import Trajectory, write_jsonl
+
+from swefarm.errors import InfrastructureError
 
 
 @dataclass
@@ -87,54 +91,42 @@ async def run_async(plan, factory, out=None, on_done=None, client=None) -> list[
 
 
 def play_episode(plan: RolloutPlan, factory: PolicyFactory, job: tuple[str, int, int], client) -> Trajectory:
-    """One episode, start to end; never raises: failures are recorded in the trajectory."""
+    """One episode, start to end, through `policy.episode.play`.
+
+    An infrastructure failure (a sandbox, the model server) is recorded in the trajectory's `error`,
+    with the policy's turns so far; any other exception is a bug and propagates (the run stops).
+    """
     from swefarm.envs.swe_env import SWEEnv
     from swefarm.tasks.store import TaskStore
 
     task_id, k, seed = job
     start = time.perf_counter()
-    base = {"task": task_id, "episode": k, "seed": seed, "policy": factory.name, "perturbation": plan.perturb}
-    env = policy = None
-    observation, info = "", {}
+    task = TaskStore(plan.store).get(task_id)
+    base = {"task": task_id, "repo": task.repo, "episode": k, "seed": seed, "policy": factory.name,
+            "perturbation": plan.perturb}  # fmt: skip
+    env = None
     try:
-        task = TaskStore(plan.store).get(task_id)
-        base["repo"] = task.repo
         env = SWEEnv(task, config=plan.env_config or None, client=client)
         if plan.perturb:
             from swefarm import perturb
 
             env = perturb.wrap(env, plan.perturb, seed=seed)
         policy = factory.new(task)
-        observation, info = env.reset(seed=seed)
-        base["scaffold"] = _scaffold(env, info)
-        policy.begin(observation, info)
-        actions: list[Any] = []
-        observations: list[str] = []
-        terminated = truncated = False
-        reward = 0.0
-        while not (terminated or truncated):
-            action = policy.act(observation, info)
-            actions.append(action)
-            observation, reward, terminated, truncated, info = env.step(action)
-            observations.append(observation)
-        if hasattr(policy, "finish"):
-            policy.finish(observation, info)
-        fields = {**base, **_outcome(info, reward, terminated, truncated)}
-        fields["wall_s"] = round(time.perf_counter() - start, 3)
-        if hasattr(policy, "trajectory"):
-            return policy.trajectory(**fields)
-        return _scripted(actions, observations, fields)
-    except Exception as exc:  # the episode failed outside the agent's control: keep what there is, say why
+        episode = play(env, policy, seed=seed)
+    except InfrastructureError as exc:  # the env could not even be made
         fields = {**base, "error": f"{type(exc).__name__}: {exc}", "wall_s": round(time.perf_counter() - start, 3)}
-        if policy is not None and hasattr(policy, "trajectory") and getattr(policy, "turns", None):
-            try:
-                return policy.trajectory(**fields, truncated=True)
-            except Exception:
-                pass
         return Trajectory(**fields, truncated=True, token_ids_exact=False)
     finally:
         if env is not None:
             env.close()
+    fields = {**base, "wall_s": round(time.perf_counter() - start, 3)}
+    if episode.began:
+        fields["scaffold"] = _scaffold(env, episode.start_info)
+    if episode.error is not None:
+        fields.update(error=episode.error, truncated=True)
+        return policy.trajectory(**fields) if episode.began else Trajectory(**fields, token_ids_exact=False)
+    fields.update(_outcome(episode.info, episode.reward, episode.terminated, episode.truncated))
+    return policy.trajectory(**fields)
 
 
 def _scaffold(env, info: dict[str, Any]) -> dict[str, Any]:
@@ -163,12 +155,3 @@ def _outcome(info: dict[str, Any], reward: float, terminated: bool, truncated: b
         "steps": int(info.get("step", 0)),
         "env_time_s": float(timing.get("env_s", 0.0)),
     }
-
-
-def _scripted(actions: list[Any], observations: list[str], fields: dict[str, Any]) -> Trajectory:
-    """A scripted policy's episode: its turns as text (no model, so no token ids)."""
-    turns = []
-    for i, (action, observation) in enumerate(zip(actions, observations, strict=True)):
-        text = action if isinstance(action, str) else str(action.get("content", action))
-        turns.append(TurnRecord(index=i, prompt_ids=[], completion_ids=[], text=text, observation=observation))
-    return Trajectory(**fields, turns=turns, token_ids_exact=False, token_note="scripted policy: no model tokens")

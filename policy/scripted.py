@@ -17,36 +17,64 @@ names a perturbed episode gives them (`info["tool_interface"]`).
 from __future__ import annotations
 
 import shlex
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from swefarm.envs.models import ToolCall
 from swefarm.policy.interface import episode_format, tool_interface
+from swefarm.policy.trajectory import Trajectory, TurnRecord
 from unidiff import PatchedFile, PatchSet
 
 _HEREDOC = "SWEFARM_ORACLE_PATCH"
 
 
-class EmptyPolicy:
-    """Submits at once: the floor every reward must put at 0."""
+class ScriptedPolicy:
+    """The Policy protocol for policies without a model: each turn recorded as text, no token ids.
 
-    def __init__(self) -> None:
-        self._tools: _Tools | None = None
+    Subclasses say what to do in `start(info)` and `next_action(observation, info)`.
+    """
 
     def begin(self, observation: str, info: dict[str, Any]) -> None:
+        self.turns: list[TurnRecord] = []
+        self.start(info)
+
+    def act(self, observation: str, info: dict[str, Any]) -> str:
+        if self.turns:
+            self.turns[-1].observation = observation
+        action = self.next_action(observation, info)
+        self.turns.append(TurnRecord(index=len(self.turns), prompt_ids=[], completion_ids=[], text=action))
+        return action
+
+    def finish(self, observation: str, info: dict[str, Any]) -> None:
+        if self.turns:
+            self.turns[-1].observation = observation
+
+    def trajectory(self, **fields: Any) -> Trajectory:
+        turns = getattr(self, "turns", [])
+        return Trajectory(**fields, turns=turns, token_ids_exact=False, token_note="scripted policy: no model tokens")
+
+    def start(self, info: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def next_action(self, observation: str, info: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+
+class EmptyPolicy(ScriptedPolicy):
+    """Submits at once: the floor every reward must put at 0."""
+
+    def start(self, info: dict[str, Any]) -> None:
         self._tools = _Tools(info)
         self._last: str | None = None
 
-    def act(self, observation: str, info: dict[str, Any]) -> str:
+    def next_action(self, observation: str, info: dict[str, Any]) -> str:
         if self._last is not None and _transient(info):
             return self._last  # the call never ran: send it again
         self._last = self._tools.render(self._tools.call("submit"), "Nothing to change; submitting.")
         return self._last
 
 
-class OraclePolicy:
+class OraclePolicy(ScriptedPolicy):
     """Applies the task's gold patch with the episode's tools, then submits.
 
     It finds the tools by kind, under whatever names the episode gives them and
@@ -59,14 +87,14 @@ class OraclePolicy:
         self.patch = gold_patch
         self.files = {patched.path: patched for patched in PatchSet(gold_patch)}
 
-    def begin(self, observation: str, info: dict[str, Any]) -> None:
+    def start(self, info: dict[str, Any]) -> None:
         self._tools = _Tools(info)
         self._fallbacks: list[str] = []  # files the editor (or apply_patch) could not change: git apply them
         self._last_paths: list[str] = []
         self._last: str | None = None
         self._plan = self._calls()
 
-    def act(self, observation: str, info: dict[str, Any]) -> str:
+    def next_action(self, observation: str, info: dict[str, Any]) -> str:
         if self._last is not None and _transient(info):
             return self._last  # the call never ran: send it again
         failed = any(result["error"] for result in info.get("tool_results", []))
@@ -142,34 +170,3 @@ class _Tools:
     def at_root(self, command: str) -> str:
         """`command` run from the repository root, wherever the shell is."""
         return f"cd {shlex.quote(self.workdir)}; {command}" if self.workdir else command
-
-
-@dataclass
-class Episode:
-    """What one played episode gave: the reward and the final info, plus its length and wall time."""
-
-    reward: float = 0.0
-    terminated: bool = False
-    truncated: bool = False
-    steps: int = 0
-    seconds: float = 0.0
-    info: dict[str, Any] = field(default_factory=dict)
-    actions: list[str] = field(default_factory=list)
-
-
-def play(env, policy, seed: int | None = None, max_steps: int = 1000) -> Episode:
-    """Run one episode of `policy` on `env` (any Gymnasium env speaking swefarm's API)."""
-    start = time.perf_counter()
-    observation, info = env.reset(seed=seed)
-    policy.begin(observation, info)
-    episode = Episode(info=info)
-    while episode.steps < max_steps:
-        action = policy.act(observation, info)
-        episode.actions.append(action)
-        observation, reward, terminated, truncated, info = env.step(action)
-        episode.steps += 1
-        if terminated or truncated:
-            episode.reward, episode.terminated, episode.truncated, episode.info = reward, terminated, truncated, info
-            break
-    episode.seconds = time.perf_counter() - start
-    return episode

@@ -27,16 +27,18 @@ import httpx
 from swefarm.policy.model_policy import ModelFactory, split_options
 from swefarm.policy.models import resolve_model
 from swefarm.policy.openai_backend import OpenAIEngine
-from swefarm.sandbox.paths import swefarm_home
+
+from swefarm.errors import InfrastructureError
+from swefarm.settings import current, swefarm_home
 
 
-class VLLMUnavailableError(RuntimeError):
+class VLLMUnavailableError(InfrastructureError, RuntimeError):
     """No Python with vLLM was found, or the server did not come up; the message says what to do."""
 
 
 def vllm_python(python: str | None = None) -> str:
     """The Python that has vLLM (see the module docstring for the order)."""
-    candidates = [python, os.environ.get("SWEFARM_VLLM_PYTHON"), str(swefarm_home() / "vllm-venv" / "bin" / "python")]
+    candidates = [python, current().vllm_python, str(swefarm_home() / "vllm-venv" / "bin" / "python")]
     for candidate in candidates:
         if candidate and Path(candidate).exists():
             return candidate

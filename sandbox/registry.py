@@ -8,12 +8,13 @@ process; at exit or on SIGTERM every sandbox still open is closed.
 from __future__ import annotations
 
 import atexit
-import os
 import signal
 import threading
 from typing import Protocol
 
 from swefarm.sandbox.errors import SandboxError, SandboxLimitError
+
+from swefarm.settings import current
 
 
 class _Closable(Protocol):
@@ -27,21 +28,7 @@ _live: set = set()
 _slots = 0  # reserved or live
 
 
-def _cap_from_env() -> int:
-    """SWEFARM_MAX_SANDBOXES, where set to a positive number (compose passes unset variables as "")."""
-    raw = os.environ.get("SWEFARM_MAX_SANDBOXES", "").strip()
-    if not raw:
-        return 64
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"SWEFARM_MAX_SANDBOXES must be a whole number, not {raw!r}") from None
-    if value < 1:
-        raise ValueError(f"SWEFARM_MAX_SANDBOXES must be at least 1, not {value}")
-    return value
-
-
-_cap = _cap_from_env()
+_cap: int | None = None  # set_cap()'s; until then the process settings' (SWEFARM_MAX_SANDBOXES, default 64)
 _atexit_installed = False
 _sigterm_installed = False
 
@@ -57,7 +44,7 @@ def set_cap(cap: int) -> None:
 
 
 def cap() -> int:
-    return _cap
+    return _cap if _cap is not None else current().max_sandboxes
 
 
 def live_count() -> int:
@@ -71,9 +58,9 @@ def reserve(wait_s: float = 0.0) -> None:
     if _terminating:
         raise SandboxError("this process is shutting down (SIGTERM): no new sandboxes")
     with _lock:
-        if not _lock.wait_for(lambda: _slots < _cap, timeout=wait_s):
+        if not _lock.wait_for(lambda: _slots < cap(), timeout=wait_s):
             raise SandboxLimitError(
-                f"this process already holds {_slots} live sandboxes (the cap is {_cap}). Close some, or "
+                f"this process already holds {_slots} live sandboxes (the cap is {cap()}). Close some, or "
                 "raise the cap with SWEFARM_MAX_SANDBOXES / sandbox.registry.set_cap()."
             )
         _slots += 1

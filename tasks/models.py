@@ -80,6 +80,32 @@ class Provenance(BaseModel):
     license: str | None = None
     validation_runs: list[ValidationRun] = Field(default_factory=list)
     flaky_tests: list[str] = Field(default_factory=list)
+    validation_outcome: str | None = Field(
+        None, description="how the last validation ended, as a code (valid, no_test_results, environment_broken, ...)"
+    )
+    dropped_tests: dict[str, str] = Field(
+        default_factory=dict,
+        description="test id -> why it is in neither FAIL_TO_PASS nor PASS_TO_PASS (flaky, order_dependent, xfail, "
+        "missing, skipped, failed, collection_error, ...): every test an imported list held that ours do not",
+    )
+
+
+class QualityVerdict(BaseModel):
+    """How usable a task's problem statement is: heuristic flags, and a model's judgement where one was asked.
+
+    No flags means no problem was found. Flags: `thin` (too little to go on, e.g. a one-line title),
+    `leaks_fix` (the text gives the fix away: its code, a diff, or what the change replaced with what),
+    `not_a_statement` (a merge message, a version bump: nothing that describes a problem).
+    """
+
+    flags: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="why each flag was raised")
+    judge: str | None = Field(None, description="the model that judged the statement, when one did")
+    judge_answer: str | None = Field(None, description="its answer, as it wrote it")
+
+    @property
+    def ok(self) -> bool:
+        return not self.flags
 
 
 class Task(BaseModel):
@@ -101,6 +127,7 @@ class Task(BaseModel):
     provenance: Provenance = Field(default_factory=Provenance)
     status: TaskStatus = TaskStatus.IMPORTED
     status_reason: str | None = None
+    quality: QualityVerdict | None = Field(None, description="the problem statement's quality verdict (mined tasks)")
     extra: dict[str, Any] = Field(default_factory=dict, description="source fields swefarm does not model")
 
     @model_validator(mode="before")

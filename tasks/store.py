@@ -6,7 +6,6 @@ Tasks are upserted by instance_id, so importing a file twice adds nothing the se
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,6 +17,8 @@ from typing import Any, Literal
 from swefarm.tasks import database
 from swefarm.tasks.importers import ReadReport, read_tasks
 from swefarm.tasks.models import Task, TaskStatus
+
+from swefarm.settings import current
 
 _BATCH = 500
 
@@ -44,7 +45,7 @@ class ImportReport:
 
 def default_store_path() -> Path:
     """$SWEFARM_HOME/tasks.db, $SWEFARM_HOME defaulting to ~/.swefarm."""
-    return Path(os.environ.get("SWEFARM_HOME") or Path.home() / ".swefarm").expanduser() / "tasks.db"
+    return current().home.expanduser() / "tasks.db"
 
 
 class TaskStore:

@@ -1,6 +1,8 @@
 """Shared fixtures: the real Docker engine, the base image, a fresh sandbox per test.
 
-Tests marked `docker` run against the engine itself (no mocks). When no engine
+Tests marked `docker` run against the engine itself (no mocks); `model`, `vllm` and `farm` mark the
+tests that load the real model, start vLLM, or start an API farm (see pyproject's markers; the
+fixture-based ones are added here from the fixtures a test uses). When no engine
 answers they fail with a message saying so; they never skip (CI always has one).
 
 The session-scoped `docker_client` also checks, at the end of the session, that
@@ -22,6 +24,18 @@ from swefarm.sandbox import labels, registry
 from swefarm.sandbox.errors import EngineUnavailableError
 
 BASE_IMAGE = "swefarm/base:py3.11"
+
+#: A test that uses one of these fixtures (directly or through another) carries the marker, whatever its
+#: module says: the markers mean what they say, and `make test-fast` can trust them.
+FIXTURE_MARKERS = {"docker_client": "docker", "model_dir": "model", "make_farm": "farm"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture, marker in FIXTURE_MARKERS.items():
+            if fixture in item.fixturenames and marker not in item.keywords:
+                item.add_marker(getattr(pytest.mark, marker))
+
 
 _created_ids: set[str] = set()
 

@@ -43,12 +43,8 @@ def git(repo: Path, *args: str) -> str:
     ).stdout
 
 
-def make_repo(root: Path) -> tuple[Path, dict[str, str]]:
-    """A package with a bug (add subtracts), its tests, and a later commit that fixes it with new tests.
-
-    Commit dates are fixed, so the commits (and the images built from them) are the same every run.
-    """
-    repo = root / "calc-repo"
+def commit_buggy_calc(repo: Path) -> str:
+    """A new repository at `repo` whose one commit is the package with its bug and old tests; that commit."""
     (repo / "src/calc").mkdir(parents=True)
     (repo / "tests").mkdir()
     (repo / "pyproject.toml").write_text(PYPROJECT)
@@ -57,7 +53,16 @@ def make_repo(root: Path) -> tuple[Path, dict[str, str]]:
     git(repo, "init", "-q", "--initial-branch=main")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "calc with tests")
-    base = git(repo, "rev-parse", "HEAD").strip()
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def make_repo(root: Path) -> tuple[Path, dict[str, str]]:
+    """A package with a bug (add subtracts), its tests, and a later commit that fixes it with new tests.
+
+    Commit dates are fixed, so the commits (and the images built from them) are the same every run.
+    """
+    repo = root / "calc-repo"
+    base = commit_buggy_calc(repo)
     (repo / "src/calc/__init__.py").write_text(CALC_FIXED)
     (repo / "tests/test_calc.py").write_text(TESTS_NEW)
     git(repo, "add", "-A")

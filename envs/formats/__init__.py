@@ -12,8 +12,8 @@ Calls written inside thinking are not calls: every parser strips thinking first.
 
 from __future__ import annotations
 
+import functools
 import inspect
-import re
 from typing import Protocol
 
 from swefarm.envs.models import ParseError, ToolCall
@@ -38,7 +38,10 @@ class ToolFormat(Protocol):
 
 
 def get_format(name: str, **options) -> ToolFormat:
-    """The format called `name`; `options` go to its constructor where it takes them (e.g. `bash_tool`)."""
+    """The format called `name`; `options` go to its constructor where it takes them (e.g. `bash_tool`).
+
+    An option no format knows is a ValueError (a misspelt option must not be dropped silently).
+    """
     from swefarm.envs.formats.bash_block import BashBlockFormat
     from swefarm.envs.formats.hermes import HermesFormat
     from swefarm.envs.formats.minimax import MiniMaxFormat
@@ -46,12 +49,22 @@ def get_format(name: str, **options) -> ToolFormat:
     classes = {"hermes": HermesFormat, "minimax": MiniMaxFormat, "bash": BashBlockFormat}
     if name not in classes:
         raise ValueError(f"unknown tool-call format {name!r}; known: {', '.join(FORMATS)}")
+    known = frozenset().union(*(_parameters(cls) for cls in classes.values()))
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"unknown tool-call format option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     cls = classes[name]
-    accepted = inspect.signature(cls).parameters
+    accepted = _parameters(cls)
     return cls(**{k: v for k, v in options.items() if k in accepted})
 
 
-_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL)
+@functools.cache
+def _parameters(cls: type) -> frozenset[str]:
+    """What a format's constructor takes (read once per class: signatures are slow, and formats are made per reset)."""
+    return frozenset(inspect.signature(cls).parameters)
+
+
+_THINK, _END_THINK = "<think>", "</think>"
 
 
 def strip_thinking(text: str) -> str:
@@ -59,13 +72,22 @@ def strip_thinking(text: str) -> str:
 
     Chat templates often put the opening <think> into the prompt, so a lone
     </think> means everything before it was thinking; a <think> that never
-    closes means the reply was cut off while thinking.
+    closes means the reply was cut off while thinking. Linear in the text's
+    length, whatever it holds.
     """
-    text = _THINK_BLOCK.sub("", text)
-    if "</think>" in text:
-        text = text[text.rfind("</think>") + len("</think>") :]
-    if "<think>" in text:
-        text = text[: text.find("<think>")]
+    kept, pos = [], 0
+    while (start := text.find(_THINK, pos)) != -1:
+        end = text.find(_END_THINK, start + len(_THINK))
+        if end == -1:
+            break
+        kept.append(text[pos:start])
+        pos = end + len(_END_THINK)
+    kept.append(text[pos:])
+    text = "".join(kept)
+    if _END_THINK in text:
+        text = text[text.rfind(_END_THINK) + len(_END_THINK) :]
+    if _THINK in text:
+        text = text[: text.find(_THINK)]
     return text
 
 

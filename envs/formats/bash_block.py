@@ -12,8 +12,9 @@ import re
 from swefarm.envs.formats import find_spec, render_thinking, strip_thinking
 from swefarm.envs.models import ParseError, ToolCall
 
-# a block opens with ```bash (or sh, shell) and closes at a line holding only ```
-_BLOCK = re.compile(r"```(?:bash|shell|sh)[ \t]*\n(.*?)^[ \t]*```[ \t]*$", re.DOTALL | re.MULTILINE)
+# a block opens with ```bash (or sh, shell) and closes at the next line holding only ```
+_OPEN = re.compile(r"```(?:bash|shell|sh)[ \t]*\n")
+_CLOSE_LINE = re.compile(r"^[ \t]*```[ \t]*$", re.MULTILINE)
 _OPENER = re.compile(r"```(?:bash|shell|sh)[ \t]*(?:\n|$)")
 _FENCE_LINE = re.compile(r"^[ \t]*```[ \t]*$", re.MULTILINE)
 _SUBMIT = "submit"
@@ -43,8 +44,9 @@ class BashBlockFormat:
 
     def parse(self, text: str, tools: list[dict]) -> list[ToolCall]:
         text = strip_thinking(text)
-        blocks = list(_BLOCK.finditer(text))
-        rest = _BLOCK.sub("", text)
+        blocks = _blocks(text)
+        bounds = [0, *(i for start, _, _, end in blocks for i in (start, end)), len(text)]
+        rest = "".join(text[bounds[i] : bounds[i + 1]] for i in range(0, len(bounds), 2))
         if _OPENER.search(rest):
             what = "another ```bash block is" if blocks else "your ```bash block is"
             raise ParseError(f"{what} not closed: end it with a line holding only ```")
@@ -55,7 +57,8 @@ class BashBlockFormat:
             )
         if len(blocks) > 1:
             raise ParseError(f"found {len(blocks)} ```bash blocks; write exactly one per reply")
-        command = blocks[0].group(1).removesuffix("\n")
+        _, body, body_end, _ = blocks[0]
+        command = text[body:body_end].removesuffix("\n")
         if _OPENER.search(command):
             raise ParseError("a ```bash block was opened inside another; close each with a line holding only ```")
         if not command.strip():
@@ -83,6 +86,19 @@ class BashBlockFormat:
                 f"not {call}"
             )
         return render_thinking(thinking) + f"```bash\n{command}\n```"
+
+
+def _blocks(text: str) -> list[tuple[int, int, int, int]]:
+    """(start, body start, body end, end) of each block, in order; linear in the text's length.
+
+    Each block runs from an opener to the first closing line after it; an opener with no
+    closing line after it ends the search (no later opener has one either).
+    """
+    found, pos = [], 0
+    while (opener := _OPEN.search(text, pos)) and (closer := _CLOSE_LINE.search(text, opener.end())):
+        found.append((opener.start(), opener.end(), closer.start(), closer.end()))
+        pos = closer.end()
+    return found
 
 
 def _renderable(command: str) -> bool:

@@ -85,5 +85,7 @@ def _json(text: str, what: str) -> Any:
         raise ParseError(
             f"{what} is malformed: {exc.msg} (line {exc.lineno}, column {exc.colno} of the JSON)"
         ) from None
+    except ValueError as exc:  # a number longer than Python converts
+        raise ParseError(f"{what} could not be read: {exc}") from None
     except RecursionError:  # nesting deeper than the decoder can follow
         raise ParseError(f"{what} could not be read: it is nested too deeply") from None

@@ -10,6 +10,8 @@ varies both.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any, Protocol
 
 from swefarm.envs.models import ToolResult
@@ -52,21 +54,24 @@ def make_tools(
     `names` renames kinds (e.g. {"editor": "str_replace_editor"}); `arguments`
     renames and orders a kind's arguments ({"bash": {"command": "cmd"}}) and
     `descriptions` replaces a kind's description (see `RenamedTool`); `options`
-    go to every tool whose constructor takes them (e.g. `workdir`, `timeout_s`).
+    go to every tool whose constructor takes them (e.g. `workdir`, `timeout_s`);
+    an option no tool takes is a ValueError.
     Each tool carries its `kind`.
     """
-    import inspect
-
     from swefarm.envs.tools.renamed import RenamedTool
 
     known = tool_kinds()
     unknown = [k for k in [*kinds, *(arguments or {}), *(descriptions or {})] if k not in known]
     if unknown:
         raise ValueError(f"unknown tool kind(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    takes = _options_taken()
+    strange = sorted(set(options) - takes)
+    if strange:  # a misspelt option must not be dropped silently
+        raise ValueError(f"unknown tool option(s) {', '.join(strange)}; known: {', '.join(sorted(takes))}")
     tools: dict[str, Tool] = {}
     for kind in kinds:
         cls = known[kind]
-        accepted = inspect.signature(cls).parameters
+        accepted = _parameters(cls)
         kwargs = {k: v for k, v in options.items() if k in accepted}
         if names and kind in names:
             kwargs["name"] = names[kind]
@@ -78,6 +83,17 @@ def make_tools(
             raise ValueError(f"two tools are called {tool.name!r}")
         tools[tool.name] = tool
     return tools
+
+
+@functools.cache
+def _parameters(cls: type) -> frozenset[str]:
+    """What a tool's constructor takes (signatures are slow to read: once per class, not per reset)."""
+    return frozenset(inspect.signature(cls).parameters)
+
+
+@functools.cache
+def _options_taken() -> frozenset[str]:
+    return frozenset(p for cls in tool_kinds().values() for p in _parameters(cls)) - {"name"}
 
 
 def tool_interface(tools: dict[str, Tool]) -> dict[str, dict[str, Any]]:

@@ -6,7 +6,9 @@ a numbered snippet of the result. Files are read and written whole through
 the sandbox's file calls; a `stat` first keeps huge files and FIFOs from
 being read at all. Text is decoded strictly as UTF-8 and written back as it
 was except for the edit: line endings are kept, and in a file that uses CRLF
-throughout, the "\\n" the agent writes becomes "\\r\\n".
+throughout, the "\\n" the agent writes becomes "\\r\\n". Text holding a
+lone surrogate (half of a character, as a broken JSON escape gives) is refused:
+it is no text at all, and the editor writes exactly what it is given.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from typing import Any
 from swefarm.envs.models import ToolResult
 from swefarm.envs.tools.schema import function_spec
 from swefarm.sandbox import Sandbox
+from swefarm.sandbox.text import has_lone_surrogate
 
 SNIPPET_LINES = 4  # context lines shown around an edit
-_FILE_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
+_TEXT_ARGUMENTS = ("path", "file_text", "old_str", "new_str")
 
 
 class _Refusal(Exception):
@@ -86,6 +89,10 @@ class EditorTool:
             return ToolResult(output=f"Unknown command {command!r}; use one of {', '.join(handlers)}.", error=True)
         if not isinstance(path, str) or not path.strip() or "\0" in path:
             return ToolResult(output="path must name a file or directory.", error=True)
+        for name in _TEXT_ARGUMENTS:
+            value = arguments.get(name)
+            if isinstance(value, str) and has_lone_surrogate(value):
+                return ToolResult(output=_surrogate_refusal(name, value), error=True)
         try:
             return ToolResult(output=handlers[command](sandbox, self._abs(path), arguments))
         except _Refusal as exc:
@@ -184,7 +191,7 @@ class EditorTool:
         else:
             try:
                 sandbox.write_file(path, before)
-            except _FILE_ERRORS as exc:
+            except OSError as exc:
                 raise _Refusal(f"Could not undo the last edit to {path}: {_why(exc)}.") from None
         stack.pop()
         if before is None:
@@ -224,7 +231,7 @@ class EditorTool:
             )
         try:
             data = sandbox.read_file(path)
-        except _FILE_ERRORS as exc:
+        except OSError as exc:
             raise _Refusal(f"Cannot read {path}: {_why(exc)}.") from None
         try:
             text = data.decode("utf-8")
@@ -237,7 +244,7 @@ class EditorTool:
     def _write(self, sandbox: Sandbox, path: str, text: str, before: bytes | None) -> None:
         try:
             sandbox.write_file(path, text.encode())
-        except _FILE_ERRORS as exc:
+        except OSError as exc:
             raise _Refusal(f"Cannot write {path}: {_why(exc)}.") from None
         self._history.setdefault(path, []).append(before)
 
@@ -307,7 +314,17 @@ def _why(exc: OSError) -> str:
         return "it is a directory"
     if isinstance(exc, NotADirectoryError):
         return "a parent of it is not a directory"
-    return "permission denied"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return (exc.strerror or str(exc)).rstrip(".")  # a full disk, a file that is not a regular one, ...
+
+
+def _surrogate_refusal(name: str, value: str) -> str:
+    at = next(i for i, ch in enumerate(value) if "\ud800" <= ch <= "\udfff")
+    return (
+        f"{name} is not valid text: character {at} is the lone surrogate \\u{ord(value[at]):04x} (half of a "
+        "character pair, e.g. a broken JSON escape). Write the character itself, or escape both halves of the pair."
+    )
 
 
 def _split(text: str) -> list[str]:

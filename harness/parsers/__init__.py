@@ -19,11 +19,11 @@ from swefarm.harness.parsers.base import ParseError
 from swefarm.harness.parsers.django_log import lookup_django, parse_django_log
 from swefarm.harness.parsers.junit import parse_junit
 from swefarm.harness.parsers.pytest_log import lookup_pytest, parse_pytest_log
-from swefarm.harness.parsers.sympy_log import lookup_sympy, parse_sympy_log
-from swefarm.harness.parsers.unittest_log import lookup_unittest, parse_unittest_log
+from swefarm.harness.parsers.sympy_log import bare_name, lookup_sympy, parse_sympy_log
+from swefarm.harness.parsers.unittest_log import lookup_unittest, parse_unittest_log, short_id
 from swefarm.harness.results import TestStatus
 
-__all__ = ["PARSERS", "LogParser", "ParseError", "lookup", "parse"]
+__all__ = ["PARSERS", "LogParser", "ParseError", "TestIndex", "lookup", "parse"]
 
 Statuses = dict[str, TestStatus]
 
@@ -35,6 +35,7 @@ class LogParser:
     name: str
     parse: Callable[[str, str | None], Statuses]
     lookup: Callable[[Statuses, str], TestStatus | None]
+    key: Callable[[str], str] = str  # one key for every spelling `lookup` matches (an index; lookup decides)
     reads_junit: bool = False
 
 
@@ -54,11 +55,15 @@ def _log_only(parse_log: Callable[[str], Statuses]) -> Callable[[str, str | None
     return lambda log, junit_xml=None: parse_log(log)
 
 
+def _first_word(test_id: str) -> str:
+    return test_id.split(None, 1)[0] if test_id.strip() else test_id
+
+
 PARSERS: dict[str, LogParser] = {
-    "pytest": LogParser("pytest", _pytest, lookup_pytest, reads_junit=True),
-    "django": LogParser("django", _log_only(parse_django_log), lookup_django),
-    "sympy": LogParser("sympy", _log_only(parse_sympy_log), lookup_sympy),
-    "unittest": LogParser("unittest", _log_only(parse_unittest_log), lookup_unittest),
+    "pytest": LogParser("pytest", _pytest, lookup_pytest, _first_word, reads_junit=True),
+    "django": LogParser("django", _log_only(parse_django_log), lookup_django, short_id),
+    "sympy": LogParser("sympy", _log_only(parse_sympy_log), lookup_sympy, bare_name),
+    "unittest": LogParser("unittest", _log_only(parse_unittest_log), lookup_unittest, short_id),
 }
 
 
@@ -81,3 +86,20 @@ def parse(parser: str, log: str, junit_xml: str | None = None) -> Statuses:
 def lookup(parser: str, statuses: Statuses, test_id: str) -> TestStatus | None:
     """`test_id`'s status in `statuses` (as `parser` produced them), or None when the run did not report it."""
     return get_parser(parser).lookup(statuses, test_id)
+
+
+class TestIndex:
+    """Many lookups in one set of statuses, fast: ids are grouped by the parser's key, and only a test's
+    group is searched (`lookup` over all of them is linear per test)."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, parser: str, statuses: Statuses):
+        self.parser = get_parser(parser)
+        self.groups: dict[str, Statuses] = {}
+        for test, status in statuses.items():
+            self.groups.setdefault(self.parser.key(test), {})[test] = status
+
+    def find(self, test_id: str) -> TestStatus | None:
+        """Like `lookup(parser, statuses, test_id)`."""
+        return self.parser.lookup(self.groups.get(self.parser.key(test_id), {}), test_id)

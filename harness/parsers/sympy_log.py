@@ -13,6 +13,15 @@ The legacy runner (sympy < 1.12, or `--use-sympy-runner`) prints, per file:
 (a skip may print its reason first); a file that cannot be imported prints `path[?]   Failed to
 import` and is recorded under its path as an error. From sympy 1.12 `bin/test` runs pytest; its
 `path::test_name PASSED` lines are read too and keyed by the test's name.
+
+A warning a test emits goes to stderr while its line is open, so the outcome lands lines later:
+
+    test_warns /testbed/sympy/x.py:5: UserWarning: careful now
+      warnings.warn("careful now", UserWarning)
+    ok
+
+The runner's command sets PYTHONWARNINGS to silence User and Syntax warnings as SWE-bench's does,
+and the parser still gives such a test the next outcome printed on a line of its own.
 """
 
 from __future__ import annotations
@@ -38,15 +47,28 @@ _FILE_STATUS = re.compile(r"\s+\[(OK|FAIL)\]$")
 _TEST = re.compile(r"^(?P<name>test_\w*) (?:.* )?(?P<char>ok|[FETfXswK])$")
 _IMPORT_FAILED = re.compile(r"^(?P<file>\S+\.py)\[\?\]\s+Failed to import")
 _HEADER = re.compile(r"^_+ (?P<file>\S+\.py)::?(?P<name>\w+) _+$")
+# `test_x /path/file.py:12: UserWarning: message`: a warning broke into the test's line
+_WARNING = r"\S+:\d+: (?:\w+\.)*\w*Warning: "
+_INTERRUPTED = re.compile(rf"^(?P<name>test_\w*) {_WARNING}")
+# what the runner prints after the warning: the outcome alone (a skip may carry its reason first)
+_OUTCOME_ONLY = re.compile(r"^(?P<char>ok|[FETfXK])$|^(?:\S.* )?(?P<skip>[sw])$")
 
 
 def parse_sympy_log(log: str) -> dict[str, TestStatus]:
     """Test name (`test_equality`) -> status; a file that failed to import -> error under its path."""
     statuses: dict[str, TestStatus] = {}
+    pending = None  # a test whose line a warning broke: its outcome comes on a later line of its own
     for line in clean_lines(log):
         text = _FILE_STATUS.sub("", line.strip())
-        if match := _TEST.match(text):
+        if match := _INTERRUPTED.match(text):
+            pending = match["name"]
+        elif match := _TEST.match(text):
             record(statuses, match["name"], _CHARS[match["char"]])
+            pending = None
+        elif pending and not line[:1].isspace() and not re.match(_WARNING, text):
+            if match := _OUTCOME_ONLY.match(text):
+                record(statuses, pending, _CHARS[match["char"] or match["skip"]])
+                pending = None
         elif match := _HEADER.match(text):
             record(statuses, match["name"], TestStatus.FAILED)
         elif match := _IMPORT_FAILED.match(text):

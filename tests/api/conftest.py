@@ -1,7 +1,7 @@
 """Fixtures for the REST API: a task store with the validated calc task, and real farms on 127.0.0.1.
 
 A farm is `swefarm serve` in its own process group with real worker processes, a fresh SQLite
-database and fresh tokens (api.localfarm). Teardown stops it with SIGTERM and checks that no
+database and fresh tokens (api.local). Teardown stops it with SIGTERM and checks that no
 sandbox of its workers is left.
 """
 
@@ -23,7 +23,7 @@ def api_store(tmp_path_factory, valid_calc_task):
 @pytest.fixture(scope="module")
 def make_farm(tmp_path_factory, api_store, docker_client):
     """Start farms (keyword arguments are settings); each is stopped at teardown and leaves no sandbox."""
-    from swefarm.api.localfarm import LocalFarm
+    from swefarm.api.local import LocalFarm
 
     made: list[tuple[LocalFarm, set[int]]] = []
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from swefarm.api.errors import NotFoundError, UnavailableError
-from swefarm.api.localfarm import LocalFarm
+from swefarm.api.contract.errors import NotFoundError, UnavailableError
+from swefarm.api.local import LocalFarm
 from swefarm.tasks.models import Task, TaskStatus
 from swefarm.tasks.store import TaskStore
+
+pytestmark = pytest.mark.farm  # a real `swefarm serve` process (no worker, no Docker)
 
 LIMIT = 64 * 1024
 

@@ -9,7 +9,7 @@ import signal
 
 import pytest
 from api_helpers import sandboxes_of, wait_for
-from swefarm.api.errors import ForbiddenError, InvalidRequestError, NotFoundError
+from swefarm.api.contract.errors import ForbiddenError, InvalidRequestError, NotFoundError
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -8,8 +8,9 @@ import signal
 
 import pytest
 from api_helpers import sandboxes_of, wait_for
-from swefarm.api.errors import ConflictError, InvalidRequestError, NotFoundError
-from swefarm.policy.scripted import EmptyPolicy, OraclePolicy, play
+from swefarm.api.contract.errors import ConflictError, InvalidRequestError, NotFoundError
+from swefarm.policy.episode import play
+from swefarm.policy.scripted import EmptyPolicy, OraclePolicy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

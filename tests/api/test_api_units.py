@@ -9,14 +9,14 @@ import random
 
 import pytest
 from sqlalchemy import select
-from swefarm.api import db, evaluations
-from swefarm.api.auth import Authenticator, owner_id
-from swefarm.api.errors import ConflictError, InvalidRequestError, NotFoundError, UnauthorizedError, error_for
-from swefarm.api.hosting import public_info
-from swefarm.api.optimize import OPERATORS, Memory, MutationProposer, select_operators
-from swefarm.api.optimize.memory import config_hash
-from swefarm.api.schemas import ScaffoldConfig, SessionCreate
-from swefarm.api.settings import Settings
+from swefarm.api.contract.errors import ConflictError, InvalidRequestError, NotFoundError, UnauthorizedError, error_for
+from swefarm.api.contract.schemas import ScaffoldConfig, SessionCreate
+from swefarm.api.farm import db, evaluations
+from swefarm.api.farm.settings import Settings
+from swefarm.api.server.auth import Authenticator, owner_id
+from swefarm.api.worker.hosting import public_info
+from swefarm.optimize import OPERATORS, Memory, MutationProposer, select_operators
+from swefarm.optimize.memory import config_hash
 
 TOKEN = "a-long-enough-token-1234"
 
@@ -183,7 +183,7 @@ def test_the_mutation_proposer_never_repeats_what_memory_holds(tmp_path):
     proposer = MutationProposer(["steps_up", "steps_down"], seed=1)
     best = ScaffoldConfig(max_steps=10).model_dump()
     seen = {config_hash(best)}
-    from swefarm.api.optimize.memory import Entry
+    from swefarm.optimize.memory import Entry
 
     memory.record(Entry(round=0, scaffold="s@1", change="-", why="-", score=0.0, best_before=None,
                         decision="baseline", config_hash=config_hash(best)))  # fmt: skip
@@ -209,3 +209,26 @@ def test_serve_without_a_token_says_how_to_make_one(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     result = CliRunner().invoke(app, ["serve", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--port", "0"])
     assert result.exit_code == 2 and "SWEFARM_API_TOKENS" in result.output and "token_urlsafe" in result.output
+
+
+def test_a_scaffold_declares_no_env_config_field_again():
+    from swefarm.api.contract.scaffold import ScaffoldConfig
+    from swefarm.envs.config import EnvConfig, Scaffold
+
+    own = set(ScaffoldConfig.__annotations__)
+    assert own == {"reward", "perturbation"}  # the rest is inherited from envs.config.Scaffold
+    assert set(Scaffold.model_fields) < set(ScaffoldConfig.model_fields)
+    assert set(ScaffoldConfig().env_config().model_dump()) == set(EnvConfig.model_fields)
+    with pytest.raises(ValueError, match="at most 1,000,000"):
+        ScaffoldConfig(max_observation_chars=2_000_000)
+
+
+def test_the_farm_image_context_holds_every_package_folder(tmp_path):
+    import tomllib
+
+    from swefarm.api.server.image import ROOT, _context
+
+    _context(tmp_path)
+    folders = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].values())
+    assert folders <= {p.name for p in tmp_path.iterdir()}
+    assert (tmp_path / "api" / "server" / "image.py").is_file() and (tmp_path / "pyproject.toml").is_file()

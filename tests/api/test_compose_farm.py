@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from api_helpers import sandboxes_of, wait_for
 from swefarm.api.client import SwefarmClient
-from swefarm.policy.scripted import OraclePolicy, play
+from swefarm.policy.episode import play
+from swefarm.policy.scripted import OraclePolicy
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.farm, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 TASK = "fixture__calc-2"
@@ -21,7 +22,7 @@ TASK = "fixture__calc-2"
 
 @pytest.fixture(scope="module")
 def farm_image(docker_client):
-    from swefarm.api.farm import build_image
+    from swefarm.api.server.image import build_image
     from swefarm.sandbox.engine import ensure_compose
 
     ensure_compose(log=lambda m: None)  # CI's machine may lack the plugin: `swefarm setup` installs it the same way

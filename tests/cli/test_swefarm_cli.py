@@ -88,7 +88,9 @@ def test_bench_sandbox_quick_reports_every_figure():
 
 
 @pytest.mark.docker
+@pytest.mark.model
 @pytest.mark.slow
+@pytest.mark.timeout(660)  # the demo's own subprocess timeout is 600 s: building, validating, and a model episode
 def test_demo_builds_the_embedded_task_and_scores_oracle_one_and_empty_zero(tmp_path, docker_client):
     import os
     import subprocess

@@ -40,7 +40,8 @@ def swefarm_home(tmp_path_factory, calc_store):
 def test_import_envs_registers_every_stored_task_and_make_plays_it(swefarm_home, valid_calc_task):
     code = f"""
         import gymnasium, envs
-        from swefarm.policy.scripted import OraclePolicy, play
+        from swefarm.policy.episode import play
+        from swefarm.policy.scripted import OraclePolicy
         from swefarm.tasks.store import TaskStore
         ids = [i for i in gymnasium.registry if i.startswith("swe/")]
         print(sorted(ids))

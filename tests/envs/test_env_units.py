@@ -9,7 +9,7 @@ from swefarm.envs.config import EnvConfig
 from swefarm.envs.formats import get_format
 from swefarm.envs.models import ToolCall
 from swefarm.envs.spaces import AnyText
-from swefarm.envs.tools import make_tools
+from swefarm.envs.tools import make_tools, tool_interface
 
 TOOLS = [tool.spec for tool in make_tools(["bash", "editor", "submit"]).values()]
 HERMES = get_format("hermes")
@@ -61,6 +61,21 @@ def test_unknown_tool_kind_is_a_clear_error():
         make_tools(["bash", "teleport"])
     with pytest.raises(ValueError, match="two tools"):
         make_tools(["bash", "submit"], {"submit": "bash"})
+    with pytest.raises(ValueError, match="unknown tool option.*timeout"):
+        make_tools(["bash"], timeout=5)  # misspelt: timeout_s; never dropped silently
+    assert "timeout_s" in str(pytest.raises(ValueError, make_tools, ["bash"], timeout=5).value)
+
+
+def test_the_env_and_a_policy_read_one_tool_call_format_from_one_config():
+    from swefarm.policy.interface import episode_format
+
+    config = EnvConfig(tool_format="bash", tool_names={"bash": "shell", "submit": "done"},
+                       tool_arguments={"bash": {"command": "cmd"}}, tools=["bash", "submit"])  # fmt: skip
+    env_side = config.call_format()
+    tools = config.build_tools("/testbed")
+    policy_side = episode_format({"tool_format": "bash", "tool_interface": tool_interface(tools)})
+    assert (env_side.bash_tool, env_side.submit_tool, env_side.command_argument) == ("shell", "done", "cmd")
+    assert vars(policy_side) == vars(env_side)
 
 
 def test_decode_every_action_shape():
@@ -113,3 +128,27 @@ def test_registration_reads_ids_only_and_skips_ids_gymnasium_cannot_spell(tmp_pa
     assert spec.kwargs == {"task": "o__r-7", "store": str(path)} and spec.nondeterministic
     assert envs.register_envs(tmp_path / "missing.db") == 0  # no store yet: nothing, and none created
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_the_sandbox_overrides_are_typed_and_a_misspelt_one_is_refused():
+    config = EnvConfig(sandbox={"memory": "3g", "cpus": 2, "network": True})
+    assert config.sandbox_overrides() == {"memory": "3g", "cpus": 2.0, "network": True}
+    assert config.sandbox_overrides(grading=True) == {"memory": "3g", "cpus": 2.0}  # sealing stays the grader's
+    with pytest.raises(ValidationError, match="memroy"):
+        EnvConfig(sandbox={"memroy": "3g"})
+    with pytest.raises(ValidationError, match="cpus"):
+        EnvConfig(sandbox={"cpus": "lots"})
+    assert EnvConfig.load(config).sandbox_overrides() == config.sandbox_overrides()
+
+
+def test_the_agent_sees_only_the_public_view_of_a_task():
+    from swefarm.api.contract.schemas import TaskPublic
+    from swefarm.tasks.models import Task
+    from swefarm.tasks.public import agent_view, public_view
+
+    task = Task(instance_id="o__r-1", repo="o/r", base_commit="a" * 40, patch="GOLD", test_patch="TESTS",
+                problem_statement="it breaks", FAIL_TO_PASS=["tests/test_x.py::test_secret_name"])  # fmt: skip
+    assert set(TaskPublic.model_fields) == set(public_view(task))  # one place decides, the API shows exactly it
+    assert set(agent_view(task)) < set(public_view(task))
+    text = repr(public_view(task))
+    assert "GOLD" not in text and "TESTS" not in text and "test_secret_name" not in text

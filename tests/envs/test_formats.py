@@ -378,6 +378,8 @@ def test_get_format_names_and_options():
     for name in FORMATS:
         assert get_format(name).name == name
     assert get_format("bash", bash_tool="shell", submit_tool="finish").bash_tool == "shell"
-    assert get_format("hermes", bash_tool="shell").name == "hermes"  # options it does not take are dropped
+    assert get_format("hermes", bash_tool="shell").name == "hermes"  # options other formats take are ignored
+    with pytest.raises(ValueError, match="unknown tool-call format option.*bash_tol"):
+        get_format("bash", bash_tol="shell")  # a misspelt option is an error, never dropped
     with pytest.raises(ValueError, match="hermes, minimax, bash"):
         get_format("xml")

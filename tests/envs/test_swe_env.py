@@ -4,11 +4,13 @@ rewards (oracle = 1, empty = 0), limits, infrastructure failures."""
 from __future__ import annotations
 
 import json
+import time
 
 import gymnasium
 import pytest
 from swefarm.envs.models import ToolCall
-from swefarm.policy.scripted import EmptyPolicy, OraclePolicy, play
+from swefarm.policy.episode import play
+from swefarm.policy.scripted import EmptyPolicy, OraclePolicy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -223,6 +225,27 @@ def test_an_infrastructure_failure_is_flagged_and_never_scored(make_env):
     assert "back" in obs
 
 
+PID_HOG = (  # a daemon outside the shell's session that keeps every pid of the sandbox taken
+    "setsid python3 -c 'import os, time\nwhile True:\n    try:\n        os.fork() or time.sleep(600)\n"
+    "    except OSError:\n        time.sleep(0.001)' >/dev/null 2>&1 &"
+)
+
+
+@pytest.mark.slow
+def test_processes_the_agent_left_running_cannot_stop_the_grading(make_env):
+    env = make_env()
+    env.reset()
+    env.step(call("bash", command="sed -i 's/a - b/a + b/' src/calc/__init__.py"))
+    env.step(call("bash", command="setsid nohup sh -c 'while :; do touch src/calc/late.py; sleep 0.05; done' &"))
+    env.step(call("bash", command=PID_HOG))
+    time.sleep(3)  # the daemon takes every pid meanwhile
+    obs, *_ = env.step(call("str_replace_editor", command="view", path="src/calc/__init__.py"))
+    assert "process limit" in obs, obs  # the agent reads what it did, no infrastructure error
+    obs, reward, terminated, truncated, info = env.step(call("submit"))
+    assert "infra_error" not in info, info.get("infra_error")
+    assert terminated and reward == 1.0  # the change was read and graded, whatever was left running
+
+
 def test_render_ansi_shows_the_transcript(make_env):
     env = make_env(render_mode="ansi")
     env.reset()
@@ -254,3 +277,21 @@ def test_a_reset_that_fails_leaves_the_env_asking_for_a_new_reset(make_env, monk
 def test_a_bad_sandbox_option_is_refused_when_the_env_is_made(make_env):
     with pytest.raises(ValueError, match="memry"):
         make_env(sandbox={"memry": "1g"})
+
+
+def test_grading_honours_the_envs_resource_limits_but_keeps_its_own_sealing(make_env, monkeypatch):
+    from swefarm.harness import grade as grading
+
+    seen = []
+    real = grading.grade
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["sandbox"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(grading, "grade", spy)
+    env = make_env(sandbox={"memory": "1536m", "pids_limit": 300})
+    episode = play(env, EmptyPolicy())
+    assert episode.terminated and "grade" in episode.info
+    (box,) = seen
+    assert (box.memory, box.pids_limit, box.network, box.uid) == ("1536m", 300, False, 1000)

@@ -118,3 +118,49 @@ def test_a_failure_header_overrides_an_ok_line_for_the_same_name():
 def test_lines_that_only_look_like_tests_are_ignored():
     log = "test_something went wrong\ntesting ok\ntest_x - Took 12.300 seconds\n"
     assert parse("sympy", log) == {}
+
+
+# sympy 1.14's own runner (sympy.testing.runtests, verbose), a test file whose tests warn: stderr lands
+# inside the test's line and the outcome comes lines later (captured from a real run, path shortened)
+WARNINGS = """\
+sympy/x/tests/test_w.py[6]
+test_warn_then_skip /testbed/sympy/x/tests/test_w.py:12: UserWarning: hmm
+  warnings.warn("hmm", UserWarning)
+needs numpy s
+test_zlast /testbed/sympy/x/tests/test_w.py:19: UserWarning: last one
+  warnings.warn("last one", UserWarning)
+ok
+test_warns /testbed/sympy/x/tests/test_w.py:6: UserWarning: careful now
+  warnings.warn("careful now", UserWarning)
+ok
+test_before ok
+test_warn_xfail /testbed/sympy/x/tests/test_w.py:16: UserWarning: x
+  warnings.warn("x", UserWarning)
+f
+test_runtime_warning_then_fails /testbed/sympy/x/tests/test_w.py:8: RuntimeWarning: deprecated in s
+  warnings.warn("deprecated in s", RuntimeWarning)
+/testbed/sympy/x/tests/test_w.py:9: DeprecationWarning: two
+lines ok
+  warnings.warn("two\\nlines ok", DeprecationWarning)
+F                                                                         [FAIL]
+
+________________________________________________________________________________
+______________ sympy/x/tests/test_w.py:test_runtime_warning_then_fails _______________
+AssertionError
+"""
+
+
+def test_a_warning_inside_a_test_s_line_does_not_lose_the_test():
+    assert parse("sympy", WARNINGS) == {
+        "test_warn_then_skip": TestStatus.SKIPPED,
+        "test_zlast": TestStatus.PASSED,
+        "test_warns": TestStatus.PASSED,
+        "test_before": TestStatus.PASSED,
+        "test_warn_xfail": TestStatus.XFAIL,
+        "test_runtime_warning_then_fails": TestStatus.FAILED,  # a second warning's "lines ok" is not its outcome
+    }
+
+
+def test_an_outcome_never_printed_after_a_warning_is_missing_not_borrowed():
+    log = "test_a /t.py:1: UserWarning: w\n  warnings.warn('w')\ntest_b s\n"
+    assert parse("sympy", log) == {"test_b": TestStatus.SKIPPED}

@@ -147,3 +147,30 @@ def test_lookup_on_a_plain_dict():
     statuses = {"test_a (m.T.test_a)": TestStatus.PASSED}
     assert lookup("unittest", statuses, "test_a (m.T)") == TestStatus.PASSED
     assert lookup("unittest", statuses, "test_b (m.T)") is None
+
+
+WARNING_MODULE = """import unittest
+import warnings
+
+
+class W(unittest.TestCase):
+    def test_warns(self):
+        warnings.warn("careful", RuntimeWarning)
+
+    def test_warns_then_fails(self):
+        warnings.warn("careful too", UserWarning)
+        self.fail("no")
+"""
+
+
+def test_a_warning_printed_inside_a_test_s_line_keeps_the_test(tmp_path):
+    """unittest prints `test_warns (w.W.test_warns) ... /w.py:7: RuntimeWarning: careful`, the warning's
+    source line, then the outcome on a line of its own (a real run)."""
+    (tmp_path / "w.py").write_text(WARNING_MODULE)
+    proc = subprocess.run(
+        [sys.executable, "-m", "unittest", "-v", "w"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert "RuntimeWarning: careful" in proc.stderr
+    statuses = parse("unittest", proc.stdout + proc.stderr)
+    assert lookup("unittest", statuses, "test_warns (w.W)") == TestStatus.PASSED
+    assert lookup("unittest", statuses, "test_warns_then_fails (w.W)") == TestStatus.FAILED

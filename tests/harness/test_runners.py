@@ -21,6 +21,8 @@ from swefarm.harness.runners import (
 )
 from swefarm.harness.runners import test_command as command_for
 
+SYMPY = "PYTHONWARNINGS='ignore::UserWarning,ignore::SyntaxWarning' bin/test -C --verbose"
+
 FAKE_PYTHON = """#!/bin/sh
 for a in "$@"; do printf '%s\\n' "$a" >> "$ARGS_LOG"; done
 echo "--- end of call" >> "$ARGS_LOG"
@@ -137,7 +139,14 @@ def test_django_ids_that_name_no_test_need_their_files():
     with pytest.raises(ValueError, match="files="):
         command_for("django", ids)
     command = command_for("django", ids, files=["tests/app/tests.py", "docs/notes.txt"])
-    assert command.endswith("--parallel 1 app.tests zoo.tests.Z.test_z")  # app.tests.T.test_a is inside app.tests
+    assert command.endswith("--parallel 1 app.tests")  # the files' modules: whatever the ids, they run whole
+
+
+def test_with_files_unittest_runs_their_modules_not_ids_the_loader_cannot_take():
+    """A doctest that a module's load_tests adds prints as `adjacent (pkg.more)`; passed as the label
+    `pkg.more.adjacent`, unittest calls the function and runs nothing (more-itertools, issue 14)."""
+    ids = ["test_a (tests.test_more.ATests.test_a)", "adjacent (more_itertools.more)", "Doctest: x.y"]
+    assert command_for("unittest", ids, files=["tests/test_more.py"]) == "python -m unittest -v tests.test_more"
 
 
 def test_a_long_django_list_widens_to_classes():
@@ -151,22 +160,18 @@ def test_sympy_runs_its_files_then_the_names_as_keywords():
     command = command_for(
         "sympy", ["test_foo", "sympy/core/tests/test_basic.py::test_bar"], files=["sympy/core/tests/test_arit.py"]
     )
-    assert command == (
-        "bin/test -C --verbose sympy/core/tests/test_arit.py sympy/core/tests/test_basic.py -k test_foo test_bar"
-    )
-    assert command_for("sympy", ["test_foo"]) == "bin/test -C --verbose -k test_foo"
+    assert command == (SYMPY + " sympy/core/tests/test_arit.py sympy/core/tests/test_basic.py -k test_foo test_bar")
+    assert command_for("sympy", ["test_foo"]) == SYMPY + " -k test_foo"
 
 
 def test_sympy_whole_files_are_not_filtered_by_keywords():
     command = command_for("sympy", ["sympy/core/tests/test_basic.py", "test_foo"], files=["sympy/x/tests/test_y.py"])
-    assert command == "bin/test -C --verbose sympy/x/tests/test_y.py sympy/core/tests/test_basic.py"
+    assert command == SYMPY + " sympy/x/tests/test_y.py sympy/core/tests/test_basic.py"
 
 
 def test_too_many_sympy_names_run_the_files_or_fail():
     names = [f"test_some_rather_long_sympy_test_name_{i}" for i in range(4000)]
-    assert command_for("sympy", names, files=["sympy/a/tests/test_b.py"]) == (
-        "bin/test -C --verbose sympy/a/tests/test_b.py"
-    )
+    assert command_for("sympy", names, files=["sympy/a/tests/test_b.py"]) == (SYMPY + " sympy/a/tests/test_b.py")
     with pytest.raises(CommandTooLongError):
         command_for("sympy", names)
 

@@ -57,6 +57,7 @@ def test_merged_pull_requests_are_the_candidates(api, history):
         assert record.title == pull["title"] and record.kind == "pull"
         assert record.url.endswith(f"/acme/widgets/pull/{record.number}")
         assert record.license == "MIT"
+        assert record.head_commit == pull["head_sha"], key  # the branch's head: the task starts at its fork
     assert list(found) == sorted(found, key=lambda k: found[k].created_at, reverse=True)
 
 

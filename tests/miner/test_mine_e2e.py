@@ -90,7 +90,8 @@ def test_mining_again_adds_nothing_and_spends_almost_no_calls(mined):
 
 def test_an_episode_on_a_mined_task_scores_one_with_the_gold_patch(mined, docker_client):
     from swefarm.envs.pools import wait_closed
-    from swefarm.policy.scripted import OraclePolicy, play
+    from swefarm.policy.episode import play
+    from swefarm.policy.scripted import OraclePolicy
 
     task = mined["store"].get("acme__widgets-5")
     env = gymnasium.make("swe/Task-v0", task=task, client=docker_client)

@@ -11,7 +11,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FOLDERS = ("api", "cli", "envs", "harness", "miner", "perturb", "policy", "rewards", "sandbox", "tasks")
+FOLDERS = (
+    "api",
+    "bench",
+    "cli",
+    "envs",
+    "harness",
+    "miner",
+    "optimize",
+    "perturb",
+    "policy",
+    "rewards",
+    "sandbox",
+    "tasks",
+)
 
 
 def _pyproject() -> dict:

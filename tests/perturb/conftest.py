@@ -9,8 +9,8 @@ import pytest
 @pytest.fixture(scope="session")
 def valid_slugify_task(docker_client, tmp_path_factory):
     """The demo's embedded task (two hunks, an issue with examples and an expected behaviour), validated."""
-    from swefarm.cli.demo_task import REPO, make_repo, make_task
     from swefarm.harness.pipeline import build_task, validate_task
+    from swefarm.tasks.demo import REPO, make_repo, make_task
 
     repo, commits = make_repo(tmp_path_factory.mktemp("slugify"))
     task, outcome = build_task(docker_client, make_task(commits), {REPO: repo}, log=lambda *a: None)

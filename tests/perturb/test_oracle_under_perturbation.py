@@ -6,7 +6,8 @@ from __future__ import annotations
 import random
 
 import pytest
-from swefarm.policy.scripted import OraclePolicy, play
+from swefarm.policy.episode import play
+from swefarm.policy.scripted import OraclePolicy
 
 from swefarm import perturb
 
@@ -16,7 +17,7 @@ FAMILIES = ["system", "tools", "user", "layout", "responses"]
 
 
 def resolve(env, task, seed):
-    episode = play(env, OraclePolicy(task.patch), seed=seed, max_steps=30)
+    episode = play(env, OraclePolicy(task.patch), seed=seed, max_actions=30)
     info = episode.info
     assert "infra_error" not in info, info["infra_error"]
     assert episode.reward == 1.0 and info["outcome"]["resolved"], (info.get("grade"), info["perturbation"])
@@ -68,7 +69,7 @@ def test_the_oracle_resolves_every_fixture_task_under_sampled_combinations(task_
 def test_the_oracle_retries_transient_failures_and_still_resolves(task_envs, fixture_tasks):
     tid = "fixture__calc-2"
     env = perturb.wrap(task_envs[tid], {"responses": {"transient_p": 1.0, "jitter_s": 0}}, seed=5)
-    episode = play(env, OraclePolicy(fixture_tasks[tid].patch), seed=5, max_steps=30)
+    episode = play(env, OraclePolicy(fixture_tasks[tid].patch), seed=5, max_actions=30)
     assert episode.reward == 1.0
     transient = [m for m in episode.info["messages"] if m["role"] == "tool" and "retry" in m["content"].lower()]
     assert len(transient) >= 2  # every other call failed, the submit included, and was sent again

@@ -48,11 +48,28 @@ def test_the_summary_measures_gaps_against_the_unperturbed_run_and_leaves_failur
     ]
     none, tools = summarize(rows)
     assert (none.family, none.success_rate, none.gap_success) == ("none", 1.0, 0.0)
-    assert (tools.episodes, tools.failed, tools.success_rate, tools.gap_success) == (3, 1, 0.5, -0.5)
-    assert (tools.mean_steps, tools.gap_steps, tools.gap_wall_s) == (8.0, 4.0, 2.0)
-    assert (none.call_rate, tools.call_rate, tools.gap_call_rate) == (1.0, 0.5, -0.5)
+    # one sign everywhere (perturb.gap): unperturbed minus perturbed, so a loss is positive
+    assert (tools.episodes, tools.failed, tools.success_rate, tools.gap_success) == (3, 1, 0.5, 0.5)
+    assert (tools.mean_steps, tools.gap_steps, tools.gap_wall_s) == (8.0, -4.0, -2.0)
+    assert (none.call_rate, tools.call_rate, tools.gap_call_rate) == (1.0, 0.5, 0.5)
     chart = svg([none, tools])
-    assert chart.startswith("<svg") and "50% (-50 pp)" in chart and "stroke-dasharray" in chart
+    assert chart.startswith("<svg") and "50% (+50 pp)" in chart and "stroke-dasharray" in chart
+
+
+def test_the_farm_and_the_benchmark_report_one_gap_with_one_sign():
+    from types import SimpleNamespace
+
+    from swefarm.api.farm.evaluations import summarise
+
+    def item(variant, reward):
+        return SimpleNamespace(status="done", infra_error=None, reward=reward, resolved=reward == 1.0, steps=2,
+                               variant=variant)  # fmt: skip
+
+    farm = summarise([item("plain", 1.0), item("plain", 1.0), item("perturbed", 1.0), item("perturbed", 0.0)])
+    rows = [EpisodeRow(f, "t", k, 0, r, float(r), 2, 1.0) for f, k, r in
+            [("none", 0, True), ("none", 1, True), ("all", 0, True), ("all", 1, False)]]  # fmt: skip
+    bench = summarize(rows)[1]
+    assert farm.generalisation_gap == bench.gap_success == 0.5
 
 
 def test_the_call_rate_counts_assistant_turns_that_held_a_well_formed_call():

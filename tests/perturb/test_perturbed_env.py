@@ -8,7 +8,8 @@ import json
 import gymnasium
 import pytest
 from swefarm.envs.models import ToolCall
-from swefarm.policy.scripted import EmptyPolicy, OraclePolicy, play
+from swefarm.policy.episode import play
+from swefarm.policy.scripted import EmptyPolicy, OraclePolicy
 
 from swefarm import perturb
 
@@ -116,7 +117,7 @@ def test_layout_noise_is_in_the_container_not_in_the_diff_and_holds_nothing_of_t
 def test_grading_is_identical_with_and_without_layout_noise(task_envs, fixture_tasks):
     def graded(tid, policy, spec):
         env = perturb.wrap(task_envs[tid], spec, seed=9)
-        episode = play(env, policy, seed=9, max_steps=30)
+        episode = play(env, policy, seed=9, max_actions=30)
         diff = env.unwrapped._sandbox.diff()
         grade = {k: v for k, v in episode.info["grade"].items() if k not in ("duration", "log_tail")}
         return episode.reward, grade, diff

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 from policy_fakes import ScriptedEngine
+from swefarm.policy.episode import play
 from swefarm.policy.model_policy import ModelPolicy
 from swefarm.policy.sampling import SamplingConfig
-from swefarm.policy.scripted import play
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -47,7 +47,7 @@ def test_a_full_context_truncates_the_episode_and_the_work_is_graded(make_env, t
                  "{\"command\": \"echo hi\"}}\n</tool_call>"  # fmt: skip
     engine = ScriptedEngine(tokenizer, [long_reply] * 10, context_limit=first + 200)
     policy = ModelPolicy(engine, SamplingConfig(min_turn_tokens=16, think=False))
-    episode = play(env, policy, max_steps=20)
+    episode = play(env, policy, max_actions=20)
     assert episode.truncated and not episode.terminated
     assert episode.info["truncated_by"].startswith("context limit")
     assert episode.info["outcome"]["fail_to_pass_total"] > 0  # graded like any truncation

@@ -10,7 +10,7 @@ from swefarm.policy.factory import load_policy
 from swefarm.policy.rollout import RolloutPlan, run
 from trajectory_checks import assert_well_formed
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.vllm, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -22,12 +22,14 @@ def test_engine_down_is_engine_unavailable_error(monkeypatch):
         connect()
 
 
-def test_memory_hog_is_killed_inside_the_limit(docker_client, base_image):
-    with DockerSandbox(docker_client, base_image, SandboxConfig(memory="128m")) as sb:
+def test_memory_hog_is_killed_inside_the_limit_and_the_server_lives(docker_client, base_image):
+    config = SandboxConfig(memory="128m", tmp_size="64m", workspace_size="64m")
+    with DockerSandbox(docker_client, base_image, config) as sb:
         res = sb.run("python3 -c 'x = bytearray(512 * 1024 * 1024); print(len(x))'", timeout=60)
         assert res.exit_code in (137, 1), res  # OOM-killed (or MemoryError)
         assert "536870912" not in res.output
         assert sb.run("echo alive").output == "alive\n"
+        assert sb.restarts == 0  # the kernel chose the hog, not the command server
 
 
 def test_image_that_cannot_host_a_sandbox_says_what_it_needs(docker_client):

@@ -114,8 +114,10 @@ while time.time() < end:
 @pytest.mark.slow
 def test_shell_restart_when_no_process_can_start_says_so_and_recovers(docker_client, sandbox):
     # a daemon outside the session holds every pid for 8 s; the shell then exits and cannot be replaced
-    sandbox.run(PID_HOG.format(seconds=8))
-    time.sleep(0.5)
+    sandbox.run(PID_HOG.format(seconds=12))
+    deadline = time.monotonic() + 8  # a loaded machine fills the table slowly
+    while pids_in(docker_client, sandbox) < sandbox.config.pids_limit - 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert pids_in(docker_client, sandbox) >= sandbox.config.pids_limit - 2
     res, elapsed = timed(sandbox.run, "exit 5", timeout=10)
     assert res.exit_code == 5
@@ -195,22 +197,24 @@ def test_killing_the_shell(sandbox):
 
 
 def test_killing_everything(sandbox):
-    for run in (sandbox.run, sandbox.run_stateless):
-        before = sandbox.restarts
-        res, elapsed = timed(run, "kill -9 -1", timeout=5)
-        assert elapsed < 10
-        assert not res.ok
-        assert "command server" in res.output and "restarted" in res.output
-        assert sandbox.restarts == before + 1
-        res = sandbox.run("echo works; id -u")
-        assert res.ok and res.output == "works\n1000\n"
+    # kill -1 reaches every process of the agent's uid but the caller: never the command server
+    sandbox.run("sleep 600 & sleep 600 &")
+    res, elapsed = timed(sandbox.run, "kill -9 -1; sleep 0.2; echo shell-survived", timeout=5)
+    assert elapsed < 10 and res.ok and res.output.count("Killed") == 2, res
+    assert res.output.endswith("shell-survived\n") and "new shell" not in res.output
+    res = sandbox.run_stateless("kill -9 -1; echo stateless-survived", timeout=5)
+    assert res.ok and res.output == "stateless-survived\n"
+    res = sandbox.run("echo works; id -u")  # the stateless kill took the session shell with it
+    assert res.ok and res.output.endswith("works\n1000\n") and "new shell" in res.output
+    assert sandbox.restarts == 0
     assert sandbox.run_stateless("echo stateless-works").output == "stateless-works\n"
 
 
 def test_killing_the_command_server_by_name(sandbox):
-    res = sandbox.run("kill -9 $PPID", timeout=5)  # the shell's parent is the agent
-    assert not res.ok and "restarted" in res.output
+    res = sandbox.run("kill -9 $PPID", timeout=5)  # the shell's parent is the server, which runs apart
+    assert not res.ok and "not permitted" in res.output
     assert sandbox.run("echo works").output == "works\n"
+    assert sandbox.restarts == 0
 
 
 # -- disk --------------------------------------------------------------------------------------------

@@ -1,0 +1,36 @@
+"""The Gymnasium entry points of swefarm's env ids (`envs.registration` names them by string).
+
+`swe/Task-v0` and `swe/<id>-v0` make an SWEEnv, `swe/Sampler-v0` a SamplerEnv; with `perturb=`
+(a spec for `perturb.wrap`: "all", "system,tools", a dict or a YAML path) the env comes inside the
+perturbation layer's wrappers. They live at the top of the package, above both `envs` and
+`perturb`, so that neither imports upward: the perturbation layer sits on the envs, and the
+registration only names these functions, the way Gymnasium loads any entry point.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+
+
+def make_task(perturb: Any = None, seed: int | None = None, **kwargs: Any) -> gymnasium.Env:
+    """The entry point of `swe/Task-v0` and `swe/<id>-v0`: an SWEEnv, perturbed when `perturb` says so."""
+    from swefarm.envs.swe_env import SWEEnv
+
+    return _perturbed(SWEEnv(**kwargs), perturb, seed)
+
+
+def make_sampler(perturb: Any = None, seed: int | None = None, **kwargs: Any) -> gymnasium.Env:
+    """The entry point of `swe/Sampler-v0`: a SamplerEnv (`seed` seeds its first reset), perturbed if asked."""
+    from swefarm.envs.swe_env import SamplerEnv
+
+    return _perturbed(SamplerEnv(seed=seed, **kwargs), perturb, seed)
+
+
+def _perturbed(env: gymnasium.Env, spec: Any, seed: int | None) -> gymnasium.Env:
+    if spec is None or spec is False or spec == "none":
+        return env
+    from swefarm.perturb import wrap
+
+    return wrap(env, spec, seed=seed)
