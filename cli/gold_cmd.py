@@ -25,7 +25,7 @@ def gold(
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON on stdout"),
 ) -> None:
     """Gold resolved on the dataset's own lists, per instance and in total (exit 1 if any is not)."""
-    from swefarm.sandbox.paths import swefarm_home
+    from swefarm.settings import swefarm_home
 
     home = (home or swefarm_home() / "gold-check").expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)

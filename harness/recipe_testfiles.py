@@ -59,7 +59,10 @@ def scan_test_files(project: ProjectFiles) -> TestFileScan:
     scan = TestFileScan()
     texts = list(_test_texts(project))
     scan.files = len(texts)
-    defined, used, markers, configured = set(), {}, {}, False
+    defined: set[str] = set()
+    used: dict[str, str] = {}
+    markers: dict[str, str] = {}
+    configured = False
     for rel, text in texts:
         scan.uses_pytest = scan.uses_pytest or bool(_PYTEST.search(text))
         scan.uses_django = scan.uses_django or bool(_DJANGO.search(text))

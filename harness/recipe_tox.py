@@ -184,7 +184,7 @@ def choose_env(config: ToxConfig, python: tuple[int, int]) -> tuple[str, str]:
         if name in NOT_TESTS or set(factors) & NOT_TESTS or any(f.startswith(("pypy", "jython")) for f in factors):
             continue
         pys = [p for f in factors if (p := python_factor(f)) is not None]
-        versions = [p for p in pys if p is not True]
+        versions = [p for p in pys if isinstance(p, tuple)]
         if any(v[0] < 3 for v in versions):
             continue
         if python in versions:

@@ -85,7 +85,7 @@ def missing_files(git_dir: Path, commit: str) -> list[str]:
     """Paths of `commit`'s tree whose contents the repository lacks (a partial clone, or a snapshot
     that left out large files)."""
     listing = git("ls-tree", "-r", "-z", commit, cwd=git_dir).split("\0")
-    blobs = {}
+    blobs: dict[str, list[str]] = {}
     for entry in filter(None, listing):
         meta, _, path = entry.partition("\t")
         parts = meta.split()

@@ -12,12 +12,12 @@ appearance), within a file by definition (read with `ast`, never imported), meth
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 _UNKNOWN = 10**9
 
 
-def collection_order(ids: list[str], read: Callable[[str], str | None], files: list[str] = ()) -> list[str]:
+def collection_order(ids: list[str], read: Callable[[str], str | None], files: Sequence[str] = ()) -> list[str]:
     """`ids` reordered like pytest's collection; `read(path)` gives a test file's source (None if unreadable)."""
     order_of_files = {f: i for i, f in enumerate(dict.fromkeys([*files, *(i.split("::", 1)[0] for i in ids)]))}
     positions: dict[str, dict[tuple[str, ...], int]] = {}

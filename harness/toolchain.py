@@ -18,7 +18,8 @@ from swefarm.harness.install_script import TOOLCHAIN
 from swefarm.sandbox.bases import BaseSpec, ensure_base, image_exists
 from swefarm.sandbox.errors import SetupError
 from swefarm.sandbox.labels import IMAGE_LABELS
-from swefarm.sandbox.paths import swefarm_home
+
+from swefarm.settings import swefarm_home
 
 #: Debian's Python has its headers in python3-dev; the registry's python:3.X-slim has them already.
 TOOLCHAIN_RUN = (
