@@ -25,11 +25,11 @@ def gold(
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON on stdout"),
 ) -> None:
     """Gold resolved on the dataset's own lists, per instance and in total (exit 1 if any is not)."""
-    from swefarm.settings import swefarm_home
+    from swefarm.settings import VARIABLES, swefarm_home
 
     home = (home or swefarm_home() / "gold-check").expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
-    os.environ["SWEFARM_HOME"] = str(home)  # the store, remembered build failures and clones live there
+    os.environ[VARIABLES["home"]] = str(home)  # this process's home: the store, build failures and clones
     from swefarm.harness.gold_check import check_gold
     from swefarm.tasks.store import TaskStore
 

@@ -78,6 +78,10 @@ def infer_install(project: ProjectFiles, tox: ToxSettings | None = None) -> Inst
     plan.packages = dependency_groups(project)
     if plan.packages:
         plan.notes.append(f"dependency groups installed as packages: {', '.join(plan.packages)}")
+    pbr = [r for e in plan.extras for r in _pbr_extras(project).get(e, []) if r not in plan.packages]
+    if pbr:  # pbr writes [extras] into the metadata only in some versions (1.8 under setuptools 68 does not)
+        plan.packages += pbr
+        plan.notes.append(f"pbr [extras] installed as packages too: {', '.join(pbr)}")
     plan.named = _named(project, extras, plan)
     if tox:
         added = [d for d in tox.deps if requirement_name(d) not in plan.named]
@@ -99,10 +103,7 @@ def project_extras(project: ProjectFiles) -> dict[str, list[str] | None]:
     if project.setup_cfg.has_section("options.extras_require"):
         for name, value in project.setup_cfg.items("options.extras_require"):
             extras[_norm(name)] = [line.strip() for line in value.splitlines() if line.strip()]
-    if project.setup_cfg.has_section("extras") and project.setup_cfg.has_option("metadata", "name"):  # pbr
-        for name, value in project.setup_cfg.items("extras"):
-            lines = (line.strip() for line in value.splitlines())
-            extras[_norm(name)] = [re.sub(r"^([^:;]+):(?=\s*\w)", r"\1; ", line) for line in lines if line]
+    extras.update(_pbr_extras(project))
     setup = project.setup_args.get("extras_require")
     if isinstance(setup, dict):
         for name, reqs in setup.items():
@@ -113,6 +114,17 @@ def project_extras(project: ProjectFiles) -> dict[str, list[str] | None]:
         for quoted, keyword in re.findall(pattern, project.setup_py):
             if _norm(quoted or keyword) in (*TEST_WORDS, *DEV_WORDS):
                 extras.setdefault(_norm(quoted or keyword), None)
+    return extras
+
+
+def _pbr_extras(project: ProjectFiles) -> dict[str, list[str]]:
+    """pbr's setup.cfg `[extras]`: name -> requirements (`req:marker` written as PEP 508 `req; marker`)."""
+    if not (project.setup_cfg.has_section("extras") and project.setup_cfg.has_option("metadata", "name")):
+        return {}
+    extras = {}
+    for name, value in project.setup_cfg.items("extras"):
+        lines = (line.strip() for line in value.splitlines())
+        extras[_norm(name)] = [re.sub(r"^([^:;]+):(?=\s*\w)", r"\1; ", line) for line in lines if line]
     return extras
 
 
