@@ -14,7 +14,8 @@ and its test runner starts (a trivial test runs):
                    dependency's, import what later setuptools removed, such as `Feature`);
 5. `pytest3-runner` the first install that worked (its runner crashed), else the recipe's, then
                    pytest 3.10 (tasks older than pytest 4, which refuses old configuration);
-6. `newer-runner`  as 5, with the test runner and its plugins (hypothesis too) as of the Python's own
+6. `newer-runner`  as 5, with the test runner and its plugins (hypothesis too; a plugin the tests
+                   import keeps its major version, whose API they call) as of the Python's own
                    maturity instead of the task's date (a 2016 pytest crashes on Python 3.9);
 7. `package-only`  the project and its extras without the requirements files (ancient pins that no
                    longer install): lossy, so after the fixes that keep every requirement;
@@ -255,14 +256,36 @@ PY
 swefarm_upgrade_runner() {
   local plugins
   plugins=$(python - <<'PY'
+import os, re
 from importlib import metadata
+
+# Test files (at most 3000): a plugin they import is also a library whose API they call, and its
+# next major version may have removed it (hypothesis 4 dropped lists(average_size=...)): such a
+# plugin is upgraded within its installed major version only.
+texts = []
+for root, dirs, files in os.walk(os.environ.get("SWEFARM_TESTBED", "/testbed")):
+    dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ("node_modules", "build", "dist")]
+    in_tests = any(part in ("test", "tests", "testing") for part in root.split(os.sep))
+    for f in files:
+        if f.endswith(".py") and (in_tests or f.startswith("test") or f.endswith("_test.py") or f == "conftest.py"):
+            if len(texts) < 3000:
+                try:
+                    texts.append(open(os.path.join(root, f), errors="replace").read())
+                except OSError:
+                    pass
 names = set()
 for dist in metadata.distributions():
     name = dist.metadata["Name"] or ""
     if name.lower().startswith("pytest-") or name.lower() == "coverage" or any(
         ep.group == "pytest11" for ep in dist.entry_points
     ):
-        names.add(name)
+        modules = (dist.read_text("top_level.txt") or "").split() or [name.lower().replace("-", "_")]
+        used = re.compile(r"^\s*(from|import)\s+(%s)\b" % "|".join(map(re.escape, modules)), re.M)
+        major = (dist.version or "").split(".")[0]
+        if major.isdigit() and any(used.search(text) for text in texts):
+            names.add(f"{name}<{int(major) + 1}")
+        else:
+            names.add(name)
 print(" ".join(sorted(names)))
 PY
 )

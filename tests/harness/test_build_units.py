@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from swefarm.cli.main import app
@@ -156,3 +157,29 @@ def test_validate_and_grade_on_a_task_whose_build_failed(tmp_path, monkeypatch):
     graded = runner.invoke(app, ["grade", "x-1", "--patch", str(patch)])
     assert graded.exit_code == 3 and "swefarm build x-1 --force" in graded.output
     assert "swefarm setup" not in graded.output
+
+
+def test_a_runner_plugin_the_tests_import_keeps_its_major_version(tmp_path):
+    """The runner fixes upgrade pytest and its plugins; a plugin the test files import (hypothesis) is also
+    a library whose API they call, and its next major may have removed it (attrs 2017's
+    `lists(average_size=...)` under hypothesis 6): it is upgraded within its installed major only.
+    The script's own function runs here, over this venv's plugins, with uv replaced by echo."""
+    import subprocess
+    import sys
+    from importlib import metadata
+
+    script = install_script(Environment(install=["uv pip install -e ."]), ScriptInputs(date="2017-06-01T00:00:00Z"))
+    function = re.search(r"^swefarm_upgrade_runner\(\) \{\n.*?^\}\n", script, re.M | re.S).group(0)
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_props.py").write_text("from hypothesis import given, strategies as st\n")
+    (tmp_path / "conftest.py").write_text("import pytest\n")
+    bash = f'uv() {{ echo "$@"; }}\n{function}swefarm_upgrade_runner'
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "SWEFARM_TESTBED": str(tmp_path)}
+    out = subprocess.run(["bash", "-c", bash], env=env, capture_output=True, text=True, timeout=60)
+    words = out.stdout.split()
+    major = int(metadata.version("hypothesis").split(".")[0])
+    assert f"hypothesis<{major + 1}" in words, out.stdout + out.stderr
+    assert words[:3] == ["pip", "install", "--upgrade"] and {"pytest", "pluggy", "py"} <= set(words)
+    plugins = {w for w in words if w.startswith("pytest-")}
+    assert plugins and all("<" not in w for w in plugins)  # the tests import none of them: upgraded freely
