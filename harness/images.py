@@ -77,7 +77,7 @@ def _slug(text: str) -> str:
 #: f5: the runner's start is checked beside every conftest.py (an environment whose test modules cannot
 #: import is no environment), and the later-deps step; projects that compile C build on the toolchain layer.
 #: f6: numpy's AVX-512 kernels are turned off in the image (NPY_DISABLE_CPU_FEATURES).
-#: f7: a runner plugin the tests import (hypothesis) is upgraded within its major version only.
+#: f7: a runner plugin the tests import (hypothesis) is upgraded within its major version (if it imports).
 ENV_FORMAT = "f7"
 
 

@@ -71,6 +71,7 @@ def test_ancient_pins_that_crash_the_runner_keep_the_requirements_with_a_newer_r
     assert result.ok, checked.status_reason  # six, from the requirements file, is there
 
 
+@pytest.mark.timeout(900)  # the recipe and every fallback before package-only, each in a fresh venv
 def test_a_requirement_that_no_longer_installs_falls_back_to_the_package_and_a_runner(docker_client, tmp_path):
     """Class 3: every release of a requirement is yanked now (types-pkg_resources, as sqlfluff's dev
     requirements name it): no install of the file works, so the package and the runner of its date do."""
