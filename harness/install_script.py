@@ -18,7 +18,8 @@ and its test runner starts (a trivial test runs):
                    import keeps its major version, whose API they call) as of the Python's own
                    maturity instead of the task's date (a 2016 pytest crashes on Python 3.9);
 7. `package-only`  the project and its extras without the requirements files (ancient pins that no
-                   longer install): lossy, so after the fixes that keep every requirement;
+                   longer install), with the pytest plugins those files name, unpinned: lossy, so
+                   after the fixes that keep every requirement;
 8. `later-deps`    as 5, resolved LATER_DAYS after the task's date: a date can fall between two
                    releases that do not fit (numpy 1.26 out, the numba that supports it not yet);
                    tried only when an earlier failure came from a dependency.
@@ -130,8 +131,10 @@ def install_script(env: Environment, inputs: ScriptInputs) -> str:
     )
     if env.requirements_files:  # lossy: after the fixes that keep every requirement
         minimal = [c for c in (_without_requirement_files(cmd) for cmd in recipe) if c]
-        if inputs.runner == "pytest":  # the package plus the test runner of the task's date
-            minimal.append("uv pip install pytest")
+        if inputs.runner == "pytest":  # the package plus the test runner of the task's date, and the
+            # pytest plugins the files name, unpinned (the configuration may rely on one: pytest-django)
+            files = " ".join(shlex.quote(f) for f in env.requirements_files)
+            minimal.append(f"uv pip install pytest $(swefarm_plugins_named {files})")
         steps.append(("package-only", "runner", minimal))
     if inputs.date:  # a date that fell between two releases that do not fit (numpy 1.26, numba 0.58.0)
         later = _later(_plus_days(inputs.date, LATER_DAYS), inputs.python_floor)
@@ -362,6 +365,10 @@ PY
   SWEFARM_EXEMPT="$SWEFARM_EXEMPT $found"
 }
 swefarm_note() { echo "$1" >> /tmp/swefarm-summary; }
+# The pytest plugins that requirements files name (by name only, without their pins).
+swefarm_plugins_named() {
+  cat "$@" 2>/dev/null | sed -nE 's/^[[:space:]]*(pytest[-_][A-Za-z0-9_.-]*[A-Za-z0-9]).*/\1/p' | sort -u
+}
 # Whether a failed step's trouble came from a dependency (an import error inside site-packages, a
 # resolution with no solution, a dependency that did not build), not from the project itself.
 swefarm_dependency_trouble() {

@@ -76,10 +76,15 @@ def test_a_requirement_that_no_longer_installs_falls_back_to_the_package_and_a_r
     """Class 3: every release of a requirement is yanked now (types-pkg_resources, as sqlfluff's dev
     requirements name it): no install of the file works, so the package and the runner of its date do."""
     files = {"setup.py": "from setuptools import setup\nsetup(name='widget', py_modules=['widget'])\n",
-             "requirements-test.txt": "pytest\ntypes-pkg_resources\n", "pytest.ini": "[pytest]\n"}  # fmt: skip
+             "requirements-test.txt": "pytest\ntypes-pkg_resources\npytest-timeout==2.2.0\n",
+             "pytest.ini": "[pytest]\ntimeout = 60\n"}  # fmt: skip
     (task, outcome), _ = _build(docker_client, tmp_path, "fixture/yanked", files, "2024-02-01T12:00:00Z")
     assert outcome.ok, task.status_reason
     assert task.extra["build"]["install_step"] == "package-only"
+    # the pytest plugin the file names comes along (unpinned): the configuration's `timeout` relies on it
+    check = ["/opt/venv/bin/python", "-c", "import pytest_timeout; print('ok')"]
+    shown = docker_client.containers.run(task.environment.image, check, remove=True, network_disabled=True)
+    assert shown.strip() == b"ok", shown
 
 
 def test_a_c_extension_gets_a_toolchain(docker_client, tmp_path):

@@ -64,7 +64,25 @@ def test_the_install_script_has_every_fallback_step_in_order():
     assert "export UV_EXCLUDE_NEWER=2021-04-03T00:00:00Z" in script  # later-deps: 180 days on, or the Python's maturity
     assert "SWEFARM_BUILD_FLOOR=2023-07-01T00:00:00Z" in script  # build tools under a floor
     package_only = script[script.index("step_6()") : script.index("swefarm_try package-only")]
-    assert "-r requirements.txt" not in package_only and "uv pip install pytest" in package_only
+    assert "-r requirements.txt" not in package_only
+    assert "uv pip install pytest $(swefarm_plugins_named requirements.txt)" in package_only
+
+
+def test_package_only_keeps_the_pytest_plugins_the_requirement_files_name(tmp_path):
+    """django-model-utils 2019: a pinned requirement no longer installs, so package-only drops the files,
+    and with them pytest-django, which its [tool:pytest] DJANGO_SETTINGS_MODULE needs: the plugins the
+    files name come along, unpinned. The script's own function runs here on files written in the test."""
+    import subprocess
+
+    script = install_script(Environment(install=["uv pip install -r r.txt -e ."], requirements_files=["r.txt"]),
+                            ScriptInputs(date="2019-12-15T00:00:00Z"))  # fmt: skip
+    function = re.search(r"^swefarm_plugins_named\(\) \{\n.*?^\}\n", script, re.M | re.S).group(0)
+    (tmp_path / "r.txt").write_text("pytest==4.5.0\npytest-django==3.4.7\n  pytest_cov>=2.7 ; python_version>'3'\n"
+                                    "psycopg2-binary==2.8.4\n# pytest-commented\npytest\n-r other.txt\n")  # fmt: skip
+    (tmp_path / "other.txt").write_text("pytest-mock\n")
+    out = subprocess.run(["bash", "-c", f"{function}swefarm_plugins_named r.txt missing.txt"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert out.stdout.split() == ["pytest-django", "pytest_cov"], out.stderr
 
 
 def test_a_new_plain_install_gets_no_editable_fallbacks_or_floors():
