@@ -78,7 +78,8 @@ def _slug(text: str) -> str:
 #: import is no environment), and the later-deps step; projects that compile C build on the toolchain layer.
 #: f6: numpy's AVX-512 kernels are turned off in the image (NPY_DISABLE_CPU_FEATURES).
 #: f7: a runner plugin the tests import (hypothesis) is upgraded within its major version (if it imports).
-ENV_FORMAT = "f7"
+#: f8: package-only keeps the pytest plugins that the dropped requirement files name.
+ENV_FORMAT = "f8"
 
 
 def env_image_tag(task: Task, env: Environment) -> str:
