@@ -79,7 +79,8 @@ def _slug(text: str) -> str:
 #: f6: numpy's AVX-512 kernels are turned off in the image (NPY_DISABLE_CPU_FEATURES).
 #: f7: a runner plugin the tests import (hypothesis) is upgraded within its major version (if it imports).
 #: f8: package-only keeps the pytest plugins that the dropped requirement files name.
-ENV_FORMAT = "f8"
+#: f9: the unpinned step (requirement files without their pins) before package-only.
+ENV_FORMAT = "f9"
 
 
 def env_image_tag(task: Task, env: Environment) -> str:

@@ -17,14 +17,16 @@ and its test runner starts (a trivial test runs):
 6. `newer-runner`  as 5, with the test runner and its plugins (hypothesis too; a plugin the tests
                    import keeps its major version, whose API they call) as of the Python's own
                    maturity instead of the task's date (a 2016 pytest crashes on Python 3.9);
-7. `package-only`  the project and its extras without the requirements files (ancient pins that no
+7. `unpinned`      the recipe with its requirements files' pins dropped (a pin that no longer builds
+                   on this Python, markdown 2.6.4 on 3.9: the names resolve at the task's date);
+8. `package-only`  the project and its extras without the requirements files (ancient pins that no
                    longer install), with the pytest plugins those files name, unpinned: lossy, so
                    after the fixes that keep every requirement;
-8. `later-deps`    as 5, resolved LATER_DAYS after the task's date: a date can fall between two
+9. `later-deps`    as 5, resolved LATER_DAYS after the task's date: a date can fall between two
                    releases that do not fit (numpy 1.26 out, the numba that supports it not yet);
                    tried only when an earlier failure came from a dependency.
 
-Steps 2-4 run only when the recipe installs editably, 7 only when it names requirements files;
+Steps 2-4 run only when the recipe installs editably, 7-8 only when it names requirements files;
 after a step that installed but whose runner crashed, install-only fixes (2-4) are skipped, and
 5-6 only run when some install has worked. A fix on top of a fallback install is recorded by both
 names (`legacy-setuptools+newer-runner`). A step that fails for want of a compiler installs a
@@ -129,6 +131,9 @@ def install_script(env: Environment, inputs: ScriptInputs) -> str:
     steps.append(
         ("newer-runner", "runner", [INSTALLED, "SWEFARM_RUNNER_DATE=$SWEFARM_PY_FLOOR", "swefarm_upgrade_runner"])
     )
+    if env.requirements_files:  # the requirement files' names without their pins, resolved at the date
+        unpin = [f"swefarm_unpin {shlex.quote(f)} > {_unpinned_path(f)}" for f in env.requirements_files]
+        steps.append(("unpinned", "runner", [*unpin, *(_with_unpinned_files(cmd) for cmd in recipe)]))
     if env.requirements_files:  # lossy: after the fixes that keep every requirement
         minimal = [c for c in (_without_requirement_files(cmd) for cmd in recipe) if c]
         if inputs.runner == "pytest":  # the package plus the test runner of the task's date, and the
@@ -163,6 +168,31 @@ def _without_requirement_files(cmd: str) -> str:
             continue
         out.append(word)
     return shlex.join(out) if len(out) > 3 else ""
+
+
+def _unpinned_path(path: str) -> str:
+    return "/tmp/swefarm-unpinned-" + re.sub(r"[^A-Za-z0-9_.-]", "_", path)
+
+
+def _with_unpinned_files(cmd: str) -> str:
+    """`cmd` with each `-r FILE` reading FILE's unpinned copy instead."""
+    if not cmd.startswith("uv pip install "):
+        return cmd
+    out, swap = [], False
+    for word in shlex.split(cmd):
+        if swap:
+            out.append(_unpinned_path(word))
+            swap = False
+        elif word in ("-r", "--requirement"):
+            out.append(word)
+            swap = True
+        elif word.startswith("--requirement="):
+            out.append("--requirement=" + _unpinned_path(word.split("=", 1)[1]))
+        elif word.startswith("-r") and len(word) > 2:
+            out.append("-r" + _unpinned_path(word[2:]))
+        else:
+            out.append(word)
+    return shlex.join(out)
 
 
 def _render(env: Environment, inputs: ScriptInputs, steps, upgrade: str) -> str:
@@ -365,6 +395,30 @@ PY
   SWEFARM_EXEMPT="$SWEFARM_EXEMPT $found"
 }
 swefarm_note() { echo "$1" >> /tmp/swefarm-summary; }
+# A requirements file with every requirement's version pins dropped (names, extras and markers kept;
+# nested -r files unpinned too, URLs and options left out): pins that no longer build on this Python
+# (markdown 2.6.4) give way to what the date resolves.
+swefarm_unpin() {
+  python3 - "$1" <<'PY'
+import re, sys
+from pathlib import Path
+def unpin(path, seen):
+    if path in seen or not Path(path).is_file():
+        return
+    seen.add(path)
+    for line in Path(path).read_text(errors="replace").splitlines():
+        line = line.split(" #")[0].strip()
+        nested = re.match(r"^(?:-r|--requirement)[\s=]+(\S+)", line)
+        if nested:
+            unpin(str(Path(path).parent / nested.group(1)), seen)
+            continue
+        req, _, marker = line.partition(";")
+        m = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?)\s*(\(?[=<>!~][^;]*)?$", req.strip())
+        if m:
+            print(m.group(1) + (f"; {marker.strip()}" if marker.strip() else ""))
+unpin(sys.argv[1], set())
+PY
+}
 # The pytest plugins that requirements files name (by name only, without their pins).
 swefarm_plugins_named() {
   cat "$@" 2>/dev/null | sed -nE 's/^[[:space:]]*(pytest[-_][A-Za-z0-9_.-]*[A-Za-z0-9]).*/\1/p' | sort -u

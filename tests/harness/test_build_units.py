@@ -55,7 +55,7 @@ def test_the_install_script_has_every_fallback_step_in_order():
                                               vcs_version="1.4.0"))  # fmt: skip
     order = [script.index(f"swefarm_try {name} ") for name in
              ("recipe", "no-isolation", "non-editable", "legacy-setuptools", "pytest3-runner", "newer-runner",
-              "package-only", "later-deps")]  # fmt: skip
+              "unpinned", "package-only", "later-deps")]  # fmt: skip
     assert order == sorted(order)
     # the runner fixes and later-deps build on the first install that worked (its runner crashed)
     on_installed = dict(re.findall(r"swefarm_try (\S+) \w+ step_\d+ (\d)", script))
@@ -63,9 +63,32 @@ def test_the_install_script_has_every_fallback_step_in_order():
     assert "SETUPTOOLS_SCM_PRETEND_VERSION=1.4.0" in script and "PBR_VERSION=1.4.0" in script
     assert "export UV_EXCLUDE_NEWER=2021-04-03T00:00:00Z" in script  # later-deps: 180 days on, or the Python's maturity
     assert "SWEFARM_BUILD_FLOOR=2023-07-01T00:00:00Z" in script  # build tools under a floor
-    package_only = script[script.index("step_6()") : script.index("swefarm_try package-only")]
+    unpinned = script[script.index("step_6()") : script.index("swefarm_try unpinned")]
+    assert "swefarm_unpin requirements.txt > /tmp/swefarm-unpinned-requirements.txt" in unpinned
+    assert "uv pip install -r /tmp/swefarm-unpinned-requirements.txt -e '.[test]'" in unpinned
+    package_only = script[script.index("step_7()") : script.index("swefarm_try package-only")]
     assert "-r requirements.txt" not in package_only
     assert "uv pip install pytest $(swefarm_plugins_named requirements.txt)" in package_only
+
+
+def test_unpinned_requirements_keep_names_extras_and_markers(tmp_path):
+    """django-filter 2020 pins markdown 2.6.4, whose build fails on Python 3.9 (getiterator): the
+    `unpinned` step installs the files' requirements by name, resolved at the task's date. The script's
+    own function runs here on files written in the test."""
+    import subprocess
+
+    script = install_script(Environment(install=["uv pip install -r r.txt -e ."], requirements_files=["r.txt"]),
+                            ScriptInputs(date="2020-06-01T00:00:00Z"))  # fmt: skip
+    function = re.search(r"^swefarm_unpin\(\) \{\n.*?^\}\n", script, re.M | re.S).group(0)
+    (tmp_path / "reqs").mkdir()
+    (tmp_path / "r.txt").write_text("markdown==2.6.4  # docs\nDjango>=2.2,<3.1\n# a comment\n-r reqs/more.txt\n"
+                                    "coverage[toml] (>=4.5)\nenum34==1.1; python_version < '3.4'\n"
+                                    "-e git+https://example.org/x.git#egg=x\n--index-url https://x.org\n")  # fmt: skip
+    (tmp_path / "reqs" / "more.txt").write_text("djangorestframework==3.11.0\n")
+    out = subprocess.run(["bash", "-c", f"{function}swefarm_unpin r.txt"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=30)  # fmt: skip
+    assert out.stdout.splitlines() == ["markdown", "Django", "djangorestframework", "coverage[toml]",
+                                       "enum34; python_version < '3.4'"], out.stderr  # fmt: skip
 
 
 def test_package_only_keeps_the_pytest_plugins_the_requirement_files_name(tmp_path):
