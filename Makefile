@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast setup browser lint typecheck bench clean
+.PHONY: demo test test-fast setup browser lint typecheck bench check-real clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,14 @@ bench: setup
 	$(BIN)/swefarm bench api --json
 	$(BIN)/swefarm bench hacks --json
 	$(BIN)/swefarm bench ray --nodes 3 --json
+
+# The real check: every instance of a SWE-bench-format file built and its gold patch graded on the
+# dataset's own lists (SWE-bench Lite, dev split: princeton-nlp/SWE-bench_Lite on Hugging Face).
+# Repositories from MIRRORS (a folder of owner+name/repo or owner__name mirrors), else cloned from GitHub.
+check-real: setup
+	@test -n "$(DATA)" || { echo "usage: make check-real DATA=swe-bench-lite-dev.jsonl [MIRRORS=dir] [HOME_DIR=dir]"; exit 2; }
+	$(BIN)/swefarm bench gold "$(DATA)" --source swe-bench-lite $(if $(MIRRORS),--mirrors "$(MIRRORS)") \
+		$(if $(HOME_DIR),--home "$(HOME_DIR)")
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field
 from swefarm.harness.build_failures import classify_build_failure, strip_ansi
-from swefarm.harness.repos import resolve_repo
+from swefarm.harness.repos import mirror_path, resolve_repo
 
 #: Stages at which a rejection is a failure of the machinery (build, validation), not a filter.
 FAILURE_STAGES = frozenset({"built", "valid"})
@@ -83,13 +83,11 @@ def _text(value) -> str | None:
 
 def locate(entry: ZooEntry, mirrors: Path | None, log: Callable[[str], None] = print) -> Path:
     """A local git directory for the entry: its path, a mirror under `mirrors`, or a clone of its URL."""
-    candidates = [Path(entry.path).expanduser()] if entry.path else []
-    if mirrors:
-        base = Path(mirrors) / entry.repo.replace("/", "+")
-        candidates += [base / "repo" / ".git", base / "repo", base, Path(mirrors) / entry.repo.replace("/", "__")]
-    for path in candidates:
-        if (path / "HEAD").is_file() or (path / ".git").exists():
-            return path.resolve()
+    path = Path(entry.path).expanduser() if entry.path else None
+    if path and ((path / "HEAD").is_file() or (path / ".git").exists()):
+        return path.resolve()
+    if found := mirror_path(entry.repo, mirrors):
+        return found
     if not entry.url:
         raise FileNotFoundError(f"{entry.repo}: no local copy found and no url to clone")
     return resolve_repo(entry.repo, {}, log=log, url=entry.url)

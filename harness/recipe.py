@@ -22,8 +22,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 from swefarm.harness.overrides import apply_overrides, load_overrides, override_for
 from swefarm.harness.recipe_install import infer_install
-from swefarm.harness.recipe_python import base_for, infer_python
+from swefarm.harness.recipe_python import base_for, infer_python, python_version
 from swefarm.harness.recipe_runner import BASE_COMMANDS, infer_runner
+from swefarm.harness.recipe_testenv import run_settings
+from swefarm.harness.recipe_testfiles import scan_test_files
+from swefarm.harness.recipe_tox import tox_settings
 from swefarm.tasks.models import Environment, Task
 
 #: Environment fields that change what the environment image contains (test files do not).
@@ -144,22 +147,26 @@ def infer_recipe(repo_dir: Path, task: Task | None = None, overrides: dict | Non
     project = ProjectFiles.read(Path(repo_dir))
     created: date | None = task.created_at.date() if task and task.created_at else None
     python = infer_python(project, created)
-    plan = infer_install(project)
-    runner = infer_runner(project, task.repo if task else "", task.test_patch if task else "", plan.named)
-    packages = list(plan.packages)
+    tox = tox_settings(project, python_version(python.version))
+    plan = infer_install(project, tox)
+    scan = scan_test_files(project)
+    runner = infer_runner(project, task.repo if task else "", task.test_patch if task else "", plan.named, scan)
+    settings = run_settings(project, runner.name, plan.named, tox, scan)
+    packages = [*plan.packages, *settings.packages]
     if runner.name == "pytest" and "pytest" not in plan.named:
         packages.append("pytest")
     env = Environment(
         python=python.version,
         install=plan.install,
         packages=packages,
+        env_vars=settings.env_vars,
         extras=plan.extras,
         requirements_files=plan.requirements_files,
         test_command=runner.command,
         log_parser=runner.name,
         test_files=task.test_files() if task else [],
     )
-    notes = [f"python {python.reason}", *project.notes, *plan.notes, runner.reason]
+    notes = [f"python {python.reason}", *project.notes, *plan.notes, runner.reason, *settings.notes]
     if task is not None:
         env = _keep_task_recipe(env, task.environment, notes)
         table = load_overrides() if overrides is None else overrides

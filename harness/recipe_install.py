@@ -1,7 +1,7 @@
 """How a project gets installed: its test extras, requirements files and dependency groups, as uv commands.
 
 Extras come from PEP 621 `[project.optional-dependencies]`, Poetry `[tool.poetry.extras]`,
-setup.cfg `[options.extras_require]` and setup.py `extras_require`; the test-like ones (test,
+setup.cfg `[options.extras_require]` (pbr's `[extras]` too) and setup.py `extras_require`; the test-like ones (test,
 tests, testing) are installed, else `dev`. Requirements files are the root `*requirements*.txt`
 and `requirements/*.txt`: the plain runtime file plus the test file (else the dev file); docs,
 lint and minimum-version variants are left out. Poetry groups and PEP 735 dependency groups of the
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from swefarm.harness.recipe import ProjectFiles
+    from swefarm.harness.recipe_tox import ToxSettings
 
 TEST_WORDS = ("test", "tests", "testing")
 DEV_WORDS = ("dev", "develop", "development")
@@ -53,14 +54,20 @@ class InstallPlan:
     notes: list[str] = field(default_factory=list)
 
 
-def infer_install(project: ProjectFiles) -> InstallPlan:
-    """The `uv pip install` command for the checkout, with its test extras and requirements files."""
+def infer_install(project: ProjectFiles, tox: ToxSettings | None = None) -> InstallPlan:
+    """The `uv pip install` command for the checkout, with its test extras and requirements files.
+
+    With the settings of a tox environment, its extras and `-r` files join the command and its other
+    dependencies become extra packages (those the install does not already name)."""
     plan = InstallPlan()
     extras = project_extras(project)
     plan.extras = [e for e in TEST_WORDS if e in extras] or [e for e in DEV_WORDS if e in extras]
     if extras and not plan.extras:
         plan.notes.append(f"no test extra among {', '.join(sorted(extras))}")
     plan.requirements_files = requirement_files(project)
+    if tox:
+        plan.extras += [e for e in map(_norm, tox.extras) if e not in plan.extras]
+        plan.requirements_files += [f for f in tox.requirements_files if f not in plan.requirements_files]
     args = [f"-r {shlex.quote(rel)}" for rel in plan.requirements_files]
     if is_installable(project):
         args.append("-e " + shlex.quote(f".[{','.join(plan.extras)}]" if plan.extras else "."))
@@ -71,7 +78,16 @@ def infer_install(project: ProjectFiles) -> InstallPlan:
     plan.packages = dependency_groups(project)
     if plan.packages:
         plan.notes.append(f"dependency groups installed as packages: {', '.join(plan.packages)}")
+    pbr = [r for e in plan.extras for r in _pbr_extras(project).get(e, []) if r not in plan.packages]
+    if pbr:  # pbr writes [extras] into the metadata only in some versions (1.8 under setuptools 68 does not)
+        plan.packages += pbr
+        plan.notes.append(f"pbr [extras] installed as packages too: {', '.join(pbr)}")
     plan.named = _named(project, extras, plan)
+    if tox:
+        added = [d for d in tox.deps if requirement_name(d) not in plan.named]
+        plan.packages += added
+        plan.named |= {n for d in added if (n := requirement_name(d))}
+        plan.notes += [*tox.notes, *([f"tox deps installed as packages: {', '.join(added)}"] if added else [])]
     return plan
 
 
@@ -87,6 +103,7 @@ def project_extras(project: ProjectFiles) -> dict[str, list[str] | None]:
     if project.setup_cfg.has_section("options.extras_require"):
         for name, value in project.setup_cfg.items("options.extras_require"):
             extras[_norm(name)] = [line.strip() for line in value.splitlines() if line.strip()]
+    extras.update(_pbr_extras(project))
     setup = project.setup_args.get("extras_require")
     if isinstance(setup, dict):
         for name, reqs in setup.items():
@@ -97,6 +114,17 @@ def project_extras(project: ProjectFiles) -> dict[str, list[str] | None]:
         for quoted, keyword in re.findall(pattern, project.setup_py):
             if _norm(quoted or keyword) in (*TEST_WORDS, *DEV_WORDS):
                 extras.setdefault(_norm(quoted or keyword), None)
+    return extras
+
+
+def _pbr_extras(project: ProjectFiles) -> dict[str, list[str]]:
+    """pbr's setup.cfg `[extras]`: name -> requirements (`req:marker` written as PEP 508 `req; marker`)."""
+    if not (project.setup_cfg.has_section("extras") and project.setup_cfg.has_option("metadata", "name")):
+        return {}
+    extras = {}
+    for name, value in project.setup_cfg.items("extras"):
+        lines = (line.strip() for line in value.splitlines())
+        extras[_norm(name)] = [re.sub(r"^([^:;]+):(?=\s*\w)", r"\1; ", line) for line in lines if line]
     return extras
 
 

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import yaml
+from swefarm.harness.recipe_tox import python_factor, read_tox
 from swefarm.sandbox.bases import choose_base, makeable_versions
 
 if TYPE_CHECKING:
@@ -40,7 +41,6 @@ MATURITY = timedelta(days=180)
 
 _CLASSIFIER = re.compile(r"Programming Language :: Python :: (3)\.(\d+)\b")
 _PY_REQUIRES = re.compile(r"""python_requires['"]?\s*[=:]\s*['"]([^'"]+)['"]""")
-_TOX_ENV = re.compile(r"^py(3)\.?(\d{1,2})$")
 _VERSION = re.compile(r"^(?:python-?|cpython-)?(3)\.(\d+)(?:\.\d+)?$")
 _CLAUSE = re.compile(r"^(~=|===|==|!=|<=|>=|<|>|\^|~)?v?(\d+(?:\.\d+)*)(\.\*)?$")
 
@@ -137,30 +137,13 @@ def declared_versions(project: ProjectFiles) -> dict[str, list[Version]]:
 
 
 def _tox_versions(project: ProjectFiles) -> set[Version]:
-    envlists = [
-        project.tox_ini.get("tox", "envlist", fallback=""),
-        project.setup_cfg.get("tox:tox", "envlist", fallback=""),
-    ]
+    config = read_tox(project)
     versions = set()
-    for envlist in envlists:
-        for expanded in _expand_braces(envlist):
-            for factor in re.split(r"[\s,\-]+", expanded):
-                if match := _TOX_ENV.match(factor):
-                    versions.add((int(match.group(1)), int(match.group(2))))
+    for name in config.envlist if config else []:
+        for factor in name.split("-"):
+            if isinstance(found := python_factor(factor), tuple) and found[0] == 3:
+                versions.add(found)
     return versions
-
-
-def _expand_braces(text: str, limit: int = 256) -> list[str]:
-    """tox's `py{38,39}-x` generative envlists, expanded (at most `limit` results)."""
-    match = re.search(r"\{([^{}]*)\}", text)
-    if not match:
-        return [text]
-    out: list[str] = []
-    for alt in match.group(1).split(","):
-        out.extend(_expand_braces(text[: match.start()] + alt.strip() + text[match.end() :], limit))
-        if len(out) >= limit:
-            break
-    return out[:limit]
 
 
 class _StrLoader(yaml.SafeLoader):
@@ -255,6 +238,12 @@ def base_for(python: str, bases: tuple[Version, ...] | None = None) -> str:
         return python
     bases = bases if bases is not None else makeable_versions()
     return _text(choose_base((int(match.group(1)), int(match.group(2))), bases))
+
+
+def python_version(text: str) -> Version:
+    """(3, 11) for "3.11" (or "python3.11"); (3, 0) when the text names no version."""
+    match = _VERSION.match(text.strip())
+    return (int(match.group(1)), int(match.group(2))) if match else (3, 0)
 
 
 def _text(version: Version) -> str:

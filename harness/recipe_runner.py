@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from swefarm.harness.recipe import ProjectFiles
+    from swefarm.harness.recipe_testfiles import TestFileScan
 
 #: Runner name -> the base command it is run with (from the repository root).
 BASE_COMMANDS = {
@@ -39,8 +40,11 @@ def infer_runner(
     repo: str = "",
     test_patch: str = "",
     named: set[str] | None = None,
+    scan: TestFileScan | None = None,
 ) -> RunnerChoice:
-    """The runner for `project` (repo "owner/name" when known; `named`: requirement names it installs)."""
+    """The runner for `project` (repo "owner/name" when known; `named`: requirement names it installs;
+    `scan`: what its test files use). A Django app whose tests would otherwise run under unittest runs
+    under pytest with pytest-django, which sets Django up with the app's test settings."""
     repo = repo.lower()
     if repo == "django/django":
         return _choice("django", "the repository is django/django")
@@ -51,6 +55,10 @@ def infer_runner(
         return _choice("sympy", "sympy with bin/test")
     if why := pytest_signal(project, test_patch, named or set()):
         return _choice("pytest", why)
+    if scan and scan.uses_pytest:
+        return _choice("pytest", f"the test files use pytest ({scan.files} read)")
+    if scan and scan.django_settings:
+        return _choice("pytest", f"a Django app: pytest-django runs its test cases with {scan.django_settings}")
     return _choice("unittest", "no sign of pytest")
 
 

@@ -69,6 +69,34 @@ def resolve_repo(repo: str, repo_paths: dict[str, Path] | None = None, log=print
     return mirror
 
 
+def mirror_path(repo: str, mirrors: Path | None) -> Path | None:
+    """`repo`'s git directory in a folder of mirrors (`owner+name/repo`, as `fetch` lays them out, or
+    `owner__name`), or None when the folder has none."""
+    if not mirrors:
+        return None
+    base = Path(mirrors) / repo.replace("/", "+")
+    for path in (base / "repo" / ".git", base / "repo", base, Path(mirrors) / repo.replace("/", "__")):
+        if (path / "HEAD").is_file() or (path / ".git").exists():
+            return path.resolve()
+    return None
+
+
+def missing_files(git_dir: Path, commit: str) -> list[str]:
+    """Paths of `commit`'s tree whose contents the repository lacks (a partial clone, or a snapshot
+    that left out large files)."""
+    listing = git("ls-tree", "-r", "-z", commit, cwd=git_dir).split("\0")
+    blobs: dict[str, list[str]] = {}
+    for entry in filter(None, listing):
+        meta, _, path = entry.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            blobs.setdefault(parts[2], []).append(path)
+    done = subprocess.run(["git", "cat-file", "--batch-check"], cwd=git_dir, input="\n".join(blobs),
+                          capture_output=True, text=True)  # fmt: skip
+    missing = [line.split()[0] for line in done.stdout.splitlines() if line.endswith(" missing")]
+    return sorted(p for sha in missing for p in blobs.get(sha, []))
+
+
 def has_commit(git_dir: Path, commit: str) -> bool:
     probe = subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=git_dir, capture_output=True)
     return probe.returncode == 0
@@ -82,7 +110,16 @@ def export_tree(git_dir: Path, commit: str, dest: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_WORK_TREE": str(dest)}
         git("read-tree", commit, cwd=git_dir, env=env)
-        git("checkout-index", "--all", "--force", f"--prefix={dest}/", cwd=git_dir, env=env)
+        try:
+            git("checkout-index", "--all", "--force", f"--prefix={dest}/", cwd=git_dir, env=env)
+        except RepoError:
+            if lost := missing_files(git_dir, commit):
+                raise RepoError(
+                    f"{git_dir} lacks the contents of {len(lost)} file(s) of commit {commit[:12]} "
+                    f"({', '.join(lost[:3])}{', ...' if len(lost) > 3 else ''}): a partial clone, or a snapshot "
+                    "without its large files. Use a full clone (git clone --mirror), or fetch the missing objects"
+                ) from None
+            raise
 
 
 def snapshot(git_dir: Path, commit: str, dest: Path) -> None:

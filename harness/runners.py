@@ -31,6 +31,27 @@ _DJANGO = "./tests/runtests.py --verbosity 2 --noinput --parallel 1"
 # a warning printed mid-line splits the verbose line of the test that raised it (SWE-bench sets the same)
 _SYMPY = "PYTHONWARNINGS='ignore::UserWarning,ignore::SyntaxWarning' bin/test -C --verbose"
 _UNITTEST = "python -m unittest -v"
+#: Above this many pytest node ids, the files run with the ids selected by a plugin: pytest before 3.3
+#: collects a module again for every id given on the command line (inspect reads the file for each
+#: function), so hundreds of ids from one file took dateutil 2017's runs past the hour.
+MANY_IDS = 40
+# Keeps the listed node ids (an id that matches no item exactly keeps the items beneath it: a file, a
+# class, or an id a dataset cut at a space) and deselects the rest, so that the exit code is theirs alone.
+_SELECT_PLUGIN = """import os
+
+
+def pytest_collection_modifyitems(config, items):
+    with open(os.environ["SWEFARM_SELECT"]) as f:
+        wanted = [line.rstrip("\\n") for line in f if line.strip()]
+    exact = set(wanted) & {item.nodeid for item in items}
+    prefixes = tuple(w for w in wanted if w not in exact)
+    keep = [i for i in items if i.nodeid in exact or (prefixes and i.nodeid.startswith(prefixes))]
+    kept = {id(i) for i in keep}
+    dropped = [i for i in items if id(i) not in kept]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = keep
+"""
 _NAME = re.compile(r"^(?P<method>\w+) \((?P<where>[\w.]+)\)")
 _DOTTED = re.compile(r"^\w+(\.\w+)*$")
 _FIXTURES = ("setUpClass", "tearDownClass", "setUpModule", "tearDownModule")
@@ -93,10 +114,25 @@ def _pytest(tests: list[str], junit_path: str, extra: str = "") -> str:
         raise CommandTooLongError(f"{len(paths)} test files do not fit in one command")
     if paths == tests:
         return by_file
+    if len(tests) > MANY_IDS:
+        selected = _pytest_selected(tests, paths, junit_path)
+        return selected if _fits(selected) else by_file
     note = "echo 'swefarm: pytest rejected the test ids (exit code 4); running their files' >&2"
     by_id = f"{base} {_join(tests)}"
     command = f'{by_id}; rc=$?; if [ "$rc" -eq 4 ]; then {note}; {by_file}; else (exit "$rc"); fi'
     return command if _fits(command) else by_file
+
+
+def _pytest_selected(tests: list[str], paths: list[str], junit_path: str) -> str:
+    """The files, collected once each, with the listed ids kept by a small plugin (the rest deselected).
+
+    The plugin and the list go to a new directory (mktemp), never to a path the agent could have planted."""
+    plugin = "d=$(mktemp -d /tmp/swefarm-select.XXXXXX) && cat > \"$d/swefarm_select.py\" <<'SWEFARM_PLUGIN'\n"
+    run = (f"[ -s \"$d/swefarm_select.py\" ] && printf '%s\\n' {_join(tests)} > \"$d/ids.txt\" && "
+           f"rm -f {shlex.quote(junit_path)} && PYTHONPATH=\"$d${{PYTHONPATH:+:$PYTHONPATH}}\" "
+           f"SWEFARM_SELECT=\"$d/ids.txt\" {_PYTEST} -p swefarm_select --junitxml={shlex.quote(junit_path)} "
+           f"{_join(paths)}")  # fmt: skip
+    return f"{plugin}{_SELECT_PLUGIN}SWEFARM_PLUGIN\n{run}"
 
 
 def dotted_label(test_id: str) -> str | None:

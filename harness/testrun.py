@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 from swefarm.harness.parsers import parse
 from swefarm.harness.results import TestRun
 from swefarm.harness.runners import DEFAULT_PARSER, runner_of, test_command
+from swefarm.harness.test_order import collection_order
 from swefarm.sandbox import CommandResult, Sandbox
+from swefarm.sandbox.errors import SandboxError
 from swefarm.tasks.models import Task
 
 from swefarm.errors import InfrastructureError
@@ -92,6 +94,13 @@ def apply_patch(sb: Sandbox, diff: str, name: str) -> tuple[bool, str]:
     return res.exit_code == 0, res.output
 
 
+def _source(sb: Sandbox, path: str) -> str | None:
+    try:
+        return sb.read_file(path).decode("utf-8", "replace")
+    except (OSError, ValueError, SandboxError):  # missing, a directory, or a path the sandbox refuses
+        return None
+
+
 def run_tests(sb: Sandbox, task: Task, tests: list[str], timeout: float = 1800) -> TestRun:
     """Run only `tests` (ids, or files for validation) and parse their statuses from structured output."""
     res, junit = run_command(sb, task, tests, timeout)
@@ -118,6 +127,8 @@ def run_command(
     """
     runner = runner_name(task)
     files = [p for p in files_after(task.test_patch) if p.endswith(".py")]
+    if runner == "pytest" and any("::" in t for t in tests):  # ids in file order, as whole-file runs have them
+        tests = collection_order(tests, lambda path: _source(sb, path), files)
     try:
         cmd = test_command(runner, tests, junit_path=JUNIT_PATH, files=files, options=options)
     except ValueError as exc:

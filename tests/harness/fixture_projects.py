@@ -10,6 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from swefarm.harness.recipe import ProjectFiles
 from swefarm.tasks.models import Provenance, Task
 
 IDENTITY = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x.invalid", "GIT_COMMITTER_NAME": "t",
@@ -64,3 +65,11 @@ def task_for(repo_name: str, commits: dict[str, str], when: str, source: str = "
         environment_setup_commit=commits["base"],
         provenance=Provenance(source=source),
     )
+
+
+def project_files(root: Path, files: dict[str, str]) -> ProjectFiles:
+    """`files` written under `root`, read back as the recipe inference reads a checkout."""
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return ProjectFiles.read(root)

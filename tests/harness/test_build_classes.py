@@ -57,13 +57,34 @@ def test_a_backend_without_editable_hooks_falls_back(docker_client, tmp_path):
     assert result.ok, checked.status_reason  # the checkout is what the tests import
 
 
-def test_ancient_pins_that_crash_the_runner_fall_back_to_the_package_and_a_runner(docker_client, tmp_path):
-    """Class 3: a requirements file pins pytest 2.6 (2014), which installs and crashes on this Python."""
+def test_ancient_pins_that_crash_the_runner_keep_the_requirements_with_a_newer_runner(docker_client, tmp_path):
+    """Class 3: a requirements file pins pytest 2.6 (2014), which installs and crashes on this Python;
+    the runner (and its plugins) of the Python's maturity replaces it, every other requirement kept."""
     files = {"setup.py": "from setuptools import setup\nsetup(name='widget', py_modules=['widget'])\n",
-             "requirements-test.txt": "pytest==2.6.4\n", "tox.ini": "[testenv]\ncommands = pytest\n"}  # fmt: skip
-    (task, outcome), _ = _build(docker_client, tmp_path, "fixture/ancient", files, "2024-02-01T12:00:00Z")
+             "requirements-test.txt": "pytest==2.6.4\nsix==1.16.0\n",
+             "tox.ini": "[testenv]\ncommands = pytest\n"}  # fmt: skip
+    test = "import six\nfrom widget import add\n\n\ndef test_add():\n    assert six and add(2, 3) == 5\n"
+    (task, outcome), _ = _build(docker_client, tmp_path, "fixture/ancient", files, "2024-02-01T12:00:00Z", test=test)
+    assert outcome.ok, task.status_reason
+    assert task.extra["build"]["install_step"] == "newer-runner"
+    checked, result = validate_task(docker_client, task, runs=1)
+    assert result.ok, checked.status_reason  # six, from the requirements file, is there
+
+
+@pytest.mark.timeout(900)  # the recipe and every fallback before package-only, each in a fresh venv
+def test_a_requirement_that_no_longer_installs_falls_back_to_the_package_and_a_runner(docker_client, tmp_path):
+    """Class 3: every release of a requirement is yanked now (types-pkg_resources, as sqlfluff's dev
+    requirements name it): no install of the file works, so the package and the runner of its date do."""
+    files = {"setup.py": "from setuptools import setup\nsetup(name='widget', py_modules=['widget'])\n",
+             "requirements-test.txt": "pytest\ntypes-pkg_resources\npytest-timeout==2.2.0\n",
+             "pytest.ini": "[pytest]\ntimeout = 60\n"}  # fmt: skip
+    (task, outcome), _ = _build(docker_client, tmp_path, "fixture/yanked", files, "2024-02-01T12:00:00Z")
     assert outcome.ok, task.status_reason
     assert task.extra["build"]["install_step"] == "package-only"
+    # the pytest plugin the file names comes along (unpinned): the configuration's `timeout` relies on it
+    check = ["/opt/venv/bin/python", "-c", "import pytest_timeout; print('ok')"]
+    shown = docker_client.containers.run(task.environment.image, check, remove=True, network_disabled=True)
+    assert shown.strip() == b"ok", shown
 
 
 def test_a_c_extension_gets_a_toolchain(docker_client, tmp_path):
@@ -77,6 +98,44 @@ def test_a_c_extension_gets_a_toolchain(docker_client, tmp_path):
                                 "pytest.ini": "[pytest]\n"}, "2024-02-01T12:00:00Z", test=test)  # fmt: skip
     assert outcome.ok, task.status_reason
     checked, result = validate_task(docker_client, task, runs=1)
+    assert result.ok, checked.status_reason
+
+
+def test_tox_deps_and_settings_make_a_django_plugin_test_run(docker_client, tmp_path):
+    """Class 12: the test module errors in base and gold alike unless the install takes tox's deps
+    (Django is only there), its setenv (the settings module, a variable) and pytest-django."""
+    tox = ("[tox]\nenvlist = py{39,311}-dj42, lint\n[testenv]\ndeps =\n    pytest\n    dj42: Django>=4.2,<5\n"
+           "setenv =\n    DJANGO_SETTINGS_MODULE = tests.settings\n    WIDGET_MODE = tox\n"
+           "commands = pytest\n")  # fmt: skip
+    test = ("import os\n\nfrom widget import add\n\n\ndef test_add(settings):  # pytest-django's fixture\n"
+            "    assert settings.GREETING == 'hi' and os.environ['WIDGET_MODE'] == 'tox'\n"
+            "    assert add(2, 3) == 5\n")  # fmt: skip
+    settings = "SECRET_KEY = 'x'\nINSTALLED_APPS = []\nGREETING = 'hi'\n"
+    files = {"setup.py": "from setuptools import setup\nsetup(name='widget', py_modules=['widget'])\n",
+             "tox.ini": tox, "tests/settings.py": settings}  # fmt: skip
+    (task, outcome), _ = _build(docker_client, tmp_path, "fixture/toxdjango", files, "2024-02-01T12:00:00Z", test=test)
+    assert outcome.ok, task.status_reason
+    env = task.environment
+    assert {"django", "pytest-django"} <= set(env.packages) and env.python == "3.11", env
+    assert env.env_vars == {"DJANGO_SETTINGS_MODULE": "tests.settings", "WIDGET_MODE": "tox"}
+    checked, result = validate_task(docker_client, task, runs=1)
+    assert result.ok, checked.status_reason
+    assert checked.FAIL_TO_PASS == ["tests/test_fix.py::test_add"]
+
+
+def test_numpy_kernels_do_not_depend_on_the_machine_that_grades(docker_client, tmp_path):
+    """numpy picks SIMD kernels by the CPU at run time, and its AVX-512 ones round differently: the image
+    turns off the AVX-512 targets its numpy dispatches, so every machine computes the same results."""
+    import platform
+
+    setup = "from setuptools import setup\nsetup(name='widget', py_modules=['widget'], install_requires=['numpy'])\n"
+    files = {"setup.py": setup, "pytest.ini": "[pytest]\n"}
+    (task, outcome), _ = _build(docker_client, tmp_path, "fixture/simd", files, "2024-02-01T12:00:00Z")
+    assert outcome.ok, task.status_reason
+    env = dict(e.split("=", 1) for e in docker_client.images.get(task.environment.image).attrs["Config"]["Env"])
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert {"AVX512F", "AVX512_SKX"} <= set(env["NPY_DISABLE_CPU_FEATURES"].split()), env
+    checked, result = validate_task(docker_client, task, runs=1)  # numpy imports with them off
     assert result.ok, checked.status_reason
 
 

@@ -3,7 +3,9 @@ SWE-bench's specifications, the Python choice, and the CLI's answers for tasks w
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from swefarm.cli.main import app
@@ -52,19 +54,64 @@ def test_the_install_script_has_every_fallback_step_in_order():
     script = install_script(env, ScriptInputs(date="2016-05-01T00:00:00Z", python_floor="2021-04-03T00:00:00Z",
                                               vcs_version="1.4.0"))  # fmt: skip
     order = [script.index(f"swefarm_try {name} ") for name in
-             ("recipe", "no-isolation", "non-editable", "legacy-setuptools", "package-only", "pytest3-runner",
-              "newer-runner")]  # fmt: skip
+             ("recipe", "no-isolation", "non-editable", "legacy-setuptools", "pytest3-runner", "newer-runner",
+              "unpinned", "package-only", "later-deps")]  # fmt: skip
     assert order == sorted(order)
+    # the runner fixes and later-deps build on the first install that worked (its runner crashed)
+    on_installed = dict(re.findall(r"swefarm_try (\S+) \w+ step_\d+ (\d)", script))
+    assert [n for n, flag in on_installed.items() if flag == "1"] == ["pytest3-runner", "newer-runner", "later-deps"]
     assert "SETUPTOOLS_SCM_PRETEND_VERSION=1.4.0" in script and "PBR_VERSION=1.4.0" in script
-    assert "--exclude-newer-package setuptools=$SWEFARM_BUILD_FLOOR" in script  # build tools under a floor
-    package_only = script[script.index("step_4()") : script.index("swefarm_try package-only")]
-    assert "-r requirements.txt" not in package_only and "uv pip install pytest" in package_only
+    assert "export UV_EXCLUDE_NEWER=2021-04-03T00:00:00Z" in script  # later-deps: 180 days on, or the Python's maturity
+    assert "SWEFARM_BUILD_FLOOR=2023-07-01T00:00:00Z" in script  # build tools under a floor
+    unpinned = script[script.index("step_6()") : script.index("swefarm_try unpinned")]
+    assert "swefarm_unpin requirements.txt > /tmp/swefarm-unpinned-requirements.txt" in unpinned
+    assert "uv pip install -r /tmp/swefarm-unpinned-requirements.txt -e '.[test]'" in unpinned
+    package_only = script[script.index("step_7()") : script.index("swefarm_try package-only")]
+    assert "-r requirements.txt" not in package_only
+    assert "uv pip install pytest $(swefarm_plugins_named requirements.txt)" in package_only
+
+
+def test_unpinned_requirements_keep_names_extras_and_markers(tmp_path):
+    """django-filter 2020 pins markdown 2.6.4, whose build fails on Python 3.9 (getiterator): the
+    `unpinned` step installs the files' requirements by name, resolved at the task's date. The script's
+    own function runs here on files written in the test."""
+    import subprocess
+
+    script = install_script(Environment(install=["uv pip install -r r.txt -e ."], requirements_files=["r.txt"]),
+                            ScriptInputs(date="2020-06-01T00:00:00Z"))  # fmt: skip
+    function = re.search(r"^swefarm_unpin\(\) \{\n.*?^\}\n", script, re.M | re.S).group(0)
+    (tmp_path / "reqs").mkdir()
+    (tmp_path / "r.txt").write_text("markdown==2.6.4  # docs\nDjango>=2.2,<3.1\n# a comment\n-r reqs/more.txt\n"
+                                    "coverage[toml] (>=4.5)\nenum34==1.1; python_version < '3.4'\n"
+                                    "-e git+https://example.org/x.git#egg=x\n--index-url https://x.org\n")  # fmt: skip
+    (tmp_path / "reqs" / "more.txt").write_text("djangorestframework==3.11.0\n")
+    out = subprocess.run(["bash", "-c", f"{function}swefarm_unpin r.txt"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=30)  # fmt: skip
+    assert out.stdout.splitlines() == ["markdown", "Django", "djangorestframework", "coverage[toml]",
+                                       "enum34; python_version < '3.4'"], out.stderr  # fmt: skip
+
+
+def test_package_only_keeps_the_pytest_plugins_the_requirement_files_name(tmp_path):
+    """django-model-utils 2019: a pinned requirement no longer installs, so package-only drops the files,
+    and with them pytest-django, which its [tool:pytest] DJANGO_SETTINGS_MODULE needs: the plugins the
+    files name come along, unpinned. The script's own function runs here on files written in the test."""
+    import subprocess
+
+    script = install_script(Environment(install=["uv pip install -r r.txt -e ."], requirements_files=["r.txt"]),
+                            ScriptInputs(date="2019-12-15T00:00:00Z"))  # fmt: skip
+    function = re.search(r"^swefarm_plugins_named\(\) \{\n.*?^\}\n", script, re.M | re.S).group(0)
+    (tmp_path / "r.txt").write_text("pytest==4.5.0\npytest-django==3.4.7\n  pytest_cov>=2.7 ; python_version>'3'\n"
+                                    "psycopg2-binary==2.8.4\n# pytest-commented\npytest\n-r other.txt\n")  # fmt: skip
+    (tmp_path / "other.txt").write_text("pytest-mock\n")
+    out = subprocess.run(["bash", "-c", f"{function}swefarm_plugins_named r.txt missing.txt"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert out.stdout.split() == ["pytest-django", "pytest_cov"], out.stderr
 
 
 def test_a_new_plain_install_gets_no_editable_fallbacks_or_floors():
     script = install_script(Environment(install=["uv pip install ."]), ScriptInputs(date="2024-05-01T00:00:00Z"))
     assert "no-isolation" not in script and "pytest3-runner" not in script
-    assert "extra=()" in script  # no build-tool floor: the date is past it
+    assert "SWEFARM_BUILD_FLOOR=\n" in script  # no build-tool floor: the date is past it
 
 
 def test_failures_are_remembered_per_tag_and_forgotten(tmp_path):
@@ -151,3 +198,31 @@ def test_validate_and_grade_on_a_task_whose_build_failed(tmp_path, monkeypatch):
     graded = runner.invoke(app, ["grade", "x-1", "--patch", str(patch)])
     assert graded.exit_code == 3 and "swefarm build x-1 --force" in graded.output
     assert "swefarm setup" not in graded.output
+
+
+def test_a_runner_plugin_the_tests_import_keeps_its_major_version(tmp_path):
+    """The runner fixes upgrade pytest and its plugins; a plugin the test files import (hypothesis) is also
+    a library whose API they call, and its next major may have removed it (attrs 2017's
+    `lists(average_size=...)` under hypothesis 6): it is upgraded within its installed major, unless
+    that version cannot import on the Python (then without the cap).
+    The script's own function runs here, over this venv's plugins, with uv replaced by echo."""
+    import subprocess
+    import sys
+    from importlib import metadata
+
+    script = install_script(Environment(install=["uv pip install -e ."]), ScriptInputs(date="2017-06-01T00:00:00Z"))
+    function = re.search(r"^swefarm_upgrade_runner\(\) \{\n.*?^\}\n", script, re.M | re.S).group(0)
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_props.py").write_text("from hypothesis import given, strategies as st\n")
+    (tmp_path / "conftest.py").write_text("import pytest\n")
+    bash = f'uv() {{ echo "$@"; }}\n{function}swefarm_upgrade_runner'
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "SWEFARM_TESTBED": str(tmp_path)}
+    out = subprocess.run(["bash", "-c", bash], env=env, capture_output=True, text=True, timeout=60)
+    assert len(out.stdout.splitlines()) == 1, out.stdout  # it imports here: no second, uncapped upgrade
+    words = out.stdout.split()
+    major = int(metadata.version("hypothesis").split(".")[0])
+    assert f"hypothesis<{major + 1}" in words, out.stdout + out.stderr
+    assert words[:3] == ["pip", "install", "--upgrade"] and {"pytest", "pluggy", "py"} <= set(words)
+    plugins = {w for w in words if w.startswith("pytest-")}
+    assert plugins and all("<" not in w for w in plugins)  # the tests import none of them: upgraded freely

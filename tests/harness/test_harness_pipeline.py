@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import docker
 import pytest
@@ -105,6 +107,13 @@ def test_a_task_image_is_reused_only_on_the_environment_it_was_built_on(docker_c
         moved = build_task_image(docker_client, built_calc_task, other_env, repo)
         assert not moved.cached
         assert docker_client.images.get(moved.tag).labels["swefarm.env"] == other_env
+        # the environment rebuilt under the same tag (a new install step, --force): new task layer
+        with tempfile.TemporaryDirectory() as ctx:
+            Path(ctx, "Dockerfile").write_text(f"FROM {env_tag}\nLABEL swefarm.test-rebuilt=1\n")
+            docker_client.images.build(path=ctx, tag=other_env, rm=True)
+        rebuilt = build_task_image(docker_client, built_calc_task, other_env, repo)
+        assert not rebuilt.cached
+        assert docker_client.images.get(rebuilt.tag).labels["swefarm.env_id"] == docker_client.images.get(other_env).id
     finally:
         build_task_image(docker_client, built_calc_task, env_tag, repo)  # back on its own environment
         docker_client.images.remove(other_env)

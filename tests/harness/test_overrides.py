@@ -63,11 +63,21 @@ def test_builtin_version_keys():
     assert apply_overrides(Environment(), "pydicom/pydicom", "2.3").python == "3.9"
 
 
-def test_every_lite_dev_repository_has_a_sensible_override():
-    table = load_overrides()
+def test_every_lite_dev_repository_has_a_spec_or_a_sensible_override():
+    from swefarm.harness.recipe_swebench import load_specs
+
+    table, specs = load_overrides(), load_specs()["MAP_REPO_VERSION_TO_SPECS_PY"]
     for repo in LITE_DEV_REPOS:
         env = apply_overrides(Environment(install=["uv pip install -e ."]), repo, "")
-        assert repo in table and env.python in BASE_TEXTS, repo
+        assert repo in specs or repo in table, repo
+        assert env.python is None or env.python in BASE_TEXTS, repo
+
+
+def test_an_override_never_forces_one_versions_extra_on_every_version():
+    """marshmallow's `dev` extra exists from 2.x on: its spec gives it to SWE-bench imports, while a mined
+    2017 task keeps the install inferred from its own checkout (dev-requirements.txt)."""
+    inferred = Environment(install=["uv pip install -r dev-requirements.txt -e ."])
+    assert apply_overrides(inferred, "marshmallow-code/marshmallow", "2.13.5") == inferred
 
 
 def test_repo_then_version_deep_merge_lists_replace_and_mappings_merge():

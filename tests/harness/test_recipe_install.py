@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from swefarm.harness.recipe import ProjectFiles
+from fixture_projects import project_files as project
 from swefarm.harness.recipe_install import infer_install, poetry_requirement, requirement_name
 
 SETUPTOOLS_TOML = '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
-
-
-def project(root: Path, files: dict[str, str]) -> ProjectFiles:
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return ProjectFiles.read(root)
 
 
 def test_pep621_test_extra_and_a_requirements_tests_file(tmp_path):

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from swefarm.harness.recipe import ProjectFiles
+from fixture_projects import project_files as project
 from swefarm.harness.recipe_runner import BASE_COMMANDS, infer_runner
-
-
-def project(root: Path, files: dict[str, str]) -> ProjectFiles:
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return ProjectFiles.read(root)
 
 
 def test_django_by_repository_name(tmp_path):

@@ -7,6 +7,7 @@ arguments it was given (and exits 4, as pytest does for an unknown node id, when
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from swefarm.harness.runners import (
     DEFAULT_JUNIT,
     DEFAULT_PARSER,
+    MANY_IDS,
     MAX_COMMAND_CHARS,
     CommandTooLongError,
     dotted_label,
@@ -93,6 +95,30 @@ def test_a_long_pytest_list_runs_the_files_of_its_ids():
     command = command_for("pytest", ids)
     assert len(command) <= MAX_COMMAND_CHARS
     assert "::" not in command and command.count("tests/test_m") == 40
+
+
+def test_many_ids_run_their_files_once_and_keep_only_the_listed_tests(tmp_path):
+    """Above MANY_IDS, the files run once with the ids selected by a plugin (old pytest collected a module
+    again per id: quadratic). A real pytest: the listed ids run, the others are deselected, so a failing
+    test outside the list changes neither the report nor the exit code; an id cut at a space keeps the
+    items it begins, and nothing planted at a fixed /tmp path is loaded."""
+    import sys
+
+    body = "".join(f"def test_{i}():\n    pass\n\n" for i in range(60))
+    body += "def test_broken():\n    assert False\n\n"
+    body += "import pytest\n\n@pytest.mark.parametrize('p', ['a b', 'c'])\ndef test_p(p):\n    pass\n"
+    (tmp_path / "test_many.py").write_text(body)
+    ids = [f"test_many.py::test_{i}" for i in range(0, 60, 2)] + [f"test_many.py::test_{i}" for i in range(1, 30, 2)]
+    ids.append("test_many.py::test_p[a")  # cut at the space, as SWE-bench's lists have some ids
+    assert len(ids) > MANY_IDS
+    junit = tmp_path / "junit.xml"
+    command = command_for("pytest", ids, junit_path=str(junit))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    ran = set(re.findall(r'<testcase classname="[^"]*" name="([^"]+)"', junit.read_text()))
+    assert ran == {i.split("::")[1] for i in ids[:-1]} | {"test_p[a b]"}
+    assert "deselected" in proc.stdout
 
 
 def test_too_many_files_is_an_error_not_a_silent_truncation():
