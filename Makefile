@@ -53,9 +53,14 @@ bench: setup
 # The real check: every instance of a SWE-bench-format file built and its gold patch graded on the
 # dataset's own lists (SWE-bench Lite, dev split: princeton-nlp/SWE-bench_Lite on Hugging Face).
 # Repositories from MIRRORS (a folder of owner+name/repo or owner__name mirrors), else cloned from GitHub.
+# The real-data check: SWE-bench Lite's dev split (23 instances) built, gold and empty patches graded on the
+# dataset's own lists. DATA=file.jsonl to use a copy you have; else it is downloaded once from Hugging Face.
+LITE_DEV := build/swe-bench-lite-dev.jsonl
 check-real: setup
-	@test -n "$(DATA)" || { echo "usage: make check-real DATA=swe-bench-lite-dev.jsonl [MIRRORS=dir] [HOME_DIR=dir]"; exit 2; }
-	$(BIN)/swefarm bench gold "$(DATA)" --source swe-bench-lite $(if $(MIRRORS),--mirrors "$(MIRRORS)") \
+	@if [ -z "$(DATA)" ] && [ ! -s $(LITE_DEV) ]; then \
+	  echo "downloading SWE-bench Lite, split dev, from Hugging Face (princeton-nlp/SWE-bench_Lite) to $(LITE_DEV)"; \
+	  mkdir -p build && $(BIN)/python -c "import datasets; datasets.load_dataset('princeton-nlp/SWE-bench_Lite', split='dev').to_json('$(LITE_DEV)')"; fi
+	$(BIN)/swefarm bench gold "$(or $(DATA),$(LITE_DEV))" --source swe-bench-lite $(if $(MIRRORS),--mirrors "$(MIRRORS)") \
 		$(if $(HOME_DIR),--home "$(HOME_DIR)")
 
 lint: $(STAMP)
