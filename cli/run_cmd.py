@@ -94,7 +94,7 @@ def run(
                     return f"episodes ({resolved} resolved, {failed} failed; {turns} turns, {tokens:,} tokens)"
 
                 def turn(job, turns: int, tokens: int) -> None:
-                    live[job] = (turns, tokens)
+                    live[job[:2]] = (turns, tokens)  # a job is (task, episode, seed): keyed as trajectories are
                     progress.update(bar, description=describe())
 
                 def done(trajectory) -> None:
