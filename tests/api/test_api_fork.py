@@ -34,7 +34,7 @@ def test_a_fork_makes_sessions_that_go_on_from_the_parents_state(make_farm):
             assert (record.status, record.steps, record.task_id) == ("active", 1, TASK)
             obs, _, _, _, info = sibling.step(bash('pwd; echo "$STAGE"; tail -1 calc/__init__.py'))
             assert obs.splitlines() == ["/testbed/src", "forked", "# wip"]
-            assert info["step"] == 2 and info["messages"][:4] == env._transcript.messages[:4]
+            assert info["step"] == 2 and info["messages"][:4] == env._messages[:4]
         fixed.step(bash(FIX))
         assert fixed.step({"name": "submit", "arguments": {}})[1] == 1.0
         assert unfixed.step({"name": "submit", "arguments": {}})[1] == 0.0
