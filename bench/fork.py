@@ -82,8 +82,8 @@ def _timed_fork(env: Any, n: int, samples: int, cpu: list, keep: list | None = N
     """Wall seconds of each `env.fork(n)`; appends to `cpu` the CPU seconds the containers spent on it."""
     out = []
     for i in range(samples):
-        env._pool.wait_ready(n, timeout=600)  # the steady state: the pool refilled since the last fork
-        ready = list(env._pool._ready.queue)[:n] + [env._sandbox]  # the siblings to be, and the parent
+        env._sandboxes.pool.wait_ready(n, timeout=600)  # the steady state: the pool refilled since the last fork
+        ready = list(env._sandboxes.pool._ready.queue)[:n] + [env._sandbox]  # the siblings to be, and the parent
         before = _cpu_total(ready)
         start = time.perf_counter()
         siblings = env.fork(n)

@@ -120,11 +120,23 @@ class EnvConfig(Scaffold):
     sandbox: SandboxOverrides = Field(  # type: ignore[valid-type]
         default_factory=SandboxOverrides, description="SandboxConfig overrides (memory, cpus, ...)"
     )
+    sandbox_provider: str = Field(
+        "docker",
+        description="where sandboxes come from: docker (sealed containers), or local (a subprocess on this machine "
+        "with NO isolation, for swefarm's own fast tests; see sandbox/local_backend.py)",
+    )
 
     def sandbox_overrides(self, grading: bool = False) -> dict[str, Any]:
         """The sandbox fields this config sets; for `grading`, only the resource limits grading honours."""
         set_ = cast(BaseModel, self.sandbox).model_dump(exclude_none=True)
         return {k: v for k, v in set_.items() if k in GRADING_LIMITS} if grading else set_
+
+    @field_validator("sandbox_provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        from swefarm.sandbox.provider import check_name
+
+        return check_name(value)
 
     @field_validator("reward", mode="before")
     @classmethod

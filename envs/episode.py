@@ -25,7 +25,7 @@ from swefarm.envs.config import EnvConfig
 from swefarm.envs.models import ToolCall, ToolResult
 
 #: Fixed for the env's life: its sandboxes come from one warm pool made with them.
-_PER_ENV = ("sandbox", "pool_size")
+_PER_ENV = ("sandbox", "sandbox_provider", "pool_size")
 
 
 @dataclass

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
-from swefarm.envs.pools import acquire_pool
 from swefarm.sandbox.fork import ForkError, SandboxSnapshot
 from swefarm.sandbox.fork import restore as restore_sandbox
 from swefarm.sandbox.fork import snapshot as snapshot_sandbox
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
 
 #: The episode as the env holds it; copied into every sibling (deep where a sibling may change it).
 _SHARED = ("_task", "_episode", "_cfg", "format", "_reset_s")
-_COPIED = ("_tools", "_specs", "_messages", "_results", "_steps", "_tool_calls", "_tokens", "_model_s", "_env_s")
+_COPIED = ("_tools", "_specs", "_transcript", "_steps", "_tool_calls", "_tokens", "_model_s", "_env_s")
 
 
 @dataclass(frozen=True)
@@ -75,9 +74,7 @@ def restore(env: SWEEnv, snap: EnvSnapshot) -> None:
     """Go back to `snap` (of this env or a sibling on the same task): a fresh sandbox from the pool takes
     its state, the transcript and counts are the snapshot's, and the env's current sandbox is let go."""
     task = snap.episode["_task"]
-    env._ensure_pool(task)
-    pool: Any = env._pool
-    sandbox = pool.acquire()
+    sandbox = env._ensure_pool(task).acquire()
     try:
         restore_sandbox(snap.sandbox, sandbox, check_fresh=False)
     except BaseException:
@@ -96,7 +93,7 @@ def fork(env: SWEEnv, n: int = 1) -> list[SWEEnv]:
     _live(env, "fork")
     state = _episode_state(env)
     box: Any = env._sandbox
-    sandboxes = box.fork(n, pool=env._pool)
+    sandboxes = box.fork(n, pool=env._sandboxes.pool)
     return [_sibling(env, sandbox, state) for sandbox in sandboxes]
 
 
@@ -104,10 +101,7 @@ def _sibling(env: SWEEnv, sandbox, state: dict[str, Any]) -> SWEEnv:
     child: Any = object.__new__(type(env))
     child.__dict__.update(env.__dict__)
     child._np_random = deepcopy(env._np_random)
-    child._prefetched = None
-    child._pool = acquire_pool(
-        str(env._pool_image), env._box_config, env.config.pool_size, env._client
-    )  # one more user
+    child._sandboxes = env._sandboxes.sibling()  # the same pool, one more user; nothing prefetched
     child._sandbox = sandbox
     _load(child, state)
     return child

@@ -18,36 +18,39 @@ attempt, while one its actions or code caused is graded as not resolved.
 `reset(options=...)` may vary one episode (its tools, prompts, issue text,
 sandbox set-up and tool responses; see `envs.episode`): the perturbation layer
 does so, and `info["perturbation"]` records what it varied.
+
+Sandboxes come from a provider (`sandbox.provider`): `client=` a provider, or a
+Docker client, else the one `EnvConfig.sandbox_provider` names (default docker).
+This module is the env and its episode state; where its sandboxes come from (pools,
+prefetching) is `envs.pools`, and the chat it records is `envs.transcript`.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from copy import deepcopy
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-from swefarm.envs.actions import Turn, decode
+from swefarm.envs.actions import decode
 from swefarm.envs.config import EnvConfig
 from swefarm.envs.episode import EpisodeOptions
 from swefarm.envs.models import ToolCall, ToolResult
-from swefarm.envs.pools import acquire_pool, close_later, release_pool
+from swefarm.envs.pools import EnvSandboxes, close_later
 from swefarm.envs.sources import TaskSource, load_source
 from swefarm.envs.spaces import AnyText
 from swefarm.envs.tools import tool_interface
 from swefarm.envs.tools.schema import check_arguments
+from swefarm.envs.transcript import Transcript, prompts
 from swefarm.rewards.outcome import EpisodeOutcome
 from swefarm.sandbox.errors import AgentCausedError, SandboxError
+from swefarm.sandbox.provider import SandboxProvider, as_provider, make_provider
 from swefarm.tasks.models import Task
 from swefarm.tasks.public import agent_view
 
 MAX_TEXT = 1_000_000
-
-_prefetcher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="swefarm-env-prefetch")
 
 
 class SWEEnv(gym.Env[str, Any]):
@@ -72,7 +75,6 @@ class SWEEnv(gym.Env[str, Any]):
     # -- set-up ------------------------------------------------------------------------
     def _setup(self, source: TaskSource, config, client, render_mode, overrides) -> None:
         from swefarm.harness.images import sandbox_config
-        from swefarm.sandbox.engine import connect
 
         self.config = EnvConfig.load(config, **overrides)
         self.source = source
@@ -82,21 +84,18 @@ class SWEEnv(gym.Env[str, Any]):
         self.format = self.config.call_format()
         self.observation_space = AnyText(max_length=MAX_TEXT, min_length=0)
         self.action_space = AnyText(max_length=MAX_TEXT, min_length=0)
-        self._client = client or connect()
+        self._provider = _provider(client, self.config.sandbox_provider)
         self._box_config = sandbox_config(**self.config.sandbox_overrides())
         self._grading_box = sandbox_config(**self.config.sandbox_overrides(grading=True))
-        self._pool = None
-        self._pool_image: str | None = None
+        self._sandboxes = EnvSandboxes(self._provider, self._box_config, self.config.pool_size)
         self._sandbox = None
         self._task: Task | None = None
         self._ended = True
-        self._prefetched: tuple[str, Future] | None = None
         for task in source.preview():
             self._check_ready(task)
 
     def _check_ready(self, task: Task) -> None:
         from swefarm.harness.images import task_image
-        from swefarm.sandbox.bases import image_exists
 
         if not task.FAIL_TO_PASS:
             raise ValueError(
@@ -104,7 +103,7 @@ class SWEEnv(gym.Env[str, Any]):
                 f"validate it first: swefarm validate {task.instance_id}"
             )
         image = task_image(task)
-        if not image_exists(self._client, image):
+        if not self._provider.image_exists(image):
             raise ValueError(
                 f"task {task.instance_id} has no image {image}; build it first: swefarm build {task.instance_id}"
             )
@@ -125,6 +124,9 @@ class SWEEnv(gym.Env[str, Any]):
         tools = cfg.build_tools(self._box_config.workdir)  # before a sandbox is taken: a bad interface costs nothing
         task = self.source.draw(self.np_random)
         self._sandbox = self._take_sandbox(task)
+        workdir = self._sandbox.config.workdir
+        if workdir != self._box_config.workdir:  # a local sandbox's own directory
+            tools = cfg.build_tools(workdir)
         for setup in episode.setup:
             setup(self._sandbox)
         self._episode, self._cfg, self._tools = episode, cfg, tools
@@ -133,21 +135,17 @@ class SWEEnv(gym.Env[str, Any]):
         self._prefetch_next()
         self._specs = [tool.spec for tool in self._tools.values()]
         self._ended = False
-        self._results: list[dict[str, Any]] = []
         self._steps = self._tool_calls = self._tokens = 0
         self._model_s = 0.0
         self._reset_s = time.perf_counter() - start
         self._env_s = self._reset_s
-        system, user = self._prompts(task)
-        self._messages: list[dict[str, Any]] = [
-            {"role": "system", "content": system},
-            {"role": "user", "content": user},
-        ]
+        system, user = prompts(cfg, episode, self.format, self._specs, list(self._tools), task, workdir)
+        self._transcript = Transcript(system, user)
         info = self._info(step_s=self._reset_s)
         info["tools"] = deepcopy(self._specs)
         info["tool_format"] = cfg.tool_format
         info["tool_interface"] = tool_interface(self._tools)
-        info["workdir"] = self._sandbox.config.workdir
+        info["workdir"] = workdir
         info["task"] = agent_view(task)  # never the patch, the tests or their names
         return f"{system}\n\n{user}", info
 
@@ -165,13 +163,14 @@ class SWEEnv(gym.Env[str, Any]):
         self._steps += 1
         self._model_s += turn.model_time_s
         self._tokens += turn.tokens
-        self._messages.append(self._assistant_message(turn))
+        transcript = self._transcript
+        transcript.assistant(turn, self._steps)
         submitted, step_error, outputs = False, None, []
-        self._results = []
+        transcript.results = []
         if turn.error is not None:
             outputs.append(f"Error: {turn.error}")
-            self._results.append({"name": None, "error": True, "exit_code": None, "timed_out": False})
-            self._messages.append({"role": "user", "content": outputs[-1]})
+            transcript.results.append({"name": None, "error": True, "exit_code": None, "timed_out": False})
+            transcript.user(outputs[-1])
         for call in turn.calls if turn.error is None else []:
             try:
                 result = self._run(call)
@@ -182,7 +181,7 @@ class SWEEnv(gym.Env[str, Any]):
                 break
             text = self._clip(result.output)
             outputs.append(text)
-            self._results.append(
+            transcript.results.append(
                 {
                     "name": call.name,
                     "error": result.error,
@@ -191,7 +190,7 @@ class SWEEnv(gym.Env[str, Any]):
                     "transient": result.transient,
                 }
             )
-            self._messages.append({"role": "tool", "tool_call_id": call.id, "name": call.name, "content": text})
+            transcript.tool(call, text)
             if result.submitted:
                 submitted = True
                 break
@@ -212,25 +211,19 @@ class SWEEnv(gym.Env[str, Any]):
     def render(self) -> str | None:
         if self.render_mode != "ansi" or self._task is None:
             return None
-        return "\n\n".join(f"[{m['role']}] {m.get('content', '')}" for m in self._messages)
+        return self._transcript.render()
 
     def close(self) -> None:
         if self._sandbox is not None:
             self._sandbox.close()
             self._sandbox = None
-        if self._prefetched is not None:
-            self._prefetched[1].add_done_callback(_close_result)
-            self._prefetched = None
-        if self._pool is not None:
-            release_pool(self._pool)
-            self._pool = None
+        self._sandboxes.close()
         super().close()
 
     def warm(self, timeout: float = 120.0) -> None:
         """Start the pool of the next task's image and wait until its sandboxes are ready (a fast first reset)."""
         task = self.source.upcoming(deepcopy(self.np_random)) or self.source.draw(self.np_random)
-        self._ensure_pool(task)
-        self._pool.wait_ready(timeout=timeout)
+        self._ensure_pool(task).wait_ready(timeout=timeout)
 
     def report(self, model_time_s: float = 0.0, tokens: int = 0) -> None:
         """Report policy time and tokens outside `step` (e.g. a final turn that made no call)."""
@@ -344,44 +337,29 @@ class SWEEnv(gym.Env[str, Any]):
         task, box = self._task, self._grading_box
         image, timeout = task_image(task), self._cfg.grade_timeout_s
         if step_error is not None:
-            return grade_after_error(self._sandbox, task, step_error, self._client, image, timeout, box)
-        return grade_workspace(self._sandbox, task, self._client, image, timeout, box)
+            return grade_after_error(self._sandbox, task, step_error, self._provider, image, timeout, box)
+        return grade_workspace(self._sandbox, task, self._provider, image, timeout, box)
 
-    # -- sandboxes ------------------------------------------------------------------------------
+    # -- sandboxes (envs/pools.py) ---------------------------------------------------------------
     def _take_sandbox(self, task: Task):
         """A started sandbox for `task`: the prefetched one, else from the warm pool of its image."""
-        if self._prefetched is not None:
-            want, future = self._prefetched
-            self._prefetched = None
-            if want == task.instance_id:
-                return future.result()
-            future.add_done_callback(_close_result)
-        self._ensure_pool(task)
-        return self._pool.acquire()
-
-    def _ensure_pool(self, task: Task) -> None:
         from swefarm.harness.images import task_image
 
-        image = task_image(task)
-        if self._pool_image != image:
-            if self._pool is not None:
-                release_pool(self._pool)
-            self._pool = acquire_pool(image, self._box_config, self.config.pool_size, self._client)
-            self._pool_image = image
+        return self._sandboxes.take(task.instance_id, task_image(task))
+
+    def _ensure_pool(self, task: Task):
+        from swefarm.harness.images import task_image
+
+        return self._sandboxes.ensure_pool(task_image(task))
 
     def _prefetch_next(self) -> None:
         """For a sampler: start the sandbox the next reset will most likely want, while this episode runs."""
         from swefarm.harness.images import task_image
-        from swefarm.sandbox.docker_backend import DockerSandbox
 
         upcoming = self.source.upcoming(deepcopy(self.np_random))
         if upcoming is None or upcoming.instance_id == self._task.instance_id:
             return
-        image = task_image(upcoming)
-        if image == self._pool_image:
-            return
-        future = _prefetcher.submit(DockerSandbox, self._client, image, self._box_config)
-        self._prefetched = (upcoming.instance_id, future)
+        self._sandboxes.prefetch(upcoming.instance_id, task_image(upcoming))
 
     def _release_sandbox(self) -> None:
         if self._sandbox is not None:
@@ -389,42 +367,12 @@ class SWEEnv(gym.Env[str, Any]):
             self._sandbox = None
 
     # -- what the agent and the trainer read ---------------------------------------------------------
-    def _prompts(self, task: Task) -> tuple[str, str]:
-        workdir, cfg = self._sandbox.config.workdir, self._cfg
-        submit = cfg.tool_names.get("submit", "submit")
-        system = cfg.system_prompt.format(
-            workdir=workdir,
-            submit=submit,
-            tool_instructions=self.format.instructions(self._specs),
-            tool_list=", ".join(self._tools),
-        )
-        issue = self._episode.problem_statement(task.problem_statement)
-        user = cfg.instance_prompt.format(repo=task.repo, workdir=workdir, problem_statement=issue)
-        return system, user
-
-    def _assistant_message(self, turn: Turn) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": "assistant", "content": turn.text}
-        if turn.calls and turn.error is None:
-            calls = []
-            for i, call in enumerate(turn.calls):
-                call_id = call.id or f"call_{self._steps}_{i}"
-                calls.append(
-                    {
-                        "id": call_id,
-                        "type": "function",
-                        "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
-                    }
-                )
-            message["tool_calls"] = calls
-            turn.calls = [ToolCall(c.name, c.arguments, calls[i]["id"]) for i, c in enumerate(turn.calls)]
-        return message
-
     def _info(self, step_s: float) -> dict[str, Any]:
         return {
-            "messages": list(self._messages),
+            "messages": list(self._transcript.messages),
             "step": self._steps,
             "tool_calls": self._tool_calls,
-            "tool_results": list(self._results),
+            "tool_results": list(self._transcript.results),
             "perturbation": deepcopy(self._episode.perturbation),
             "reward_components": {},
             "timing": {
@@ -467,8 +415,15 @@ class SamplerEnv(SWEEnv):
         return super().reset(seed=seed, options=options)
 
 
-def _close_result(future: Future) -> None:
-    try:
-        close_later(future.result())
-    except Exception:
-        pass  # it never started
+def _provider(client: Any, name: str) -> SandboxProvider:
+    """The env's provider: `client` when it is one (it must be the one the config names), else the named one
+    (a Docker client given is Docker's)."""
+    if isinstance(client, SandboxProvider):
+        if client.name != name:
+            raise ValueError(f"the env was given a {client.name} sandbox provider, but its config names {name!r}")
+        return client
+    if name == "docker":
+        return as_provider(client)
+    if client is not None:
+        raise ValueError(f"a Docker client was given, but the config names the {name!r} sandbox provider")
+    return make_provider(name)

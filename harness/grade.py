@@ -21,7 +21,6 @@ import time
 
 import docker
 import docker.errors
-import requests.exceptions
 from pydantic import BaseModel, Field
 from swefarm.harness import attempt
 from swefarm.harness.failures import EXPECTED_ERRORS, INFRA_ERRORS, SELF_EVIDENT, AgentFailure, GradeFailure, classify
@@ -30,10 +29,10 @@ from swefarm.harness.incontainer import MAX_PATCH_BYTES, extract_change, limits_
 from swefarm.harness.results import TestStatus
 from swefarm.harness.suspicious import Finding
 from swefarm.harness.testrun import InfraError, apply_patch, run_tests
-from swefarm.sandbox.docker_backend import DockerSandbox
-from swefarm.sandbox.engine import connect
+from swefarm.sandbox import Sandbox
 from swefarm.sandbox.errors import SandboxError
 from swefarm.sandbox.models import SandboxConfig
+from swefarm.sandbox.provider import SandboxProvider, as_provider
 from swefarm.tasks.models import Task
 
 #: How long an empty-patch check of an image stays good.
@@ -71,7 +70,7 @@ class GradeReport(BaseModel):
 def grade(
     task: Task,
     diff: str | bytes,
-    client: docker.DockerClient | None = None,
+    client: docker.DockerClient | SandboxProvider | None = None,
     image: str | None = None,
     timeout: float = 1800,
     sandbox: SandboxConfig | None = None,
@@ -82,25 +81,31 @@ def grade(
     failures are graded (`failure`); the platform's set `infra_error`, never scored.
 
     `defences=False` grades the old, trusting way (the diff applied as it is, no canaries, no pinned
-    plugins): only for measuring what the defences cost."""
-    client = client or connect()
+    plugins): only for measuring what the defences cost. Sandboxes come from `client`: a provider
+    (`sandbox.provider`), or a Docker client (default: connect)."""
+    provider = as_provider(client)
     image = image or task_image(task)
     box = sandbox or sandbox_config()
     data = diff.encode("utf-8", "surrogatepass") if isinstance(diff, str) else diff
     start = time.monotonic()
-    report = _attempt(task, data, client, image, timeout, defences, box)
+    report = _attempt(task, data, provider, image, timeout, defences, box)
     if defences:
-        confirm(report, task, client, image, timeout, box)
+        confirm(report, task, provider, image, timeout, box)
     report.duration = round(time.monotonic() - start, 3)
     return report
 
 
 def confirm(
-    report: GradeReport, task: Task, client, image: str, timeout: float, box: SandboxConfig | None = None
+    report: GradeReport,
+    task: Task,
+    provider: SandboxProvider,
+    image: str,
+    timeout: float,
+    box: SandboxConfig | None = None,
 ) -> GradeReport:
     """Keep an abnormal grade the agent's (failure code, tampered) only if the empty patch grades normally."""
     if report.tampered or (report.failure and report.failure not in SELF_EVIDENT):
-        control = check_image(task, client, image, timeout, box)
+        control = check_image(task, provider, image, timeout, box)
         if control is not None:
             blame = f"{report.failure or 'tampered'}: {report.failure_detail or '; '.join(report.tampered_reasons)}"
             report.infra_error = f"{blame}; and the empty patch does not grade normally in {image} either: {control}"
@@ -120,7 +125,13 @@ def failed(task: Task, code: GradeFailure | None = None, detail: str = "") -> Gr
 
 
 def _attempt(
-    task: Task, data: bytes, client, image: str, timeout: float, defences: bool, box: SandboxConfig | None = None
+    task: Task,
+    data: bytes,
+    provider: SandboxProvider,
+    image: str,
+    timeout: float,
+    defences: bool,
+    box: SandboxConfig | None = None,
 ) -> GradeReport:
     report = failed(task)
     report.defences = defences
@@ -128,7 +139,7 @@ def _attempt(
         detail = f"the diff is {len(data)} bytes; the limit is {MAX_PATCH_BYTES}"
         return failed(task, GradeFailure.PATCH_TOO_LARGE, detail)
     try:
-        sb = DockerSandbox(client, image, box or sandbox_config())
+        sb = provider.start(image, box or sandbox_config())
     except SandboxError as exc:
         report.infra_error = f"{type(exc).__name__}: {exc}"
         return report
@@ -160,7 +171,7 @@ def no_credit_unless_trusted(report: GradeReport) -> GradeReport:
     return report
 
 
-def _trusting(sb: DockerSandbox, task: Task, data: bytes, report: GradeReport, timeout: float) -> None:
+def _trusting(sb: Sandbox, task: Task, data: bytes, report: GradeReport, timeout: float) -> None:
     """Grading as it was before the defences: the diff applied as it is, the targets run, exit code 0."""
     report.patch_applied, message = apply_patch(sb, data.decode("utf-8", "surrogateescape"), "agent")
     if not report.patch_applied:
@@ -178,23 +189,25 @@ def _trusting(sb: DockerSandbox, task: Task, data: bytes, report: GradeReport, t
     report.resolved = (report.fail_to_pass_passed, report.pass_to_pass_passed) == totals and run.exit_code == 0
 
 
-def check_image(task: Task, client, image: str, timeout: float, box: SandboxConfig | None = None) -> str | None:
+def check_image(
+    task: Task, provider: SandboxProvider, image: str, timeout: float, box: SandboxConfig | None = None
+) -> str | None:
     """None when the empty patch grades normally in `image` (checked at most every CONTROL_TTL_S), else what failed.
 
     The check goes the whole way an episode's change does: a fresh sandbox of the image, the change
     extracted from its untouched workspace (it must be empty), then graded."""
-    key = (_image_id(client, image), _grading_key(task), (box or sandbox_config()).model_dump_json())
+    key = (provider.image_id(image), _grading_key(task), (box or sandbox_config()).model_dump_json())
     with _controls_lock:
         if time.monotonic() - _controls.get(key, -CONTROL_TTL_S) < CONTROL_TTL_S:
             return None
     try:
-        with DockerSandbox(client, image, box or sandbox_config()) as sb:
+        with provider.start(image, box or sandbox_config()) as sb:
             untouched = extract_change(sb)
     except EXPECTED_ERRORS + (InfraError,) as exc:
         return f"reading an untouched workspace failed: {type(exc).__name__}: {exc}"
     if untouched:
         return f"an untouched workspace shows changes ({len(untouched)} bytes of diff)"
-    empty = _attempt(task, b"", client, image, timeout, True, box)
+    empty = _attempt(task, b"", provider, image, timeout, True, box)
     problem = empty.infra_error or (empty.failure and f"{empty.failure}: {empty.failure_detail}")
     if not problem and empty.tampered:
         problem = "the canary tests misbehave: " + "; ".join(empty.tampered_reasons)
@@ -213,15 +226,9 @@ def _grading_key(task: Task) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _image_key(sb: DockerSandbox, image: str) -> str:
-    return (getattr(sb, "container", None) and sb.container.attrs.get("Image")) or image
-
-
-def _image_id(client, image: str) -> str:
-    try:
-        return client.images.get(image).id
-    except (docker.errors.DockerException, requests.exceptions.RequestException):
-        return image  # the check itself reports a missing image
+def _image_key(sb: Sandbox, image: str) -> str:
+    container = getattr(sb, "container", None)  # a Docker sandbox's: the image's id
+    return (container is not None and container.attrs.get("Image")) or image
 
 
 def limit_failure(sb) -> GradeFailure | None:

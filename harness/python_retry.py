@@ -12,8 +12,8 @@ import re
 
 from swefarm.harness.images import sandbox_config
 from swefarm.harness.testrun import InfraError, apply_patch, files_after, run_tests
-from swefarm.sandbox.docker_backend import DockerSandbox
 from swefarm.sandbox.errors import SandboxError
+from swefarm.sandbox.provider import as_provider
 from swefarm.tasks.models import Task
 
 _SKIP_LINE = re.compile(r"^SKIPPED \[\d+\] (?P<where>[^:]+(?::\d+)?): (?P<reason>.+)$", re.M)
@@ -37,7 +37,7 @@ def skipped_targets(task: Task, runs) -> list[str]:
 def skip_reasons(client, image: str, task: Task, tests: list[str], timeout: float = 900) -> list[str]:
     """Why `tests` are skipped in the gold state, as pytest reports it."""
     try:
-        with DockerSandbox(client, image, sandbox_config()) as sb:
+        with as_provider(client).start(image, sandbox_config()) as sb:
             for name, diff in (("gold", task.patch), ("tests", task.test_patch)):
                 ok, _ = apply_patch(sb, diff, name)
                 if not ok:

@@ -37,9 +37,8 @@ from swefarm.harness.parsers.crash import collection_errors, crash_cause, module
 from swefarm.harness.results import TestRun, TestStatus, counts_as_pass
 from swefarm.harness.runners import module_labels
 from swefarm.harness.testrun import InfraError, apply_patch, files_after, run_tests, runner_name
-from swefarm.sandbox.docker_backend import DockerSandbox
-from swefarm.sandbox.engine import connect
 from swefarm.sandbox.errors import SandboxError
+from swefarm.sandbox.provider import SandboxProvider, as_provider
 from swefarm.tasks.models import Task, ValidationRun
 
 _TIMED_OUT = "[swefarm: killed after"
@@ -87,9 +86,14 @@ def test_targets(task: Task) -> list[str]:
 
 
 def _run(
-    client, image: str, task: Task, patches: list[tuple[str, str]], timeout: float, targets: list[str] | None = None
+    provider: SandboxProvider,
+    image: str,
+    task: Task,
+    patches: list[tuple[str, str]],
+    timeout: float,
+    targets: list[str] | None = None,
 ) -> TestRun:
-    with DockerSandbox(client, image, sandbox_config()) as sb:
+    with provider.start(image, sandbox_config()) as sb:
         for name, diff in patches:
             ok, message = apply_patch(sb, diff, name)
             if not ok:
@@ -99,13 +103,13 @@ def _run(
 
 def validate(
     task: Task,
-    client: docker.DockerClient | None = None,
+    client: docker.DockerClient | SandboxProvider | None = None,
     runs: int = 3,
     image: str | None = None,
     timeout: float = 1800,
 ) -> ValidationReport:
     """Run the base and gold states and derive FAIL_TO_PASS / PASS_TO_PASS / flaky tests."""
-    client = client or connect()
+    provider = as_provider(client)
     image = image or task_image(task)
     report = ValidationReport(instance_id=task.instance_id)
     started = datetime.now(UTC)
@@ -114,14 +118,14 @@ def validate(
         return report
     base, gold = None, []
     try:
-        base = _run(client, image, task, [("tests", task.test_patch)], timeout)
+        base = _run(provider, image, task, [("tests", task.test_patch)], timeout)
         gold_patches = [("gold", task.patch), ("tests", task.test_patch)]
-        gold = [_run(client, image, task, gold_patches, timeout) for _ in range(runs)]
+        gold = [_run(provider, image, task, gold_patches, timeout) for _ in range(runs)]
         labels = ["base", *[f"gold{i}" for i in range(runs)]]
         report.runs = [_record(r, label) for r, label in zip([base, *gold], labels, strict=True)]
         _classify(report, base, gold)
         if report.valid:
-            _confirm_as_graded(client, image, task, report, timeout)
+            _confirm_as_graded(provider, image, task, report, timeout)
     except PatchError as exc:
         report.end(ValidationOutcome.PATCH_DOES_NOT_APPLY, str(exc))
         return report
@@ -135,15 +139,17 @@ def validate(
     return report
 
 
-def _confirm_as_graded(client, image: str, task: Task, report: ValidationReport, timeout: float) -> None:
+def _confirm_as_graded(
+    provider: SandboxProvider, image: str, task: Task, report: ValidationReport, timeout: float
+) -> None:
     """Run the chosen tests the way the grader will (selected by id, not whole files), at base and gold.
 
     Tests whose outcome depends on what else runs beside them (order or isolation) are dropped like
     flaky ones, so that grading the gold patch always resolves and the base state never does.
     """
     targets = [*report.fail_to_pass, *report.pass_to_pass]
-    base = _run(client, image, task, [("tests", task.test_patch)], timeout, targets)
-    gold = _run(client, image, task, [("gold", task.patch), ("tests", task.test_patch)], timeout, targets)
+    base = _run(provider, image, task, [("tests", task.test_patch)], timeout, targets)
+    gold = _run(provider, image, task, [("gold", task.patch), ("tests", task.test_patch)], timeout, targets)
     report.runs += [_record(base, "base-selected"), _record(gold, "gold-selected")]
     if not gold.statuses:
         cause = crash_cause(gold.log_tail, gold.exit_code)

@@ -22,22 +22,23 @@ from swefarm.harness.images import task_image
 from swefarm.harness.incontainer import extract_change
 from swefarm.harness.testrun import InfraError
 from swefarm.sandbox import Sandbox
-from swefarm.sandbox.engine import connect
 from swefarm.sandbox.errors import OutOfMemoryError, SandboxError
 from swefarm.sandbox.models import SandboxConfig
+from swefarm.sandbox.provider import SandboxProvider, as_provider
 from swefarm.tasks.models import Task
 
 
 def grade_workspace(
     sb: Sandbox,
     task: Task,
-    client: docker.DockerClient | None = None,
+    client: docker.DockerClient | SandboxProvider | None = None,
     image: str | None = None,
     timeout: float = 1800,
     box: SandboxConfig | None = None,
 ) -> GradeReport:
-    """Grade the change in `sb`'s workspace against `task` (see the module docstring)."""
-    client = client or connect()
+    """Grade the change in `sb`'s workspace against `task` (see the module docstring), in a sandbox from
+    `client` (a provider, or a Docker client; default: connect)."""
+    provider = as_provider(client)
     image = image or task_image(task)
     start = time.monotonic()
     try:
@@ -45,11 +46,11 @@ def grade_workspace(
     except (AgentFailure, InfraError) as exc:
         code = exc.code if isinstance(exc, AgentFailure) else GradeFailure.GRADING_ERROR
         code = limit_failure(sb) or code if code != GradeFailure.PATCH_TOO_LARGE else code
-        report = confirm(failed(task, code, str(exc)), task, client, image, timeout, box)
+        report = confirm(failed(task, code, str(exc)), task, provider, image, timeout, box)
     except SandboxError as exc:
-        report = _sandbox_failed(sb, task, exc, client, image, timeout, box)
+        report = _sandbox_failed(sb, task, exc, provider, image, timeout, box)
     else:
-        return grade(task, data, client, image, timeout, sandbox=box)
+        return grade(task, data, provider, image, timeout, sandbox=box)
     report.duration = round(time.monotonic() - start, 3)
     return report
 
@@ -58,7 +59,7 @@ def grade_after_error(
     sb: Sandbox,
     task: Task,
     error: SandboxError,
-    client: docker.DockerClient | None = None,
+    client: docker.DockerClient | SandboxProvider | None = None,
     image: str | None = None,
     timeout: float = 1800,
     box: SandboxConfig | None = None,
@@ -67,27 +68,27 @@ def grade_after_error(
     sandbox lives (what a command broke is the agent's), else as `_sandbox_failed` decides."""
     if alive(sb) and not isinstance(error, OutOfMemoryError):
         return grade_workspace(sb, task, client, image, timeout, box)
-    client = client or connect()
+    provider = as_provider(client)
     image = image or task_image(task)
     start = time.monotonic()
-    report = _sandbox_failed(sb, task, error, client, image, timeout, box)
+    report = _sandbox_failed(sb, task, error, provider, image, timeout, box)
     report.duration = round(time.monotonic() - start, 3)
     return report
 
 
 def _sandbox_failed(
-    sb, task: Task, exc: SandboxError, client, image: str, timeout: float, box: SandboxConfig | None
+    sb, task: Task, exc: SandboxError, provider: SandboxProvider, image: str, timeout: float, box: SandboxConfig | None
 ) -> GradeReport:
     """The episode's sandbox failed while its change was read: the agent's doing unless it is gone, or the
     engine or the image failed."""
     if isinstance(exc, OutOfMemoryError):
-        return confirm(failed(task, GradeFailure.OOM, str(exc)), task, client, image, timeout, box)
+        return confirm(failed(task, GradeFailure.OOM, str(exc)), task, provider, image, timeout, box)
     if isinstance(exc, INFRA_ERRORS) or not alive(sb):
         report = failed(task)
         report.infra_error = f"{type(exc).__name__}: reading the agent's change: {exc}"
         return report
     code = limit_failure(sb) or classify(exc)
-    return confirm(failed(task, code, f"{type(exc).__name__}: {exc}"), task, client, image, timeout, box)
+    return confirm(failed(task, code, f"{type(exc).__name__}: {exc}"), task, provider, image, timeout, box)
 
 
 def alive(sb: Sandbox) -> bool:

@@ -1,9 +1,10 @@
 """Sandboxes: sealed containers that run an agent's commands fast.
 
 The seam is the `Sandbox` protocol below; backends implement it without
-inheriting from it (one backend per file: `docker_backend.py`). A
-`SandboxPool` keeps started sandboxes warm so handing one out takes
-milliseconds.
+inheriting from it (one backend per file: `docker_backend.py`, and
+`local_backend.py` for fast tests, which isolates nothing). A provider
+(`sandbox.provider`, chosen by name) starts them; a `SandboxPool` keeps
+started sandboxes warm so handing one out takes milliseconds.
 
 Trust: the agent's commands and everything they start run as `config.uid`;
 the command server that answers the host runs apart from them (root with only
@@ -84,6 +85,11 @@ class Sandbox(Protocol):
         """The working tree's changes against HEAD as a git diff, untracked files included."""
 
     def close(self) -> None: ...
+
+    def __enter__(self) -> Sandbox: ...
+
+    def __exit__(self, *exc: object) -> None:
+        """Close it."""
 
 
 __all__ = [

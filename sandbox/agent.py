@@ -22,8 +22,9 @@ to the server's 0, not below: then the kernel picks the largest process, and if
 that is the server the host starts a new one). `kill_agent` SIGKILLs every
 process of the agent's uid until none is left. A request may run a stateless
 command as root instead ("user": "root"), without any capability: the agent's
-processes cannot touch it either. Run as any other user (a local test backend),
-the server runs everything as itself and says so ("sealed": false).
+processes cannot touch it either. Run as any other user (the local test backend),
+the server runs everything as itself and says so ("sealed": false); it then
+adopts its orphaned descendants (a subreaper) and `kill_agent` kills those.
 
 Every command is bounded: a hard timeout and a no-output timeout kill the
 command's processes (never the server), output is capped head + tail, and
@@ -102,12 +103,13 @@ class Identity:
     def __init__(self, uid, gid):
         self.uid, self.gid = uid, gid
         self.sealed = os.geteuid() == 0 and uid not in (None, 0)
-        self.bounding_empty = False
+        self.bounding_empty = self.subreaper = False
         if self.sealed:
             os.setgroups([])
             self.bounding_empty = drop_bounding_set()
         else:
             self.uid, self.gid = os.getuid(), os.getgid()
+            self.subreaper = become_subreaper()
         try:
             self.oom_fd = os.open("/proc/self/oom_score_adj", os.O_RDWR | os.O_CLOEXEC)
             self.oom_own = os.read(self.oom_fd, 16).strip() or b"0"
@@ -223,7 +225,7 @@ def read_available(fd, capture):
 
 # -- processes -------------------------------------------------------------------------------
 def proc_fields(pid, with_uid):
-    """(state, session id, real uid or None) of a process, or None when it is gone."""
+    """(state, session id, real uid or None, parent pid) of a process, or None when it is gone."""
     try:
         with open("/proc/%d/stat" % pid, "rb") as fh:
             fields = fh.read().rsplit(b")", 1)[1].split()
@@ -233,7 +235,7 @@ def proc_fields(pid, with_uid):
                 uid = next(int(line.split()[1]) for line in fh if line.startswith(b"Uid:"))
     except (OSError, StopIteration, IndexError, ValueError):
         return None
-    return fields[0], int(fields[3]), uid
+    return fields[0], int(fields[3]), uid, int(fields[1])
 
 
 def live_pids(match, exclude, with_uid):
@@ -819,12 +821,54 @@ def op_tar_put(req):
 
 # -- the loop --------------------------------------------------------------------------------
 def kill_agent(shell, ident):
-    """SIGKILL every process of the agent's uid, the shell included, until none is left."""
-    if not ident.sealed:
+    """SIGKILL every process of the agent's uid, the shell included, until none is left.
+
+    Unsealed (the local backend), the agent's processes are the server's descendants instead: the
+    server is their subreaper, so none escapes by forking twice.
+    """
+    if not ident.sealed and not ident.subreaper:
         raise Refused("unsupported", "kill_agent needs the server to run as root apart from the agent")
     shell.stopped()
-    killed, left = kill_matching(lambda fields: fields[2] == ident.uid, deadline_s=KILL_ALL_S, with_uid=True)
+    if ident.sealed:
+        killed, left = kill_matching(lambda fields: fields[2] == ident.uid, deadline_s=KILL_ALL_S, with_uid=True)
+    else:
+        killed, left = kill_descendants(KILL_ALL_S)
     return {"killed": killed, "left": left}
+
+
+def kill_descendants(deadline_s):
+    """SIGSTOP then SIGKILL every descendant of the server until none is left, then reap them. (killed, left)"""
+    me = os.getpid()
+    killed, left = kill_matching(lambda fields: descends(fields[3], me), deadline_s=deadline_s)
+    while True:  # orphans the server adopted as subreaper are its children now: reap them
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                break
+        except ChildProcessError:
+            break
+    return killed, left
+
+
+def descends(parent, ancestor):
+    """Whether a process whose parent is `parent` descends from `ancestor`."""
+    for _ in range(4096):
+        if parent == ancestor:
+            return True
+        fields = parent > 1 and proc_fields(parent, False)
+        if not fields:
+            return False
+        parent = fields[3]
+    return False
+
+
+def become_subreaper():
+    """Make orphaned descendants this process's children (PR_SET_CHILD_SUBREAPER); False if it cannot."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0
+    except (ImportError, OSError, AttributeError):
+        return False
 
 
 def answer_error(exc):

@@ -1,4 +1,5 @@
-"""Host side of the agent protocol: one long-lived `docker exec` stream per sandbox.
+"""Host side of the agent protocol: JSON lines to the command server; for Docker, one long-lived `docker exec`
+stream per sandbox (the local backend has its own pipes: sandbox/local_backend.py).
 
 The agent (sandbox/agent.py) is started once with its source passed to
 `python3 -c`; requests and answers are JSON lines over the exec's stdin and
@@ -26,8 +27,73 @@ class ChannelClosed(SandboxError, ConnectionError):
     """The agent's stream ended (the agent or the container died)."""
 
 
-class AgentChannel:
-    """A JSON-lines request/response stream to one agent process."""
+class ServerChannel:
+    """A JSON-lines request/response stream to one command server; backends say how bytes travel.
+
+    A backend's channel sends with `_send` and reads lines with `_read_line`, then calls `_greet` once.
+    """
+
+    stderr: bytearray
+    pid: int
+    _lines: bytearray
+
+    def _start(self) -> None:
+        self._next_id = 0
+        self._lock = threading.Lock()
+
+    def _greet(self, uid: int | None) -> None:
+        """Read the server's greeting; with `uid`, refuse a server that does not run commands apart as `uid`."""
+        hello = self._read_line(timeout=30)
+        try:
+            greeting = json.loads(hello)
+            ready = greeting.get("ready")
+        except (ValueError, AttributeError):
+            ready = False  # the engine or the shell wrote an error where the greeting belongs
+        if not ready:
+            detail = (hello + bytes(self.stderr)).decode(errors="replace").strip()[-500:]
+            raise ChannelClosed(f"agent did not start: {detail}")
+        if uid is not None and not (greeting.get("sealed") and greeting.get("uid") == uid):
+            self.close()
+            raise SandboxError(f"the command server could not run commands apart from itself as uid {uid}: {greeting}")
+        self.pid = greeting["pid"]
+
+    def request(self, op: str, wait_s: float, **fields) -> dict:
+        """Send one request and wait up to wait_s seconds for its answer."""
+        with self._lock:
+            self._next_id += 1
+            req = {"id": self._next_id, "op": op, **fields}
+            self._send(json.dumps(req).encode() + b"\n")
+            while True:
+                line = self._read_line(wait_s)
+                try:
+                    answer = json.loads(line)
+                except ValueError:
+                    raise ChannelClosed(f"the sandbox agent sent garbage: {line[:200]!r}") from None
+                if isinstance(answer, dict) and answer.get("id") == req["id"]:
+                    return answer
+
+    def _read_line(self, timeout: float) -> bytes:
+        while True:
+            nl = self._lines.find(b"\n")
+            if nl >= 0:
+                line = bytes(self._lines[: nl + 1])
+                del self._lines[: nl + 1]
+                return line
+            self._receive(timeout)
+
+    def _send(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def _receive(self, timeout: float) -> None:
+        """Add what the server wrote next to `_lines`, waiting up to `timeout` seconds."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class AgentChannel(ServerChannel):
+    """The channel to the agent in a container: one `docker exec` stream, Docker's multiplexed frames."""
 
     def __init__(self, api: docker.APIClient, container_id: str, workdir: str, uid: int, env: dict[str, str]):
         exec_id = api.exec_create(
@@ -46,50 +112,17 @@ class AgentChannel:
         self._buf = bytearray()
         self._lines = bytearray()
         self.stderr = bytearray()
-        self._next_id = 0
-        self._lock = threading.Lock()
-        hello = self._read_line(timeout=30)
+        self._start()
+        self._greet(uid)
+
+    def _send(self, data: bytes) -> None:
         try:
-            greeting = json.loads(hello)
-            ready = greeting.get("ready")
-        except (ValueError, AttributeError):
-            ready = False  # the engine or the shell wrote an error where the greeting belongs
-        if not ready:
-            detail = (hello + bytes(self.stderr)).decode(errors="replace").strip()[-500:]
-            raise ChannelClosed(f"agent did not start: {detail}")
-        if not (greeting.get("sealed") and greeting.get("uid") == uid):
-            self.close()
-            raise SandboxError(f"the command server could not run commands apart from itself as uid {uid}: {greeting}")
-        self.pid: int = greeting["pid"]
+            self._sock.sendall(data)
+        except OSError as exc:
+            raise ChannelClosed(f"cannot reach the sandbox agent: {exc}") from None
 
-    def request(self, op: str, wait_s: float, **fields) -> dict:
-        """Send one request and wait up to wait_s seconds for its answer."""
-        with self._lock:
-            self._next_id += 1
-            req = {"id": self._next_id, "op": op, **fields}
-            try:
-                self._sock.sendall(json.dumps(req).encode() + b"\n")
-            except OSError as exc:
-                raise ChannelClosed(f"cannot reach the sandbox agent: {exc}") from None
-            while True:
-                line = self._read_line(wait_s)
-                try:
-                    answer = json.loads(line)
-                except ValueError:
-                    raise ChannelClosed(f"the sandbox agent sent garbage: {line[:200]!r}") from None
-                if isinstance(answer, dict) and answer.get("id") == req["id"]:
-                    return answer
-
-    def _read_line(self, timeout: float) -> bytes:
-        while True:
-            nl = self._lines.find(b"\n")
-            if nl >= 0:
-                line = bytes(self._lines[: nl + 1])
-                del self._lines[: nl + 1]
-                return line
-            self._read_frame(timeout)
-
-    def _read_frame(self, timeout: float) -> None:
+    def _receive(self, timeout: float) -> None:
+        """One frame of Docker's multiplexed stream: stdout to `_lines`, stderr kept apart."""
         header = self._recv_exact(8, timeout)
         stream, size = header[0], struct.unpack(">I", header[4:])[0]
         payload = self._recv_exact(size, timeout)

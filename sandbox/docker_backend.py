@@ -18,42 +18,27 @@ memory over many small ones) is started again: the command reports it (exit
 
 from __future__ import annotations
 
-import base64
-import errno
-import io
-import tarfile
 import threading
 import time
-from pathlib import Path, PurePosixPath
 
 import docker
 import docker.errors
 import requests.exceptions
 from docker.utils import parse_bytes
 from swefarm.sandbox import registry
+from swefarm.sandbox.bases import image_exists
 from swefarm.sandbox.channel import AgentChannel, ChannelClosed
-from swefarm.sandbox.errors import (
-    OutOfMemoryError,
-    ProcessLimitError,
-    SandboxClosedError,
-    SandboxDiedError,
-    SandboxError,
-    WorkspaceFullError,
-    convert_docker_error,
-)
+from swefarm.sandbox.engine import connect
+from swefarm.sandbox.errors import OutOfMemoryError, SandboxDiedError, SandboxError, convert_docker_error
 from swefarm.sandbox.labels import owner_labels
-from swefarm.sandbox.models import CommandResult, SandboxConfig
-from swefarm.sandbox.text import to_utf8
+from swefarm.sandbox.models import SandboxConfig
+from swefarm.sandbox.served import _COMMAND_OPS, ServedSandbox
 
 IMAGE_NEEDS = "a sandbox image needs coreutils and python3 (3.9+) on PATH"
-GRACE_S = 15.0  # how long past a command's own timeout the host waits for the agent
-KILL_AGENT_S = 30.0  # how long the host waits for every agent process to be killed
 SHM_SIZE = "64m"  # /dev/shm, Docker's default size, stated so the memory limit can count it
 #: What the command server needs, and nothing else: start commands as the agent's uid and gid, signal
 #: them, and empty its capability bounding set so no command it starts can ever hold a capability.
 SERVER_CAPS = ["SETUID", "SETGID", "KILL", "SETPCAP"]
-_COMMAND_OPS = ("exec", "run")
-_AGENT_KINDS = {"process_limit": ProcessLimitError, "out_of_memory": OutOfMemoryError}
 
 
 def memory_limit(config: SandboxConfig) -> int:
@@ -93,8 +78,8 @@ def container_kwargs(image: str, config: SandboxConfig) -> dict:
     )
 
 
-class DockerSandbox:
-    """A started, sealed container with a command server inside."""
+class DockerSandbox(ServedSandbox):
+    """A started, sealed container with a command server inside (its commands and files: sandbox.served)."""
 
     def __init__(self, client: docker.DockerClient, image: str, config: SandboxConfig | None = None):
         self.config = config or SandboxConfig()
@@ -191,82 +176,6 @@ class DockerSandbox:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    # -- commands ------------------------------------------------------------------
-    def run(self, cmd: str, timeout: float | None = None, idle_timeout: float | None = None) -> CommandResult:
-        """Run `cmd` in the persistent shell session (cd, export, functions persist)."""
-        return self._command("exec", cmd, timeout, idle_timeout)
-
-    def run_stateless(
-        self,
-        cmd: str,
-        timeout: float | None = None,
-        idle_timeout: float | None = None,
-        cwd: str | None = None,
-        env: dict[str, str] | None = None,
-        max_output: int | None = None,
-        user: str = "agent",
-    ) -> CommandResult:
-        """Run `cmd` in a fresh bash, in its own process session, untouched by the shell's state.
-
-        `user="root"` runs it as root without any capability instead of the agent's uid: the agent's
-        processes cannot signal, trace or write to it (it still cannot write the agent's private files).
-        """
-        if user not in ("agent", "root"):
-            raise ValueError(f'user is "agent" or "root", not {user!r}')
-        extra = {"user": user} if user == "root" else {}
-        return self._command("run", cmd, timeout, idle_timeout, max_output=max_output, cwd=cwd, env=env or {}, **extra)
-
-    def kill_agent_processes(self) -> int:
-        """SIGKILL every process of the agent's uid (the shell, daemons, fork bombs) until none is left.
-
-        Call it before reading what the agent left (its diff, a test report): nothing of the agent runs
-        after it returns. The next `run` starts a fresh shell. Returns how many processes were killed.
-        """
-        answer = self._request("kill_agent", KILL_AGENT_S)
-        if answer.get("left"):
-            raise SandboxError(f"sandbox {self.id}: {answer['left']} agent processes survived SIGKILL")
-        return answer.get("killed", 0)
-
-    def _command(
-        self, op: str, cmd: str, timeout, idle_timeout, max_output: int | None = None, **extra
-    ) -> CommandResult:
-        timeout = self.config.timeout_s if timeout is None else timeout
-        idle = self.config.idle_timeout_s if idle_timeout is None else idle_timeout
-        cap = max_output or self.config.max_output
-        answer = self._request(
-            op, timeout + GRACE_S, cmd=cmd, timeout=timeout, idle_timeout=idle, max_output=cap, **extra
-        )
-        return CommandResult(**{k: answer[k] for k in CommandResult.model_fields if k in answer})
-
-    def _request(self, op: str, wait_s: float, **fields) -> dict:
-        if self._closed:
-            raise SandboxClosedError(f"sandbox {self.id} is closed")
-        with self._lock:
-            start = time.monotonic()
-            try:
-                answer = self._channel.request(op, wait_s, **fields)
-            except ChannelClosed as exc:
-                answer = self._recover(exc, start, op, wait_s, fields)
-        if not answer.get("ok"):
-            raise self._error(op, answer)
-        return answer
-
-    def _error(self, op: str, answer: dict) -> Exception:
-        """The exception for the server's refusal: the agent's doing, a file error, or the infrastructure's."""
-        err, message = answer.get("error", "Error"), answer.get("message")
-        code, where = answer.get("errno"), f"{op} in sandbox {self.id}"
-        if answer.get("kind") in _AGENT_KINDS:
-            return _AGENT_KINDS[answer["kind"]](f"{where}: {message}")
-        if code is not None:
-            args = (code, f"{where}: {answer.get('strerror') or message}", answer.get("filename"))
-            if code in (errno.ENOSPC, errno.EDQUOT):
-                return WorkspaceFullError(*args)
-            if op not in _COMMAND_OPS:
-                return OSError(*args)  # the builtin subclass for the errno: FileNotFoundError, PermissionError...
-        if err == "ValueError" and op not in _COMMAND_OPS:
-            return ValueError(f"{where}: {message}")
-        return SandboxError(f"{op} in sandbox {self.id}: {err}: {message}")
-
     def _recover(self, exc: ChannelClosed, start: float, op: str, wait_s: float, fields: dict) -> dict:
         """The server died mid-request (only running out of memory can kill it): start a new one if the
         container lives, else raise. A command reports it; any other request is sent again."""
@@ -312,51 +221,26 @@ class DockerSandbox:
             )
         return SandboxDiedError(f"sandbox {self.id} ({self.image}) died: {detail}")
 
-    # -- files ---------------------------------------------------------------------
-    def _abs(self, path: str) -> str:
-        return str(PurePosixPath(self.config.workdir) / path)
 
-    def read_file(self, path: str, max_bytes: int | None = None) -> bytes:
-        """Bytes of a regular file (relative paths are inside the workspace), read with the agent's access.
+class DockerProvider:
+    """The Docker engine as a sandbox provider (`sandbox.provider`): sealed containers of local images."""
 
-        OSError for anything else (a FIFO, a device, a file under /proc or /sys) and for a file larger
-        than `max_bytes` (default: the server's cap, 256 MiB).
-        """
-        return base64.b64decode(self._request("read", 60, path=self._abs(path), max_bytes=max_bytes)["data"])
+    name = "docker"
 
-    def write_file(self, path: str, data: bytes | str, mode: int | None = None) -> None:
-        """Write a regular file as the agent (parents created); text is UTF-8 (`sandbox.text.to_utf8`)."""
-        raw = to_utf8(data) if isinstance(data, str) else data
-        self._request("write", 60, path=self._abs(path), data=base64.b64encode(raw).decode(), mode=mode)
+    def __init__(self, client: docker.DockerClient | None = None):
+        self.client = client or connect()
 
-    def upload(self, local: str | Path, remote: str) -> None:
-        """Copy a local file or directory to `remote` (a directory is placed inside `remote`)."""
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w") as tar:
-            tar.add(str(local), arcname=Path(local).name)
-        self._request("tar_put", 300, path=self._abs(remote), data=base64.b64encode(buf.getvalue()).decode())
+    def start(self, image: str, config: SandboxConfig | None = None) -> DockerSandbox:
+        return DockerSandbox(self.client, image, config)
 
-    def download(self, remote: str, local: str | Path) -> Path:
-        """Copy a file or directory from the sandbox into the local directory `local`."""
-        data = base64.b64decode(self._request("tar_get", 300, path=self._abs(remote))["data"])
-        Path(local).mkdir(parents=True, exist_ok=True)
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            tar.extractall(str(local), filter="data")
-        return Path(local) / PurePosixPath(remote.rstrip("/")).name
+    def image_exists(self, image: str) -> bool:
+        return image_exists(self.client, image)
 
-    def diff(self, path: str | None = None) -> str:
-        """`git diff` of the working tree against HEAD (a repository with no commit yet: against nothing),
-        untracked files included; the index is untouched. SandboxError when `path` is not in a git repository."""
-        repo = self._abs(path or ".")
-        cmd = (
-            f"cd {repo} && git rev-parse --git-dir >/dev/null 2>&1 || {{ echo 'not a git repository'; exit 3; }}; "
-            "d=$(mktemp -d) && export GIT_INDEX_FILE=$d/index && { cp .git/index $GIT_INDEX_FILE 2>/dev/null || :; } "
-            "&& git add -A >/dev/null && base=$(git rev-parse -q --verify HEAD || git hash-object -t tree /dev/null) "
-            "&& git -c core.quotepath=false diff --cached --binary $base; rc=$?; rm -rf $d; exit $rc"
-        )
-        res = self.run_stateless(cmd, timeout=120, max_output=256 * 1024 * 1024)
-        if res.exit_code == 3 and res.output.strip() == "not a git repository":
-            raise SandboxError(f"git diff: {repo} is not a git repository (`git init` makes one)")
-        if res.exit_code != 0 or res.truncated:
-            raise SandboxError(f"git diff in {repo} failed: {res.output[-500:]}")
-        return res.output
+    def image_id(self, image: str) -> str:
+        try:
+            return self.client.images.get(image).id
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return image  # a missing image is reported by whoever starts it
+
+    def __repr__(self) -> str:
+        return "DockerProvider()"

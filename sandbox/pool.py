@@ -8,11 +8,10 @@ import time
 from collections.abc import Callable
 
 import docker
-from swefarm.sandbox import registry
-from swefarm.sandbox.docker_backend import DockerSandbox
-from swefarm.sandbox.engine import connect
+from swefarm.sandbox import Sandbox, registry
 from swefarm.sandbox.errors import SandboxError
 from swefarm.sandbox.models import SandboxConfig
+from swefarm.sandbox.provider import SandboxProvider, as_provider
 
 
 class SandboxPool:
@@ -20,6 +19,7 @@ class SandboxPool:
 
     A sandbox handed out is the caller's to close; the pool starts a
     replacement in the background. Closing the pool removes the idle ones.
+    Sandboxes come from `provider` (default: Docker's, on `client`), or from `factory`.
     """
 
     def __init__(
@@ -29,15 +29,16 @@ class SandboxPool:
         config: SandboxConfig | None = None,
         client: docker.DockerClient | None = None,
         workers: int = 2,
-        factory: Callable[[], DockerSandbox] | None = None,
+        factory: Callable[[], Sandbox] | None = None,
+        provider: SandboxProvider | None = None,
     ):
         if size < 0:
             raise ValueError("pool size must be >= 0")
         registry.install_sigterm_handler()  # the filler threads cannot install it themselves
         self.image, self.size, self.config = image, size, config or SandboxConfig()
-        self._client = client or connect()
-        self._factory = factory or (lambda: DockerSandbox(self._client, self.image, self.config))
-        self._ready: queue.Queue[DockerSandbox] = queue.Queue()
+        self.provider = provider or as_provider(client)
+        self._factory = factory or (lambda: self.provider.start(self.image, self.config))
+        self._ready: queue.Queue[Sandbox] = queue.Queue()
         self._wanted = threading.Semaphore(0)
         self._closed = threading.Event()
         self.last_error: BaseException | None = None
@@ -83,7 +84,7 @@ class SandboxPool:
                 raise TimeoutError(f"the pool readied {self.ready} of {want} sandboxes in {timeout:.0f}s")
             time.sleep(0.01)
 
-    def acquire(self, timeout: float = 60.0) -> DockerSandbox:
+    def acquire(self, timeout: float = 60.0) -> Sandbox:
         """A started sandbox: from the pool when one is ready, else started now."""
         if self._closed.is_set():
             raise SandboxError("the pool is closed")

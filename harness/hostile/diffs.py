@@ -10,14 +10,14 @@ from __future__ import annotations
 import docker
 from swefarm.harness.hostile import Plan, shell
 from swefarm.harness.images import sandbox_config
-from swefarm.sandbox.docker_backend import DockerSandbox
+from swefarm.sandbox.provider import SandboxProvider, as_provider
 
 _IGNORED = "git ls-files -z --others --ignored --exclude-standard | sort -z"
 
 
-def attack_diff(client: docker.DockerClient, image: str, plan: Plan) -> bytes:
+def attack_diff(client: docker.DockerClient | SandboxProvider, image: str, plan: Plan) -> bytes:
     """The binary git diff the plan's steps leave in a fresh workspace of `image` (rewritten as the plan says)."""
-    with DockerSandbox(client, image, sandbox_config()) as sb:
+    with as_provider(client).start(image, sandbox_config()) as sb:
         sb.run_stateless(f"{_IGNORED} > /tmp/ignored-before", timeout=120)
         for step in plan.steps:
             sb.run_stateless(shell(step), timeout=300)

@@ -21,7 +21,7 @@ def test_siblings_carry_the_episode_and_each_grades_on_its_own(make_env):
     env.reset(seed=0)
     env.step(call("bash", command="cd src && export STAGE=forked && echo '# note' >> calc/__init__.py"))
     env.step(call("str_replace_editor", command="create", path="/testbed/NOTES.md", file_text="plan\n"))
-    env.unwrapped._pool.wait_ready(2)
+    env.unwrapped._sandboxes.pool.wait_ready(2)
     fixed, unfixed = env.fork(2)
     try:
         for sibling in (fixed, unfixed):
@@ -29,7 +29,7 @@ def test_siblings_carry_the_episode_and_each_grades_on_its_own(make_env):
             obs, _, _, _, info = sibling.step(call("bash", command='pwd; echo "$STAGE"; cat /testbed/NOTES.md'))
             assert obs.splitlines()[:3] == ["/testbed/src", "forked", "plan"]
             assert info["step"] == 3 and len(info["messages"]) == 2 + 2 * 3
-            assert info["messages"][:6] == env._messages[:6]
+            assert info["messages"][:6] == env._transcript.messages[:6]
         assert env._steps == 2  # the parent goes on unchanged
         # the editor's undo history travelled with the sibling
         obs, *_ = unfixed.step(call("str_replace_editor", command="undo_edit", path="/testbed/NOTES.md"))

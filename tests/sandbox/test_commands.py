@@ -1,4 +1,7 @@
-"""Commands in a real sandbox: session state, output handling, timeouts, background jobs, exit codes."""
+"""Commands in a real sandbox: session state, output handling, timeouts, background jobs, exit codes.
+
+`any_sandbox` tests run on both backends (tests/sandbox/conftest.py); `sandbox` ones on Docker only (files
+under /tmp, which a local sandbox shares with the machine)."""
 
 from __future__ import annotations
 
@@ -7,8 +10,6 @@ import time
 import pytest
 from swefarm.sandbox.docker_backend import DockerSandbox
 from swefarm.sandbox.models import SandboxConfig
-
-pytestmark = pytest.mark.docker
 
 CUT_MARKER = "swefarm cut"
 
@@ -33,23 +34,25 @@ def test_cwd_env_and_functions_persist_in_the_session(sandbox):
     assert sandbox.read_file("/tmp/work/sub/here.txt") == b"data\n"
 
 
-def test_run_stateless_shares_nothing_with_the_session(sandbox):
-    sandbox.run("cd /tmp && export GREETING=hello && greet() { echo hi; }")
-    res = sandbox.run_stateless('pwd; echo "GREETING=${GREETING-unset}"; type greet >/dev/null 2>&1 || echo no-greet')
+def test_run_stateless_shares_nothing_with_the_session(any_sandbox):
+    any_sandbox.run("cd /tmp && export GREETING=hello && greet() { echo hi; }")
+    res = any_sandbox.run_stateless(
+        'pwd; echo "GREETING=${GREETING-unset}"; type greet >/dev/null 2>&1 || echo no-greet'
+    )
     assert res.ok, res
-    assert res.output == f"{sandbox.config.workdir}\nGREETING=unset\nno-greet\n"
+    assert res.output == f"{any_sandbox.config.workdir}\nGREETING=unset\nno-greet\n"
     # and its own cwd / env do not leak back into the session
-    res = sandbox.run_stateless('cd / && export OTHER=1 && echo "$PWD $X"', cwd="/tmp", env={"X": "given"})
+    res = any_sandbox.run_stateless('cd / && export OTHER=1 && echo "$PWD $X"', cwd="/tmp", env={"X": "given"})
     assert res.output == "/ given\n"
-    res = sandbox.run('pwd; echo "OTHER=${OTHER-unset} GREETING=$GREETING"')
+    res = any_sandbox.run('pwd; echo "OTHER=${OTHER-unset} GREETING=$GREETING"')
     assert res.output == "/tmp\nOTHER=unset GREETING=hello\n"
 
 
-def test_quoting_and_multiline_commands_reach_bash_unchanged(sandbox):
+def test_quoting_and_multiline_commands_reach_bash_unchanged(any_sandbox):
     tricky = 'it\'s "quoted" \\ $HOME `x` \t tab ünïcödé'
-    res = sandbox.run("cat <<'EOF'\n" + tricky + "\nEOF")
+    res = any_sandbox.run("cat <<'EOF'\n" + tricky + "\nEOF")
     assert res.output == tricky + "\n"
-    res = sandbox.run("for i in 1 2 3\ndo\n  echo line $i\ndone")
+    res = any_sandbox.run("for i in 1 2 3\ndo\n  echo line $i\ndone")
     assert res.output == "line 1\nline 2\nline 3\n"
 
 
@@ -61,27 +64,27 @@ def test_config_env_is_visible_and_home_is_writable(docker_client, base_image):
 
 
 # -- output ----------------------------------------------------------------------------
-def test_binary_output_is_decoded_safely(sandbox):
-    res = sandbox.run(r"printf 'nul:\000:bad:\377\376:end\n'")
+def test_binary_output_is_decoded_safely(any_sandbox):
+    res = any_sandbox.run(r"printf 'nul:\000:bad:\377\376:end\n'")
     assert res.ok, res
     assert isinstance(res.output, str)
     assert res.output.startswith("nul:\x00:bad:")
     assert "\ufffd" in res.output and res.output.endswith(":end\n")
     assert res.output_bytes == len(b"nul:\x00:bad:\xff\xfe:end\n")
     res.model_dump_json()  # serialisable as it is
-    res = sandbox.run("head -c 200000 /dev/urandom")
+    res = any_sandbox.run("head -c 200000 /dev/urandom")
     assert res.ok and res.output_bytes == 200000 and res.truncated
     res.model_dump_json()
 
 
-def test_huge_output_is_capped_head_and_tail_kept(sandbox):
+def test_huge_output_is_capped_head_and_tail_kept(any_sandbox):
     res, elapsed = timed(
-        sandbox.run, "printf 'HEAD-START\\n'; yes | head -c 100000000; printf 'TAIL-END\\n'", timeout=60
+        any_sandbox.run, "printf 'HEAD-START\\n'; yes | head -c 100000000; printf 'TAIL-END\\n'", timeout=60
     )
     assert res.ok, res.model_dump(exclude={"output"})
     assert res.truncated
     assert res.output_bytes == 100_000_000 + len("HEAD-START\n") + len("TAIL-END\n")
-    cap = sandbox.config.max_output
+    cap = any_sandbox.config.max_output
     assert len(res.output) <= cap + 200  # the cap plus the one-line marker
     assert res.output.startswith("HEAD-START\ny\ny\n")
     assert res.output.endswith("y\ny\nTAIL-END\n")
@@ -99,16 +102,16 @@ def test_output_under_the_cap_is_untouched(docker_client, base_image):
 
 
 # -- timeouts --------------------------------------------------------------------------
-def test_hard_timeout_returns_partial_output_and_keeps_the_session(sandbox):
-    sandbox.run("cd /tmp && export KEEP=kept")
-    res, elapsed = timed(sandbox.run, "echo partial-output; sleep 30; echo never", timeout=1)
+def test_hard_timeout_returns_partial_output_and_keeps_the_session(any_sandbox):
+    any_sandbox.run("cd /tmp && export KEEP=kept")
+    res, elapsed = timed(any_sandbox.run, "echo partial-output; sleep 30; echo never", timeout=1)
     assert res.timed_out and res.timeout_kind == "hard"
     assert res.exit_code == 124
     assert "partial-output" in res.output and "never" not in res.output
     assert "timeout" in res.output  # the note says why it stopped
     assert 0.9 < elapsed < 5
     assert not res.ok
-    after = sandbox.run("pwd; echo $KEEP")
+    after = any_sandbox.run("pwd; echo $KEEP")
     assert after.ok and after.output == "/tmp\nkept\n"
 
 
@@ -137,27 +140,27 @@ def test_nothing_after_a_timed_out_command_runs_and_the_shell_survives(sandbox):
 
 
 @pytest.mark.slow
-def test_idle_timeout_fires_on_silence_not_on_steady_output(sandbox):
-    sandbox.run("cd /tmp && export KEEP=kept")
-    res, elapsed = timed(sandbox.run, "echo before-silence; sleep 30", timeout=30, idle_timeout=1)
+def test_idle_timeout_fires_on_silence_not_on_steady_output(any_sandbox):
+    any_sandbox.run("cd /tmp && export KEEP=kept")
+    res, elapsed = timed(any_sandbox.run, "echo before-silence; sleep 30", timeout=30, idle_timeout=1)
     assert res.timed_out and res.timeout_kind == "idle" and res.exit_code == 124
     assert "before-silence" in res.output and "idle timeout" in res.output
     assert elapsed < 5
     # output every 0.3 s keeps a 1 s idle timeout from firing over 2.4 s
-    res = sandbox.run("for i in 1 2 3 4 5 6 7 8; do echo tick $i; sleep 0.3; done", timeout=30, idle_timeout=1)
+    res = any_sandbox.run("for i in 1 2 3 4 5 6 7 8; do echo tick $i; sleep 0.3; done", timeout=30, idle_timeout=1)
     assert res.ok, res
     assert res.output.count("tick") == 8
-    assert sandbox.run("pwd; echo $KEEP").output == "/tmp\nkept\n"
+    assert any_sandbox.run("pwd; echo $KEEP").output == "/tmp\nkept\n"
 
 
-def test_stateless_timeouts(sandbox):
-    res, elapsed = timed(sandbox.run_stateless, "echo partial; sleep 30", timeout=1)
+def test_stateless_timeouts(any_sandbox):
+    res, elapsed = timed(any_sandbox.run_stateless, "echo partial; sleep 30", timeout=1)
     assert res.timed_out and res.timeout_kind == "hard" and res.exit_code == 124, res
     assert res.output.startswith("partial\n") and elapsed < 5
-    res, elapsed = timed(sandbox.run_stateless, "echo partial; sleep 30", timeout=30, idle_timeout=1)
+    res, elapsed = timed(any_sandbox.run_stateless, "echo partial; sleep 30", timeout=30, idle_timeout=1)
     assert res.timed_out and res.timeout_kind == "idle" and res.exit_code == 124, res
     assert res.output.startswith("partial\n") and elapsed < 5
-    assert sandbox.run_stateless("echo fine").output == "fine\n"
+    assert any_sandbox.run_stateless("echo fine").output == "fine\n"
 
 
 @pytest.mark.slow
@@ -188,23 +191,23 @@ BACKGROUND_LAUNCHES = [
 ]
 
 
-def test_background_process_does_not_block_the_next_command(sandbox):
+def test_background_process_does_not_block_the_next_command(any_sandbox):
     for launch in BACKGROUND_LAUNCHES:
-        res, elapsed = timed(sandbox.run, f"{launch}\necho launched", timeout=10)
+        res, elapsed = timed(any_sandbox.run, f"{launch}\necho launched", timeout=10)
         assert res.ok and "launched" in res.output, (launch, res)
         assert elapsed < 1.0, launch
-        res, elapsed = timed(sandbox.run, "echo next", timeout=10)
+        res, elapsed = timed(any_sandbox.run, "echo next", timeout=10)
         assert res.ok and res.output.endswith("next\n"), (launch, res)
         assert elapsed < 1.0, launch
-        res, elapsed = timed(sandbox.run_stateless, f"{launch}\necho stateless", timeout=10)
+        res, elapsed = timed(any_sandbox.run_stateless, f"{launch}\necho stateless", timeout=10)
         assert res.ok and "stateless" in res.output, (launch, res)
         assert elapsed < 1.0, launch
 
 
-def test_output_of_background_jobs_shows_up_later_not_lost(sandbox):
-    sandbox.run("(sleep 0.3; echo from-background) &")
+def test_output_of_background_jobs_shows_up_later_not_lost(any_sandbox):
+    any_sandbox.run("(sleep 0.3; echo from-background) &")
     time.sleep(0.6)
-    res = sandbox.run("echo foreground")
+    res = any_sandbox.run("echo foreground")
     assert res.output == "from-background\nforeground\n"
 
 
@@ -220,26 +223,26 @@ EXIT_CODES = [
 ]
 
 
-def test_exit_codes_propagate(sandbox):
+def test_exit_codes_propagate(any_sandbox):
     for cmd, code in EXIT_CODES:
-        assert sandbox.run(cmd).exit_code == code, cmd
-        assert sandbox.run_stateless(cmd).exit_code == code, cmd
+        assert any_sandbox.run(cmd).exit_code == code, cmd
+        assert any_sandbox.run_stateless(cmd).exit_code == code, cmd
 
 
-def test_exit_in_the_session_returns_its_code_and_a_new_shell_follows(sandbox):
-    res = sandbox.run("exit 3")
+def test_exit_in_the_session_returns_its_code_and_a_new_shell_follows(any_sandbox):
+    res = any_sandbox.run("exit 3")
     assert res.exit_code == 3
     assert "new shell" in res.output
-    res = sandbox.run("echo works; pwd")
-    assert res.ok and res.output == f"works\n{sandbox.config.workdir}\n"
-    assert sandbox.run("exit").exit_code == 0
-    assert sandbox.run("echo again").output == "again\n"
+    res = any_sandbox.run("echo works; pwd")
+    assert res.ok and res.output == f"works\n{any_sandbox.config.workdir}\n"
+    assert any_sandbox.run("exit").exit_code == 0
+    assert any_sandbox.run("echo again").output == "again\n"
 
 
-def test_stdin_is_empty_so_reading_commands_do_not_hang(sandbox):
-    res, elapsed = timed(sandbox.run, "cat; read x; echo done-$?", timeout=5)
+def test_stdin_is_empty_so_reading_commands_do_not_hang(any_sandbox):
+    res, elapsed = timed(any_sandbox.run, "cat; read x; echo done-$?", timeout=5)
     assert res.ok and res.output == "done-1\n" and elapsed < 1
-    res, elapsed = timed(sandbox.run_stateless, "cat; echo done", timeout=5)
+    res, elapsed = timed(any_sandbox.run_stateless, "cat; echo done", timeout=5)
     assert res.ok and res.output == "done\n" and elapsed < 1
 
 
@@ -258,10 +261,10 @@ def test_closed_sandbox_refuses_commands_and_close_is_idempotent(docker_client, 
         docker_client.containers.get(cid)
 
 
-def test_round_trip_is_fast(sandbox):
-    sandbox.run("true")
+def test_round_trip_is_fast(any_sandbox):
+    any_sandbox.run("true")
     start = time.monotonic()
     for _ in range(50):
-        sandbox.run("true")
+        any_sandbox.run("true")
     per_call = (time.monotonic() - start) / 50
     assert per_call < 0.05, f"{per_call * 1000:.1f} ms per command"

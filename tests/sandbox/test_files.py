@@ -1,13 +1,15 @@
-"""Files in and out of a real sandbox, and diff() of the workspace's git repository."""
+"""Files in and out of a real sandbox, and diff() of the workspace's git repository.
+
+`any_sandbox` tests run on both backends (tests/sandbox/conftest.py); `sandbox` ones on Docker only (the
+agent's uid, files outside the workspace)."""
 
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from swefarm.sandbox.errors import SandboxError
-
-pytestmark = pytest.mark.docker
 
 ALL_BYTES = bytes(range(256)) * 64
 
@@ -22,11 +24,11 @@ def test_write_and_read_binary_round_trip(sandbox):
     assert sandbox.read_file("/tmp/big.bin") == big
 
 
-def test_write_text_and_mode(sandbox):
-    sandbox.write_file("run.sh", "#!/bin/sh\necho ran-ünï\n", mode=0o755)
-    assert sandbox.run("./run.sh").output == "ran-ünï\n"
-    assert sandbox.run("stat -c %a run.sh").output.strip() == "755"
-    assert sandbox.read_file("run.sh").decode() == "#!/bin/sh\necho ran-ünï\n"
+def test_write_text_and_mode(any_sandbox):
+    any_sandbox.write_file("run.sh", "#!/bin/sh\necho ran-ünï\n", mode=0o755)
+    assert any_sandbox.run("./run.sh").output == "ran-ünï\n"
+    assert any_sandbox.run("stat -c %a run.sh").output.strip() == "755"
+    assert any_sandbox.read_file("run.sh").decode() == "#!/bin/sh\necho ran-ünï\n"
 
 
 def test_files_written_are_owned_by_the_sandbox_user(sandbox):
@@ -34,17 +36,17 @@ def test_files_written_are_owned_by_the_sandbox_user(sandbox):
     assert sandbox.run("stat -c %u owned.txt").output.strip() == str(sandbox.config.uid)
 
 
-def test_reading_a_missing_file_raises_file_not_found(sandbox):
+def test_reading_a_missing_file_raises_file_not_found(any_sandbox):
     with pytest.raises(FileNotFoundError):
-        sandbox.read_file("does/not/exist.txt")
+        any_sandbox.read_file("does/not/exist.txt")
     with pytest.raises(FileNotFoundError):
-        sandbox.download("no-such-dir", "/tmp/unused-swefarm-download")
+        any_sandbox.download("no-such-dir", "/tmp/unused-swefarm-download")
     with pytest.raises(IsADirectoryError):
-        sandbox.read_file(".")
-    assert sandbox.run("echo still-fine").ok
+        any_sandbox.read_file(".")
+    assert any_sandbox.run("echo still-fine").ok
 
 
-def test_upload_and_download_a_nested_directory(sandbox, tmp_path):
+def test_upload_and_download_a_nested_directory(any_sandbox, tmp_path):
     src = tmp_path / "project"
     (src / "pkg" / "deep" / "deeper").mkdir(parents=True)
     files = {
@@ -59,14 +61,14 @@ def test_upload_and_download_a_nested_directory(sandbox, tmp_path):
     (src / "pkg" / "tool.sh").write_text("#!/bin/sh\necho tool\n")
     (src / "pkg" / "tool.sh").chmod(0o755)
 
-    sandbox.upload(src, "dest")  # lands at <workdir>/dest/project
-    listing = sandbox.run_stateless("cd dest/project && find . -type f | sort").output.splitlines()
+    any_sandbox.upload(src, "dest")  # lands at <workdir>/dest/project
+    listing = any_sandbox.run_stateless("cd dest/project && find . -type f | sort").output.splitlines()
     assert listing == sorted(["./" + rel for rel in files] + ["./pkg/tool.sh"])
-    assert sandbox.read_file("dest/project/pkg/deep/blob.bin") == ALL_BYTES
-    assert sandbox.run("dest/project/pkg/tool.sh").output == "tool\n"
+    assert any_sandbox.read_file("dest/project/pkg/deep/blob.bin") == ALL_BYTES
+    assert any_sandbox.run("dest/project/pkg/tool.sh").output == "tool\n"
 
-    sandbox.run("echo made-inside > dest/project/pkg/new.txt")
-    back = sandbox.download("dest/project", tmp_path / "back")
+    any_sandbox.run("echo made-inside > dest/project/pkg/new.txt")
+    back = any_sandbox.download("dest/project", tmp_path / "back")
     assert back == tmp_path / "back" / "project"
     for rel, data in files.items():
         assert (back / rel).read_bytes() == data, rel
@@ -119,21 +121,22 @@ def test_diff_shows_tracked_and_untracked_changes_and_keeps_the_index(sandbox):
     assert res.output == "line one\nline 2 changed\nbrand new\nstaged\n"
 
 
-def test_diff_of_a_clean_repo_is_empty_and_of_binary_files_applies(sandbox):
-    sandbox.run(f"git init -q . && echo a > a.txt && git add a.txt && {GIT} commit -qm init")
-    assert sandbox.diff() == ""
-    sandbox.write_file("blob.bin", ALL_BYTES)
-    diff = sandbox.diff()
+def test_diff_of_a_clean_repo_is_empty_and_of_binary_files_applies(any_sandbox):
+    any_sandbox.run(f"git init -q . && echo a > a.txt && git add a.txt && {GIT} commit -qm init")
+    assert any_sandbox.diff() == ""
+    any_sandbox.write_file("blob.bin", ALL_BYTES)
+    diff = any_sandbox.diff()
     assert "GIT binary patch" in diff
 
 
-def test_diff_outside_a_repository_raises(sandbox):
-    with pytest.raises(SandboxError, match="git diff: /workspace is not a git repository"):
-        sandbox.diff()
+def test_diff_outside_a_repository_raises(any_sandbox):
+    workdir = re.escape(any_sandbox.config.workdir)  # /workspace in a container
+    with pytest.raises(SandboxError, match=f"git diff: {workdir} is not a git repository"):
+        any_sandbox.diff()
 
 
-def test_diff_of_a_repository_with_no_commit_shows_every_file_and_leaves_the_index(sandbox):
-    sandbox.run("git init -q .")
-    sandbox.write_file("notes.txt", "hi\n")
-    assert "+++ b/notes.txt" in sandbox.diff() and "+hi" in sandbox.diff()
-    assert sandbox.run("git status --short").output.strip() == "?? notes.txt"  # nothing staged
+def test_diff_of_a_repository_with_no_commit_shows_every_file_and_leaves_the_index(any_sandbox):
+    any_sandbox.run("git init -q .")
+    any_sandbox.write_file("notes.txt", "hi\n")
+    assert "+++ b/notes.txt" in any_sandbox.diff() and "+hi" in any_sandbox.diff()
+    assert any_sandbox.run("git status --short").output.strip() == "?? notes.txt"  # nothing staged
