@@ -36,7 +36,7 @@ when the task's date has no wheel of one for this Python (numba 0.52, numpy 1.18
 tried once more with those packages resolved as of the Python's maturity (the first releases with its
 wheels), recorded as `+later-wheels` on the step's name; compiling them is the last step,
 `compile-deps`, tried only when wheels were missing and nothing else worked. Versions from git
-(setuptools-scm, hatch-vcs, pbr) are given as
+(setuptools-scm, hatch-vcs, pbr; versioneer through its git keywords, expanded for the install only) are given as
 the version of the newest tag, since the build context has no .git. The step that worked is
 printed as `swefarm-install-step: NAME` and written to /opt/swefarm/install-step.
 """
@@ -251,6 +251,8 @@ def _render(env: Environment, inputs: ScriptInputs, steps, upgrade: str) -> str:
         .replace("@TOOLCHAIN@", TOOLCHAIN)
         .replace("@NO_WHEEL@", NO_WHEEL),
     ]
+    if inputs.vcs_version:  # versioneer reads no variable: its keywords say the tag while the script runs
+        lines.append(f"swefarm_versioneer {vcs} && trap swefarm_versioneer_restore EXIT")
     if env.pre_install:
         lines.append("echo '== pre-install'")
         lines.append("( set -x\n" + "\n".join(f"{c} || exit 1" for c in env.pre_install) + "\n) || exit 1")
@@ -449,6 +451,36 @@ swefarm_later_wheels() {
   what=$(sed -nE 's/.*Wheels are required for .([A-Za-z0-9._-]+).*/\1/p' "$1" | head -n1)
   echo "== no wheel of $what for this Python by the task's date: wheels-only dependencies as of $SWEFARM_PY_FLOOR"
   SWEFARM_WHEELS_FLOOR=$SWEFARM_PY_FLOOR
+}
+# versioneer takes the version from git keywords that `git archive` expands ($Format:%d$), else from
+# git, else from the folder's name: none here, so a build reports 0+unknown and a dependency that
+# requires the project (pvlib 0.8's pvfactors: pvlib>=0.5) cannot resolve. The keywords of the file
+# setup.cfg's [versioneer] names are expanded with the newest tag while the script runs.
+swefarm_versioneer() {
+  python3 - "$1" <<'PY'
+import configparser, pathlib, sys
+cfg = configparser.ConfigParser(interpolation=None)
+try:
+    cfg.read("setup.cfg")
+except configparser.Error:
+    sys.exit(0)
+source = cfg.get("versioneer", "versionfile_source", fallback="").strip()
+prefix = cfg.get("versioneer", "tag_prefix", fallback="").strip().strip("'\"")
+path = pathlib.Path(source)
+if not source or not path.is_file() or path.is_symlink():
+    sys.exit(0)
+text = path.read_text()
+if 'git_refnames = "$Format:%d$"' not in text:
+    sys.exit(0)
+pathlib.Path(f"{path}.swefarm-orig").write_text(text)
+text = text.replace('git_refnames = "$Format:%d$"', f'git_refnames = " (tag: {prefix}{sys.argv[1]})"')
+path.write_text(text.replace('git_full = "$Format:%H$"', 'git_full = "' + "0" * 40 + '"'))
+print(f"versioneer: {path} reports {sys.argv[1]} while the project installs")
+PY
+}
+swefarm_versioneer_restore() {
+  local f
+  while IFS= read -r f; do mv -f "$f" "${f%.swefarm-orig}"; done < <(find . -maxdepth 4 -name '*.swefarm-orig')
 }
 swefarm_note() { echo "$1" >> /tmp/swefarm-summary; }
 # A requirements file with every requirement's version pins dropped (names, extras and markers kept;

@@ -165,6 +165,28 @@ def test_compiled_dependencies_install_from_wheels_and_move_to_the_pythons_matur
     assert not any(w.startswith("numpy=") for w in words)
 
 
+def test_versioneer_reports_the_newest_tag_while_the_project_installs_and_the_file_is_restored(tmp_path):
+    """Class 1 for versioneer (pvlib 0.8): without .git and unexpanded keywords a build says 0+unknown,
+    and a dependency requiring the project (pvfactors: pvlib>=0.5) cannot resolve."""
+    keywords = 'def get_keywords():\n    git_refnames = "$Format:%d$"\n    git_full = "$Format:%H$"\n'
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg/_version.py").write_text(keywords)
+    (tmp_path / "setup.cfg").write_text(
+        "[versioneer]\nVCS = git\nversionfile_source = pkg/_version.py\ntag_prefix = v\n"
+    )
+    script = install_script(Environment(install=["uv pip install -e ."]),
+                            ScriptInputs(date="2020-06-01T00:00:00Z", vcs_version="0.8.0"))  # fmt: skip
+    assert "swefarm_versioneer 0.8.0 && trap swefarm_versioneer_restore EXIT" in script
+    functions = script[: script.index("step_0()")].replace("cd /testbed", "cd .")
+    body = f"{functions}\nswefarm_versioneer 0.8.0\ncat pkg/_version.py > during.txt\nswefarm_versioneer_restore\n"
+    out = subprocess.run(["bash", "-c", body], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    during = (tmp_path / "during.txt").read_text()
+    assert 'git_refnames = " (tag: v0.8.0)"' in during and 'git_full = "' + "0" * 40 + '"' in during
+    assert (tmp_path / "pkg/_version.py").read_text() == keywords  # the checkout is the commit's again
+    assert not list(tmp_path.rglob("*.swefarm-orig"))
+
+
 def test_a_new_plain_install_gets_no_editable_fallbacks_or_floors():
     script = install_script(Environment(install=["uv pip install ."]), ScriptInputs(date="2024-05-01T00:00:00Z"))
     assert "no-isolation" not in script and "pytest3-runner" not in script
