@@ -119,7 +119,7 @@ def _pytest(tests: list[str], junit_path: str, extra: str = "") -> str:
     if paths == tests:
         return by_file
     if len(tests) > MANY_IDS:
-        selected = _pytest_selected(tests, paths, junit_path)
+        selected = _pytest_selected(tests, paths, junit_path, extra)
         return selected if _fits(selected) else by_file
     note = "echo 'swefarm: pytest rejected the test ids (exit code 4); running their files' >&2"
     by_id = f"{base} {_join(tests)}"
@@ -127,14 +127,14 @@ def _pytest(tests: list[str], junit_path: str, extra: str = "") -> str:
     return command if _fits(command) else by_file
 
 
-def _pytest_selected(tests: list[str], paths: list[str], junit_path: str) -> str:
+def _pytest_selected(tests: list[str], paths: list[str], junit_path: str, extra: str = "") -> str:
     """The files, collected once each, with the listed ids kept by a small plugin (the rest deselected).
 
     The plugin and the list go to a new directory (mktemp), never to a path the agent could have planted."""
     plugin = "d=$(mktemp -d /tmp/swefarm-select.XXXXXX) && cat > \"$d/swefarm_select.py\" <<'SWEFARM_PLUGIN'\n"
     run = (f"[ -s \"$d/swefarm_select.py\" ] && printf '%s\\n' {_join(tests)} > \"$d/ids.txt\" && "
            f"rm -f {shlex.quote(junit_path)} && PYTHONPATH=\"$d${{PYTHONPATH:+:$PYTHONPATH}}\" "
-           f"SWEFARM_SELECT=\"$d/ids.txt\" {_PYTEST} -p swefarm_select --junitxml={shlex.quote(junit_path)} "
+           f"SWEFARM_SELECT=\"$d/ids.txt\" {_PYTEST}{extra} -p swefarm_select --junitxml={shlex.quote(junit_path)} "
            f"{_join(paths)}")  # fmt: skip
     return f"{plugin}{_SELECT_PLUGIN}SWEFARM_PLUGIN\n{run}"
 
