@@ -30,7 +30,13 @@ Steps 2-4 run only when the recipe installs editably, 7-8 only when it names req
 after a step that installed but whose runner crashed, install-only fixes (2-4) are skipped, and
 5-6 only run when some install has worked. A fix on top of a fallback install is recorded by both
 names (`legacy-setuptools+newer-runner`). A step that fails for want of a compiler installs a
-toolchain and is tried once more. Versions from git (setuptools-scm, hatch-vcs, pbr) are given as
+toolchain and is tried once more. Compiled dependencies that take long to build from source, or
+need libraries the image lacks (numpy, scipy, numba, ... : WHEELS_ONLY), install from wheels only:
+when the task's date has no wheel of one for this Python (numba 0.52, numpy 1.18 on 3.9), the step is
+tried once more with those packages resolved as of the Python's maturity (the first releases with its
+wheels), recorded as `+later-wheels` on the step's name; compiling them is the last step,
+`compile-deps`, tried only when wheels were missing and nothing else worked. Versions from git
+(setuptools-scm, hatch-vcs, pbr; versioneer through its git keywords, expanded for the install only) are given as
 the version of the newest tag, since the build context has no .git. The step that worked is
 printed as `swefarm-install-step: NAME` and written to /opt/swefarm/install-step.
 """
@@ -72,6 +78,29 @@ BUILD_TOOLS_FLOOR = "2023-07-01T00:00:00Z"
 #: and new enough to run on Python 3.9 (40.x reads html.parser's `unescape`, gone in 3.9): for the
 #: legacy-setuptools step, which also builds the dependencies with it (zope.interface 4.4 imports `Feature`).
 LEGACY_SETUPTOOLS_FLOOR = "2020-03-01T00:00:00Z"
+#: Dependencies installed from wheels only: compiling one from source takes tens of minutes on a small
+#: machine (pvlib 2020's numba 0.52 compiled numpy for 40 minutes, then failed) or needs libraries the
+#: image lacks. Without a wheel at the task's date they resolve as of the Python's maturity.
+WHEELS_ONLY = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "numba",
+    "llvmlite",
+    "matplotlib",
+    "h5py",
+    "netcdf4",
+    "tables",
+    "scikit-learn",
+    "scikit-image",
+    "pyarrow",
+    "statsmodels",
+    "shapely",
+    "pyproj",
+    "grpcio",
+)
+#: Printed by uv when a WHEELS_ONLY package has no wheel for this Python in the date's window.
+NO_WHEEL = "Wheels are required for `"
 #: The last pytest 3 (3.10.1): newer than what crashes on Python 3.9, older than pytest 4, which refuses
 #: old configuration (a [pytest] section in setup.cfg).
 PYTEST3_LAST = "2018-11-12T00:00:00Z"
@@ -144,6 +173,8 @@ def install_script(env: Environment, inputs: ScriptInputs) -> str:
     if inputs.date:  # a date that fell between two releases that do not fit (numpy 1.26, numba 0.58.0)
         later = _later(_plus_days(inputs.date, LATER_DAYS), inputs.python_floor)
         steps.append(("later-deps", "deps", [f"export UV_EXCLUDE_NEWER={shlex.quote(later)}", INSTALLED]))
+    # the last resort: compile what had no wheel (the first install that worked, else the recipe)
+    steps.append(("compile-deps", "compile", ["export SWEFARM_COMPILE=1", INSTALLED]))
     return _render(env, inputs, steps, upgrade)
 
 
@@ -208,15 +239,20 @@ def _render(env: Environment, inputs: ScriptInputs, steps, upgrade: str) -> str:
         f"SWEFARM_BUILD_FLOOR={BUILD_TOOLS_FLOOR if inputs.date and inputs.date < BUILD_TOOLS_FLOOR else ''}",
         f"SWEFARM_PY_FLOOR={shlex.quote(_later(inputs.date, inputs.python_floor or inputs.date))}",
         f"SWEFARM_RUNNER={shlex.quote(inputs.runner)}",
+        'SWEFARM_WHEELS_FLOOR=""  # set once a wheels-only dependency had no wheel at the date',
+        'SWEFARM_COMPILE=""  # the compile-deps step: wheels-only dependencies may build from source',
         # versions from git: the build context has no .git (class 1); the version of the newest tag
         f"export SETUPTOOLS_SCM_PRETEND_VERSION={vcs} PBR_VERSION={vcs} PDM_BUILD_SCM_VERSION={vcs}",
         f"export POETRY_DYNAMIC_VERSIONING_BYPASS={vcs} VERSIONINGIT_FOR_PACKAGE={vcs} HATCH_VCS_PRETEND_VERSION={vcs}",
         "export PYTHONDONTWRITEBYTECODE=",
-        _UV_WRAPPER.replace("@BUILD_TOOLS@", " ".join(BUILD_TOOLS)),
+        _UV_WRAPPER.replace("@BUILD_TOOLS@", " ".join(BUILD_TOOLS)).replace("@WHEELS_ONLY@", " ".join(WHEELS_ONLY)),
         _HELPERS.replace("@UPGRADE@", upgrade)
         .replace("@NEEDS_COMPILER@", NEEDS_COMPILER)
-        .replace("@TOOLCHAIN@", TOOLCHAIN),
+        .replace("@TOOLCHAIN@", TOOLCHAIN)
+        .replace("@NO_WHEEL@", NO_WHEEL),
     ]
+    if inputs.vcs_version:  # versioneer reads no variable: its keywords say the tag while the script runs
+        lines.append(f"swefarm_versioneer {vcs} && trap swefarm_versioneer_restore EXIT")
     if env.pre_install:
         lines.append("echo '== pre-install'")
         lines.append("( set -x\n" + "\n".join(f"{c} || exit 1" for c in env.pre_install) + "\n) || exit 1")
@@ -244,6 +280,16 @@ _UV_WRAPPER = r"""uv() {
       for x in @BUILD_TOOLS@; do extra+=(--exclude-newer-package "$x=$SWEFARM_BUILD_FLOOR"); done
     fi
     for x in ${SWEFARM_EXEMPT:-}; do extra+=(--exclude-newer-package "$x"); done
+    if [ -z "${SWEFARM_COMPILE:-}" ]; then
+      for x in @WHEELS_ONLY@; do extra+=(--only-binary "$x"); done
+    fi
+    # never earlier than the step's own cutoff (later-deps resolves later still)
+    local floor=${SWEFARM_WHEELS_FLOOR:-}
+    if [ -n "$floor" ] && [ -n "${UV_EXCLUDE_NEWER:-}" ] && [ "$floor" \> "$UV_EXCLUDE_NEWER" ]; then
+      for x in @WHEELS_ONLY@; do
+        case " ${SWEFARM_EXEMPT:-} " in *" $x="*) ;; *) extra+=(--exclude-newer-package "$x=$floor") ;; esac
+      done
+    fi
     if [ -n "${SWEFARM_NO_EDITABLE:-}" ]; then
       local out=() a
       for a in "${args[@]}"; do
@@ -394,6 +440,48 @@ PY
   echo "== the date cutoff hid what resolution needs; exempting: $found"
   SWEFARM_EXEMPT="$SWEFARM_EXEMPT $found"
 }
+# A wheels-only dependency with no wheel for this Python at the task's date: once, resolve those
+# packages as of the Python's maturity (when its wheels exist), when that is later than the date.
+swefarm_later_wheels() {
+  grep -qF '@NO_WHEEL@' "$1" || return 1
+  touch /tmp/swefarm-no-wheel
+  [ -z "$SWEFARM_WHEELS_FLOOR" ] || return 1
+  [ -n "$SWEFARM_PY_FLOOR" ] && [ "$SWEFARM_PY_FLOOR" \> "${UV_EXCLUDE_NEWER:-}" ] || return 1
+  local what
+  what=$(sed -nE 's/.*Wheels are required for .([A-Za-z0-9._-]+).*/\1/p' "$1" | head -n1)
+  echo "== no wheel of $what for this Python by the task's date: wheels-only dependencies as of $SWEFARM_PY_FLOOR"
+  SWEFARM_WHEELS_FLOOR=$SWEFARM_PY_FLOOR
+}
+# versioneer takes the version from git keywords that `git archive` expands ($Format:%d$), else from
+# git, else from the folder's name: none here, so a build reports 0+unknown and a dependency that
+# requires the project (pvlib 0.8's pvfactors: pvlib>=0.5) cannot resolve. The keywords of the file
+# setup.cfg's [versioneer] names are expanded with the newest tag while the script runs.
+swefarm_versioneer() {
+  python3 - "$1" <<'PY'
+import configparser, pathlib, sys
+cfg = configparser.ConfigParser(interpolation=None)
+try:
+    cfg.read("setup.cfg")
+except configparser.Error:
+    sys.exit(0)
+source = cfg.get("versioneer", "versionfile_source", fallback="").strip()
+prefix = cfg.get("versioneer", "tag_prefix", fallback="").strip().strip("'\"")
+path = pathlib.Path(source)
+if not source or not path.is_file() or path.is_symlink():
+    sys.exit(0)
+text = path.read_text()
+if 'git_refnames = "$Format:%d$"' not in text:
+    sys.exit(0)
+pathlib.Path(f"{path}.swefarm-orig").write_text(text)
+text = text.replace('git_refnames = "$Format:%d$"', f'git_refnames = " (tag: {prefix}{sys.argv[1]})"')
+path.write_text(text.replace('git_full = "$Format:%H$"', 'git_full = "' + "0" * 40 + '"'))
+print(f"versioneer: {path} reports {sys.argv[1]} while the project installs")
+PY
+}
+swefarm_versioneer_restore() {
+  local f
+  while IFS= read -r f; do mv -f "$f" "${f%.swefarm-orig}"; done < <(find . -maxdepth 4 -name '*.swefarm-orig')
+}
 swefarm_note() { echo "$1" >> /tmp/swefarm-summary; }
 # A requirements file with every requirement's version pins dropped (names, extras and markers kept;
 # nested -r files unpinned too, URLs and options left out): pins that no longer build on this Python
@@ -449,17 +537,23 @@ swefarm_try() {
   if [ "$kind" = deps ] && ! swefarm_dependency_trouble; then
     echo "== step $name skipped: no failure so far came from a dependency"; return 1
   fi
+  if [ "$kind" = compile ] && [ ! -f /tmp/swefarm-no-wheel ]; then
+    echo "== step $name skipped: no wheels-only dependency lacked a wheel"; return 1
+  fi
   echo "== step $name"
   swefarm_fresh_venv
   ( $fn ) > "/tmp/swefarm-step-$name.log" 2>&1
   local rc=$?
-  local again=0
+  local again=0 suffix=""
+  [ -n "$SWEFARM_WHEELS_FLOOR" ] && suffix="+later-wheels"
   while [ $rc -ne 0 ] && [ $again -lt 4 ]; do
     again=$((again + 1))
     if grep -qE "@NEEDS_COMPILER@" "/tmp/swefarm-step-$name.log" && swefarm_toolchain; then
       :
     elif swefarm_exempt "/tmp/swefarm-step-$name.log"; then
       :
+    elif swefarm_later_wheels "/tmp/swefarm-step-$name.log"; then
+      suffix="+later-wheels"
     else
       break
     fi
@@ -485,6 +579,7 @@ swefarm_try() {
   if [ "$uses_installed" = 1 ] && [ -n "$SWEFARM_INSTALLED_NAME" ] && [ "$SWEFARM_INSTALLED_NAME" != recipe ]; then
     name="$SWEFARM_INSTALLED_NAME+$name"
   fi
+  name="$name$suffix"
   mkdir -p /opt/swefarm && echo "$name" > /opt/swefarm/install-step
   echo "swefarm-install-step: $name"
   swefarm_simd

@@ -40,12 +40,16 @@ MANY_IDS = 40
 _SELECT_PLUGIN = """import os
 
 
+def _id(item):  # pytest < 4 puts the class's instance in the id of a method: a.py::Class::()::test_x
+    return item.nodeid.replace("::()", "")
+
+
 def pytest_collection_modifyitems(config, items):
     with open(os.environ["SWEFARM_SELECT"]) as f:
         wanted = [line.rstrip("\\n") for line in f if line.strip()]
-    exact = set(wanted) & {item.nodeid for item in items}
+    exact = set(wanted) & {_id(item) for item in items}
     prefixes = tuple(w for w in wanted if w not in exact)
-    keep = [i for i in items if i.nodeid in exact or (prefixes and i.nodeid.startswith(prefixes))]
+    keep = [i for i in items if _id(i) in exact or (prefixes and _id(i).startswith(prefixes))]
     kept = {id(i) for i in keep}
     dropped = [i for i in items if id(i) not in kept]
     if dropped:
@@ -115,7 +119,7 @@ def _pytest(tests: list[str], junit_path: str, extra: str = "") -> str:
     if paths == tests:
         return by_file
     if len(tests) > MANY_IDS:
-        selected = _pytest_selected(tests, paths, junit_path)
+        selected = _pytest_selected(tests, paths, junit_path, extra)
         return selected if _fits(selected) else by_file
     note = "echo 'swefarm: pytest rejected the test ids (exit code 4); running their files' >&2"
     by_id = f"{base} {_join(tests)}"
@@ -123,14 +127,14 @@ def _pytest(tests: list[str], junit_path: str, extra: str = "") -> str:
     return command if _fits(command) else by_file
 
 
-def _pytest_selected(tests: list[str], paths: list[str], junit_path: str) -> str:
+def _pytest_selected(tests: list[str], paths: list[str], junit_path: str, extra: str = "") -> str:
     """The files, collected once each, with the listed ids kept by a small plugin (the rest deselected).
 
     The plugin and the list go to a new directory (mktemp), never to a path the agent could have planted."""
     plugin = "d=$(mktemp -d /tmp/swefarm-select.XXXXXX) && cat > \"$d/swefarm_select.py\" <<'SWEFARM_PLUGIN'\n"
     run = (f"[ -s \"$d/swefarm_select.py\" ] && printf '%s\\n' {_join(tests)} > \"$d/ids.txt\" && "
            f"rm -f {shlex.quote(junit_path)} && PYTHONPATH=\"$d${{PYTHONPATH:+:$PYTHONPATH}}\" "
-           f"SWEFARM_SELECT=\"$d/ids.txt\" {_PYTEST} -p swefarm_select --junitxml={shlex.quote(junit_path)} "
+           f"SWEFARM_SELECT=\"$d/ids.txt\" {_PYTEST}{extra} -p swefarm_select --junitxml={shlex.quote(junit_path)} "
            f"{_join(paths)}")  # fmt: skip
     return f"{plugin}{_SELECT_PLUGIN}SWEFARM_PLUGIN\n{run}"
 

@@ -139,6 +139,20 @@ def test_numpy_kernels_do_not_depend_on_the_machine_that_grades(docker_client, t
     assert result.ok, checked.status_reason
 
 
+def test_a_compiled_dependency_with_no_wheel_at_the_date_comes_from_the_pythons_first_wheels(docker_client, tmp_path):
+    """A dependency too slow to compile (numpy) has no wheel for the image's Python at the task's date
+    (numpy 1.18, mid-2020, has none for 3.9 or later): it is not compiled for tens of minutes, as
+    pvlib 2020's numba was; it resolves as of the Python's maturity, and the step says so."""
+    setup = "from setuptools import setup\nsetup(name='widget', py_modules=['widget'], install_requires=['numpy'])\n"
+    test = "import numpy\nfrom widget import add\n\n\ndef test_add():\n    assert add(2, 3) == numpy.int64(5)\n"
+    files = {"setup.py": setup, "pytest.ini": "[pytest]\n"}
+    (task, outcome), _ = _build(docker_client, tmp_path, "fixture/wheels", files, "2020-06-01T12:00:00Z", test=test)
+    assert outcome.ok, task.status_reason
+    assert task.extra["build"]["install_step"] == "recipe+later-wheels", task.extra["build"]
+    checked, result = validate_task(docker_client, task, runs=1)
+    assert result.ok, checked.status_reason  # numpy imports and the tests run
+
+
 @pytest.mark.timeout(1200)  # two environments, two validations
 def test_a_test_that_needs_a_newer_python_is_retried_on_one(docker_client, tmp_path):
     """Class 4: the task's date and metadata pick 3.9; its new test needs tomllib (3.11) and is skipped there."""

@@ -3,7 +3,10 @@ SWE-bench's specifications, the Python choice, and the CLI's answers for tasks w
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -55,11 +58,12 @@ def test_the_install_script_has_every_fallback_step_in_order():
                                               vcs_version="1.4.0"))  # fmt: skip
     order = [script.index(f"swefarm_try {name} ") for name in
              ("recipe", "no-isolation", "non-editable", "legacy-setuptools", "pytest3-runner", "newer-runner",
-              "unpinned", "package-only", "later-deps")]  # fmt: skip
+              "unpinned", "package-only", "later-deps", "compile-deps")]  # fmt: skip
     assert order == sorted(order)
     # the runner fixes and later-deps build on the first install that worked (its runner crashed)
     on_installed = dict(re.findall(r"swefarm_try (\S+) \w+ step_\d+ (\d)", script))
-    assert [n for n, flag in on_installed.items() if flag == "1"] == ["pytest3-runner", "newer-runner", "later-deps"]
+    assert [n for n, flag in on_installed.items() if flag == "1"] == [
+        "pytest3-runner", "newer-runner", "later-deps", "compile-deps"]  # fmt: skip
     assert "SETUPTOOLS_SCM_PRETEND_VERSION=1.4.0" in script and "PBR_VERSION=1.4.0" in script
     assert "export UV_EXCLUDE_NEWER=2021-04-03T00:00:00Z" in script  # later-deps: 180 days on, or the Python's maturity
     assert "SWEFARM_BUILD_FLOOR=2023-07-01T00:00:00Z" in script  # build tools under a floor
@@ -106,6 +110,81 @@ def test_package_only_keeps_the_pytest_plugins_the_requirement_files_name(tmp_pa
     out = subprocess.run(["bash", "-c", f"{function}swefarm_plugins_named r.txt missing.txt"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=30)  # fmt: skip
     assert out.stdout.split() == ["pytest-django", "pytest_cov"], out.stderr
+
+
+def _uv_words(tmp_path, env_vars: str, *logs: str) -> list[str]:
+    """The arguments the script's `uv` wrapper passes to the real uv, after the script's helpers saw `logs`
+    (bash runs the generated script's own functions; a stub `uv` on PATH records its arguments)."""
+    script = install_script(Environment(install=["uv pip install -e ."]),
+                            ScriptInputs(date="2020-06-01T00:00:00Z", python_floor="2021-04-03T00:00:00Z"))  # fmt: skip
+    functions = script[: script.index("step_0()")].replace("cd /testbed", "cd .")
+    (tmp_path / "bin").mkdir(exist_ok=True)
+    (tmp_path / "bin/uv").write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$UV_ARGS"\n')
+    (tmp_path / "bin/uv").chmod(0o755)
+    checks = "".join(
+        f"swefarm_later_wheels {shlex.quote(str(log))} && echo later=$SWEFARM_WHEELS_FLOOR\n" for log in logs
+    )
+    body = f"{functions}\n{env_vars}\n{checks}uv pip install numpy\n"
+    out = subprocess.run(["bash", "-c", body], capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "PATH": f"{tmp_path}/bin:{os.environ['PATH']}",
+                              "UV_ARGS": str(tmp_path / "args")})  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return (tmp_path / "args").read_text().split("\n")[:-1] + [
+        line for line in out.stdout.splitlines() if "later=" in line
+    ]
+
+
+def test_compiled_dependencies_install_from_wheels_and_move_to_the_pythons_maturity_without_one(tmp_path):
+    """pvlib 2020 on Python 3.9: numba 0.52 had no cp39 wheel, so uv compiled numpy for 40 minutes. Wheels
+    only for the slow compiled packages; with none at the date, those packages resolve as of the
+    Python's maturity; compiling is the last step (SWEFARM_COMPILE)."""
+    words = _uv_words(tmp_path, "")
+    assert words[:2] == ["pip", "install"] and words[-1] == "numpy"
+    wheels_only = {w for a, w in zip(words, words[1:], strict=False) if a == "--only-binary"}
+    assert {"numpy", "scipy", "numba", "llvmlite"} <= wheels_only
+    assert not any(w.startswith("numpy=") for w in words)  # no later floor before a wheel was missing
+
+    log = tmp_path / "step.log"
+    log.write_text("error: No solution found\nhint: Wheels are required for `numba` because building from source is "
+                   "disabled for `numba` (i.e., with `--no-build-package numba`)\n")  # fmt: skip
+    words = _uv_words(tmp_path, "", log)
+    assert words[-1] == "later=2021-04-03T00:00:00Z"
+    assert "numba=2021-04-03T00:00:00Z" in words and "numpy=2021-04-03T00:00:00Z" in words
+    assert (tmp_path / "step.log").exists() and "--only-binary" in words
+
+    other = tmp_path / "other.log"
+    other.write_text("error: No solution found: foo==9 is unavailable\n")
+    assert not any(w.startswith("later=") for w in _uv_words(tmp_path, "", other))  # only a missing wheel moves it
+
+    words = _uv_words(tmp_path, "SWEFARM_COMPILE=1")  # the last resort builds them
+    assert "--only-binary" not in words
+    # never earlier than the step's own cutoff: later-deps resolves 180 days on, past the Python's maturity
+    floor = "SWEFARM_WHEELS_FLOOR=2021-04-03T00:00:00Z"
+    assert "numpy=2021-04-03T00:00:00Z" in _uv_words(tmp_path, floor)
+    words = _uv_words(tmp_path, f"{floor}; export UV_EXCLUDE_NEWER=2021-11-01T00:00:00Z")
+    assert not any(w.startswith("numpy=") for w in words)
+
+
+def test_versioneer_reports_the_newest_tag_while_the_project_installs_and_the_file_is_restored(tmp_path):
+    """Class 1 for versioneer (pvlib 0.8): without .git and unexpanded keywords a build says 0+unknown,
+    and a dependency requiring the project (pvfactors: pvlib>=0.5) cannot resolve."""
+    keywords = 'def get_keywords():\n    git_refnames = "$Format:%d$"\n    git_full = "$Format:%H$"\n'
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg/_version.py").write_text(keywords)
+    (tmp_path / "setup.cfg").write_text(
+        "[versioneer]\nVCS = git\nversionfile_source = pkg/_version.py\ntag_prefix = v\n"
+    )
+    script = install_script(Environment(install=["uv pip install -e ."]),
+                            ScriptInputs(date="2020-06-01T00:00:00Z", vcs_version="0.8.0"))  # fmt: skip
+    assert "swefarm_versioneer 0.8.0 && trap swefarm_versioneer_restore EXIT" in script
+    functions = script[: script.index("step_0()")].replace("cd /testbed", "cd .")
+    body = f"{functions}\nswefarm_versioneer 0.8.0\ncat pkg/_version.py > during.txt\nswefarm_versioneer_restore\n"
+    out = subprocess.run(["bash", "-c", body], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    during = (tmp_path / "during.txt").read_text()
+    assert 'git_refnames = " (tag: v0.8.0)"' in during and 'git_full = "' + "0" * 40 + '"' in during
+    assert (tmp_path / "pkg/_version.py").read_text() == keywords  # the checkout is the commit's again
+    assert not list(tmp_path.rglob("*.swefarm-orig"))
 
 
 def test_a_new_plain_install_gets_no_editable_fallbacks_or_floors():

@@ -121,6 +121,36 @@ def test_many_ids_run_their_files_once_and_keep_only_the_listed_tests(tmp_path):
     assert "deselected" in proc.stdout
 
 
+@pytest.mark.parametrize("count", [3, MANY_IDS + 5])
+def test_the_options_reach_pytest_however_many_ids(count):
+    """Grading names the image's plugins (`-p pytest_mock`) with autoload off; above MANY_IDS they were
+    dropped, so pvlib-1854's gold patch lost `mocker` in 37 of its 281 targets."""
+    ids = [f"tests/test_x.py::test_{i}" for i in range(count)]
+    command = command_for("pytest", ids, options=["-p", "pytest_mock", "-p", "timeout"])
+    runs = [line for line in command.split("&&") + command.split(";") if "python -m pytest" in line]
+    assert runs and all("-p pytest_mock -p timeout" in line for line in runs), command[-800:]
+
+
+def test_the_selection_plugin_knows_old_pytests_ids_of_methods(tmp_path, monkeypatch):
+    """pytest < 4 names a method of a test class `file.py::Class::()::test_x`; the datasets list
+    `file.py::Class::test_x`. marshmallow 3.0 (pytest 3.5) had all 73 of its class targets deselected."""
+    from types import SimpleNamespace
+
+    from swefarm.harness import runners
+
+    plugin: dict = {}
+    exec(runners._SELECT_PLUGIN, plugin)
+    (tmp_path / "ids").write_text("tests/t.py::TestA::test_x\ntests/t.py::test_y\n")
+    monkeypatch.setenv("SWEFARM_SELECT", str(tmp_path / "ids"))
+    items = [SimpleNamespace(nodeid=n) for n in
+             ("tests/t.py::TestA::()::test_x", "tests/t.py::TestA::()::test_z", "tests/t.py::test_y")]  # fmt: skip
+    deselected: list = []
+    config = SimpleNamespace(hook=SimpleNamespace(pytest_deselected=lambda items: deselected.extend(items)))
+    plugin["pytest_collection_modifyitems"](config, items)
+    assert [i.nodeid for i in items] == ["tests/t.py::TestA::()::test_x", "tests/t.py::test_y"]
+    assert [i.nodeid for i in deselected] == ["tests/t.py::TestA::()::test_z"]
+
+
 def test_too_many_files_is_an_error_not_a_silent_truncation():
     ids = [f"tests/{'d' * 50}/test_{i}.py::test_x" for i in range(3000)]
     with pytest.raises(CommandTooLongError):
