@@ -2,8 +2,8 @@
 
 One container per sandbox, sealed by default (no network, no-new-privileges,
 pids/memory/CPU limits, read-only root, size-limited tmpfs for /tmp and the
-workspace, every capability dropped but the four the command server needs to
-run the agent's commands as a non-root uid and stop them). Commands go through
+workspace, every capability dropped but the five the command server needs to
+run the agent's commands as a non-root uid, stop them and seal files for grading). Commands go through
 the agent (sandbox/agent.py) over one long-lived exec stream.
 
 Memory: `config.memory` is what the sandbox's processes can always use. Files in
@@ -50,8 +50,9 @@ GRACE_S = 15.0  # how long past a command's own timeout the host waits for the a
 KILL_AGENT_S = 30.0  # how long the host waits for every agent process to be killed
 SHM_SIZE = "64m"  # /dev/shm, Docker's default size, stated so the memory limit can count it
 #: What the command server needs, and nothing else: start commands as the agent's uid and gid, signal
-#: them, and empty its capability bounding set so no command it starts can ever hold a capability.
-SERVER_CAPS = ["SETUID", "SETGID", "KILL", "SETPCAP"]
+#: them, empty its capability bounding set so no command it starts can ever hold a capability, and hand
+#: files to root so that the agent's uid cannot change them (`seal`, for grading). Only the server holds them.
+SERVER_CAPS = ["SETUID", "SETGID", "KILL", "SETPCAP", "CHOWN"]
 _COMMAND_OPS = ("exec", "run")
 _AGENT_KINDS = {"process_limit": ProcessLimitError, "out_of_memory": OutOfMemoryError}
 
@@ -215,6 +216,13 @@ class DockerSandbox:
             raise ValueError(f'user is "agent" or "root", not {user!r}')
         extra = {"user": user} if user == "root" else {}
         return self._command("run", cmd, timeout, idle_timeout, max_output=max_output, cwd=cwd, env=env or {}, **extra)
+
+    def seal(self, root: str, entries: list[tuple[str, str]]) -> dict:
+        """Hand paths under `root` to root, out of the agent's uid's reach (see sandbox/agent.py `op_seal`):
+        entries are (relative path, "tree" | "file" | "sticky" | "placeholder"). Done by the command server
+        itself; returns {"changed": n, "skipped": [paths that are missing or pass through a symbolic link]}."""
+        answer = self._request("seal", KILL_AGENT_S, root=root, entries=[list(e) for e in entries])
+        return {"changed": answer.get("changed", 0), "skipped": answer.get("skipped", [])}
 
     def kill_agent_processes(self) -> int:
         """SIGKILL every process of the agent's uid (the shell, daemons, fork bombs) until none is left.
