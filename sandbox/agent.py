@@ -828,7 +828,8 @@ def op_seal(req, ident):
     Entries are [relative path, kind]: "tree" a directory and everything in it (directories 0555, files 0444,
     executables 0555), "file" one file (0444 or 0555), "sticky" a directory the agent may still add to but
     whose root-owned entries it cannot rename or delete (1777), "placeholder" an empty root-owned directory
-    (0555) made where nothing is, so the agent cannot put a file of that name there. The server does it
+    (0555) made where nothing is, so the agent cannot put a file of that name there (what is there already is
+    sealed as a tree or a file). The server does it
     itself (it holds CAP_CHOWN; nothing it starts does). A path that is or passes through a symbolic link is
     skipped, never followed; so is one that is missing. Returns how many entries were changed and the paths
     skipped."""
@@ -846,11 +847,11 @@ def op_seal(req, ident):
         if kind == "placeholder":
             try:
                 os.mkdir(path, 0o555)
-            except FileExistsError:
+                os.chmod(path, 0o555)  # the umask may have taken bits away; no agent process runs now
+                changed += 1
                 continue
-            os.chmod(path, 0o555)  # the umask may have taken bits away; no agent process runs now
-            changed += 1
-            continue
+            except FileExistsError:
+                kind = "tree"  # something is there already (not in git's tree): sealed as it is
         try:
             st = os.lstat(path)
         except FileNotFoundError:

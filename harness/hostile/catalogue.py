@@ -447,7 +447,7 @@ ALL: list[Attack] = [
         "edit-tests-at-run",
         "editing tests while they run",
         in_source(lambda t: p.edit_tests_at_run(t.test_files)),
-        _CAUGHT,
+        frozenset(),  # the sealed test files refuse the edit: the run is honest (it was `tampered` before the seal)
         runners=PYTEST,
     ),
     # what the runner reads after the code under test ran: changed, read by a later run, put back at exit

@@ -8,7 +8,8 @@ pytestmark = pytest.mark.docker
 
 SETUP = (
     "mkdir -p t/sub d && echo a > t/a.py && echo b > t/sub/b.py && printf '#!/bin/sh\\n' > t/run.sh "
-    "&& chmod +x t/run.sh && echo c > c.cfg && echo e > d/e.py && ln -s t l && ln -s /etc/passwd t/out"
+    "&& chmod +x t/run.sh && echo c > c.cfg && echo e > d/e.py && ln -s t l && ln -s /etc/passwd t/out "
+    "&& mkdir d/__pycache__ && echo p > d/__pycache__/e.pyc"
 )
 ENTRIES = [
     ("t", "tree"),
@@ -20,6 +21,7 @@ ENTRIES = [
     ("d", "sticky"),
     ("conftest.py", "placeholder"),
     ("c.cfg", "placeholder"),
+    ("d/__pycache__", "placeholder"),  # there already: sealed as it is
 ]
 
 
@@ -32,10 +34,12 @@ def test_sealed_files_are_roots_and_read_only_to_the_agent(sandbox):
     assert agent(sandbox, SETUP)[0] == 0
     answer = sandbox.seal("/workspace", ENTRIES)
     assert sorted(answer["skipped"]) == ["../etc/hostname", "l/a.py", "missing.cfg"]
-    listing = agent(sandbox, "stat -c '%n %u %a' t t/a.py t/sub t/sub/b.py t/run.sh c.cfg . d d/e.py conftest.py")[1]
+    names = "t t/a.py t/sub t/sub/b.py t/run.sh c.cfg . d d/e.py conftest.py d/__pycache__ d/__pycache__/e.pyc"
+    listing = agent(sandbox, f"stat -c '%n %u %a' {names}")[1]
     assert listing.splitlines() == [
         "t 0 555", "t/a.py 0 444", "t/sub 0 555", "t/sub/b.py 0 444", "t/run.sh 0 555", "c.cfg 0 444",
-        ". 0 1777", "d 0 1777", "d/e.py 1000 644", "conftest.py 0 555",
+        ". 0 1777", "d 0 1777", "d/e.py 1000 644", "conftest.py 0 555", "d/__pycache__ 0 555",
+        "d/__pycache__/e.pyc 0 444",
     ]  # fmt: skip
     assert agent(sandbox, "stat -c '%u' -- t/out; readlink t/out")[1].split() == ["0", "/etc/passwd"]
     for attempt in (
@@ -50,6 +54,7 @@ def test_sealed_files_are_roots_and_read_only_to_the_agent(sandbox):
         "rmdir conftest.py",
         "echo x > conftest.py/x",
         "echo x > conftest.py",
+        "echo x > d/__pycache__/e.pyc",
     ):
         code, output = agent(sandbox, attempt)
         assert code != 0, (attempt, output)
