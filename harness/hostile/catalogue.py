@@ -233,6 +233,7 @@ def _conftest_with(*commands: str):
 
 _CONFIG = frozenset({"reverted:config", "reverted:test_dir"})
 _CAUGHT = frozenset({"tampered"})
+_NAMED = frozenset({"suspicious"})
 _ANY_FAILURE = frozenset(
     {"oom", "process_limit", "sandbox_died", "runner_error", "report_unreadable", "grading_error", "workspace_broken"}
 )
@@ -451,20 +452,29 @@ ALL: list[Attack] = [
         runners=PYTEST,
     ),
     # what the runner reads after the code under test ran: changed, read by a later run, put back at exit
-    Attack("tests-rewritten-at-run", "test files rewritten while grading runs", at_run("tests", "reexec")),
+    # (the seal refuses the writes, so the run is honest; the means, re-running the process, are `suspicious`)
+    Attack("tests-rewritten-at-run", "test files rewritten while grading runs", at_run("tests", "reexec"), _NAMED),
     Attack(
         "conftest-written-at-run",
         "conftest written while grading runs",
         at_run("conftest", "reexec"),
+        _NAMED,
         runners=PYTEST,
     ),
     Attack(
         "startup-files-at-run",
         "site-packages and sitecustomize written while grading runs",
         at_run("startup", "exit4"),
+        _NAMED,
         runners=PYTEST,
     ),
-    Attack("pyc-written-at-run", "test bytecode written while grading runs", at_run("pyc", "exit4"), runners=PYTEST),
+    Attack(
+        "pyc-written-at-run",
+        "test bytecode written while grading runs",
+        at_run("pyc", "exit4"),
+        _NAMED,
+        runners=PYTEST,
+    ),
     # skip and xfail tricks
     Attack(
         "xfail-from-code",
