@@ -9,8 +9,10 @@
    the workspace: pytest's plugin autoload is off and the image's plugins are loaded by name;
    bytecode is not written.
 4. Canary tests (harness/canaries.py) are planted among the target tests; every temporary
-   file of grading is removed; the targets and canaries run in one process; every process
-   the code under test left is stopped before the report is read.
+   file of grading is removed; the test files, test directories, conftest and configuration
+   files are handed to root, read-only to the uid the tests run as (harness/seal.py); the
+   targets and canaries run in one process; every process the code under test left is
+   stopped before the report is read.
 5. The verdict: resolved only when every target passes, every canary has its known outcome,
    and the exit code is the one an honest run of these tests gives.
 """
@@ -26,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from swefarm.harness import canaries as canary_tests
-from swefarm.harness import protect
+from swefarm.harness import protect, seal
 from swefarm.harness.failures import AgentFailure, GradeFailure
 from swefarm.harness.incontainer import ingit, stop_processes
 from swefarm.harness.results import TestRun, TestStatus
-from swefarm.harness.runner_env import runner_env
+from swefarm.harness.runner_env import runner_env, runner_version
 from swefarm.harness.runners import module_labels
 from swefarm.harness.suspicious import scan
 from swefarm.harness.testrun import files_after, patch_paths, read_run, run_command, runner_name
@@ -55,7 +57,8 @@ def prepare(
 
     Returns the canaries, the runner's environment and the target test files as grading wrote them; sets
     report.patch_applied, reverted and suspicious. No file of grading's is left where the code under test
-    could read it. Raises AgentFailure(PATCH_INVALID) when git refuses the change."""
+    could read it, and what the runner reads besides the agent's source is sealed (root's, read-only to the
+    agent's uid: harness/seal.py). Raises AgentFailure(PATCH_INVALID) when git refuses the change."""
     env = runner_env(sb, image_key)
     runner = runner_name(task)
     patches = {"agent_patch": bytes(data), "test_patch": task.test_patch.encode("utf-8", "surrogateescape")}
@@ -78,6 +81,10 @@ def prepare(
     sources = {path: base64.b64decode(text) for path, text in answer["files"].items()}
     chosen = {p: sources[p] for p in sorted(target_files) if p in sources} or sources
     planted, written = _plant(sb, task, runner, dict(list(chosen.items())[:MAX_CANARY_FILES]))
+    tests = set(answer["test_paths"]) | set(target_files) | set(written)
+    version = runner_version(env.pytest) if runner == "pytest" else None
+    entries = seal.plan(answer.get("tree", []), tests, context["fix_dirs"], context["roots"], version)
+    sb.seal(WORKDIR, entries)
     return planted, env, written
 
 

@@ -7,8 +7,12 @@ the agent's failures from the platform's: when an attempt fails or finds the rep
 tampered with, the empty patch is graded in the same image (once in a while per image;
 the answer is cached); if it grades normally the failure is the agent's and the change
 is graded not resolved with a failure code (`failure`), else it is `infra_error`, never
-scored. Known limit: code that behaves correctly only under a test runner passes the
-tests honestly; `suspicious` names such code, `tampered` never can.
+scored. The tests, their directories and the runner's configuration are sealed before the
+run (harness/seal.py: root's, read-only to the uid the tests and the code under test run
+as), so code under test cannot rewrite a test before the runner reads it. Known limits:
+code that behaves correctly only under a test runner passes the tests honestly, and code
+that changes in memory what its runner loads or reports, aimed at the targets by name,
+is not caught by the canaries; `suspicious` names such code, `tampered` never can.
 
     report = grade(task, diff)            # diff: text or bytes of a git diff against the base commit
     report.resolved, report.tampered, report.failure, report.suspicious, report.infra_error

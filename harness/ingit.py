@@ -388,8 +388,9 @@ def op_prepare(args):
     The policy is harness/protect.py, sent as source (`policy`) with what the host knows (`context`:
     target_files, fix_dirs, modules, roots; `test_paths`, the paths the task's own test patch
     touches); what changed comes from the index against the base commit. Returns the agent's
-    changed entries, the dropped paths and why, the added lines (for the suspicious scan), and the
-    contents of the test files asked for."""
+    changed entries, the dropped paths and why, the added lines (for the suspicious scan), the
+    contents of the test files asked for, and every path of the tree checked out (`tree`, directories
+    too: what grading seals is chosen from it)."""
     git = Git(args["work"], pristine=args.get("pristine", PRISTINE))
     try:
         return _prepare(git, args)
@@ -425,6 +426,8 @@ def _prepare(git, args):
     if not _blank(test_patch):
         git.run(["apply", "--cached", "--binary", test_patch], index=agent, code="test_patch_failed")
     final = git.run(["write-tree"], index=agent).decode().strip()
+    listing = git.run(["ls-tree", "-r", "-t", "-z", "--name-only", final])
+    result["tree"] = [unfs(p) for p in listing.split(b"\0") if p]
     checkout = git.index("checkout.index")
     git.run(["read-tree", "--reset", "-u", git.base, final], index=checkout, code="checkout_failed")
     wanted = [p for p in result["test_paths"] if p.endswith(".py")] + list(args.get("read", []))

@@ -50,7 +50,7 @@ class RunnerEnv(BaseModel):
 
     def autoload_off(self) -> bool:
         """Whether pytest can load the plugins by entry-point name, so autoload can be turned off."""
-        return _version(self.pytest) >= ENTRY_POINT_P_SINCE
+        return runner_version(self.pytest) >= ENTRY_POINT_P_SINCE
 
     def pytest_args(self) -> list[str]:
         """`-p NAME` for each plugin of the environment (none when autoload stays on)."""
@@ -92,7 +92,8 @@ def _probe(sb: Sandbox) -> str:
     return res.output
 
 
-def _version(text: str | None) -> tuple[int, ...]:
+def runner_version(text: str | None) -> tuple[int, ...]:
+    """(major, minor) of a version string such as pytest's "8.0.2" ((0, 0) when unknown)."""
     parts = []
     for piece in (text or "0").split(".")[:2]:
         digits = "".join(ch for ch in piece if ch.isdigit())

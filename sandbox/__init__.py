@@ -14,7 +14,9 @@ what the host reads is the server's own account: exit codes and timeouts of
 shell's exit codes (`run`) are reported by the shell, which is the agent's.
 `run_stateless(..., user="root")` runs a command the agent's processes cannot
 touch either (root without any capability), and `kill_agent_processes()` ends
-everything the agent started, before its work is read.
+everything the agent started, before its work is read. `seal()` hands files to
+root, read-only to the agent's uid (grading seals the tests and what the runner
+reads before it runs them).
 
 Whose failure: `errors.AgentCausedError` (`ProcessLimitError`,
 `OutOfMemoryError`, `WorkspaceFullError`) means what the agent did stops the
@@ -72,6 +74,10 @@ class Sandbox(Protocol):
 
     def kill_agent_processes(self) -> int:
         """SIGKILL every process the agent's commands started, until none is left; how many were killed."""
+
+    def seal(self, root: str, entries: list[tuple[str, str]]) -> dict:
+        """Hand paths under `root` to root so the agent's uid cannot change them (grading, before tests run):
+        (relative path, "tree" | "file" | "sticky" | "placeholder"); {"changed": n, "skipped": [...]}."""
 
     def read_file(self, path: str, max_bytes: int | None = None) -> bytes: ...
 

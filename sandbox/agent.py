@@ -8,7 +8,8 @@ on whatever Python the image has; the host sends this file's source with
 `python3 -c`: `python3 -c SOURCE WORKDIR [UID GID]`.
 
 The server is out of the agent's reach. Started as root with only the
-capabilities it needs (SETUID, SETGID, KILL, SETPCAP), it empties its
+capabilities it needs (SETUID, SETGID, KILL, SETPCAP, and CHOWN to hand files
+to root for grading: `seal`), it empties its
 capability bounding set and its supplementary groups, and starts every shell
 and command as the agent's uid and gid (UID GID), which then hold no
 capability: the agent's code cannot signal or trace the server, open its file
@@ -819,6 +820,102 @@ def op_tar_put(req):
     return {}
 
 
+# -- sealing: files handed to root, read-only to the agent ----------------------------------------
+SEAL_KINDS = ("tree", "file", "sticky", "placeholder")
+
+
+def op_seal(req, ident):
+    """Hand paths under `root` to root so that the agent's uid cannot change them (grading, before the tests run).
+
+    Entries are [relative path, kind]: "tree" a directory and everything in it (directories 0555, files 0444,
+    executables 0555), "file" one file (0444 or 0555), "sticky" a directory the agent may still add to but
+    whose root-owned entries it cannot rename or delete (1777), "placeholder" an empty root-owned directory
+    (0555) made where nothing is, so the agent cannot put a file of that name there (what is there already is
+    sealed as a tree or a file). The server does it
+    itself (it holds CAP_CHOWN; nothing it starts does). A path that is or passes through a symbolic link is
+    skipped, never followed; so is one that is missing. Returns how many entries were changed and the paths
+    skipped."""
+    if not ident.sealed:
+        raise Refused("unsupported", "sealing files needs the server to run as root apart from the agent")
+    root = os.path.realpath(fs_path(req["root"]))
+    changed, skipped = 0, []
+    for rel, kind in req.get("entries", []):
+        if kind not in SEAL_KINDS:
+            raise ValueError("unknown seal kind %r" % (kind,))
+        path = _seal_path(root, rel)
+        if path is None:
+            skipped.append(rel)
+            continue
+        if kind == "placeholder":
+            try:
+                os.mkdir(path, 0o555)
+                os.chmod(path, 0o555)  # the umask may have taken bits away; no agent process runs now
+                changed += 1
+                continue
+            except FileExistsError:
+                kind = "tree"  # something is there already (not in git's tree): sealed as it is
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            skipped.append(rel)
+            continue
+        if kind == "tree" and stat.S_ISDIR(st.st_mode):
+            changed += _seal_tree(path)
+        elif kind == "sticky" and stat.S_ISDIR(st.st_mode):
+            _own(path, st, 0o1777)
+            changed += 1
+        elif kind in ("file", "tree") and not stat.S_ISLNK(st.st_mode):
+            _own(path, st, None)
+            changed += 1
+        else:
+            skipped.append(rel)
+    return {"changed": changed, "skipped": skipped}
+
+
+def _seal_path(root, rel):
+    """`root`/`rel` when no part of it below `root` is a symbolic link and it stays inside `root`, else None."""
+    parts = [p for p in to_bytes(rel).split(b"/") if p not in (b"", b".")]
+    if any(p == b".." for p in parts):
+        return None
+    path = root
+    for i, part in enumerate(parts):
+        path = os.path.join(path, part)
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return None
+        except FileNotFoundError:
+            return path if i == len(parts) - 1 else None
+    return path
+
+
+def _own(path, st, mode):
+    """Root's, read-only to everyone (`mode` None: 0444, or 0555 for a directory or an executable)."""
+    os.lchown(path, 0, 0)
+    if mode is None:
+        mode = 0o555 if stat.S_ISDIR(st.st_mode) or st.st_mode & 0o111 else 0o444
+    os.chmod(path, mode)
+
+
+def _seal_tree(top):
+    """Every entry under `top` (and `top`) root's and read-only; symbolic links are made root's, not followed."""
+    count = 0
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        _own(folder, os.lstat(folder), 0o555)
+        count += 1
+        for entry in os.scandir(folder):
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(st.st_mode):
+                stack.append(entry.path)
+            elif stat.S_ISLNK(st.st_mode):
+                os.lchown(entry.path, 0, 0)
+            elif stat.S_ISREG(st.st_mode):
+                _own(entry.path, st, None)
+                count += 1
+    return count
+
+
 # -- the loop --------------------------------------------------------------------------------
 def kill_agent(shell, ident):
     """SIGKILL every process of the agent's uid, the shell included, until none is left.
@@ -912,6 +1009,8 @@ def main():
                 res = run_stateless(req, env, workdir, ident)
             elif op == "kill_agent":
                 res = kill_agent(shell, ident)
+            elif op == "seal":
+                res = op_seal(req, ident)
             elif op == "ping":
                 res = {}
             else:

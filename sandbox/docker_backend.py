@@ -2,8 +2,8 @@
 
 One container per sandbox, sealed by default (no network, no-new-privileges,
 pids/memory/CPU limits, read-only root, size-limited tmpfs for /tmp and the
-workspace, every capability dropped but the four the command server needs to
-run the agent's commands as a non-root uid and stop them). Commands go through
+workspace, every capability dropped but the five the command server needs to
+run the agent's commands as a non-root uid, stop them and seal files for grading). Commands go through
 the agent (sandbox/agent.py) over one long-lived exec stream.
 
 Memory: `config.memory` is what the sandbox's processes can always use. Files in
@@ -37,8 +37,9 @@ from swefarm.sandbox.served import _COMMAND_OPS, ServedSandbox
 IMAGE_NEEDS = "a sandbox image needs coreutils and python3 (3.9+) on PATH"
 SHM_SIZE = "64m"  # /dev/shm, Docker's default size, stated so the memory limit can count it
 #: What the command server needs, and nothing else: start commands as the agent's uid and gid, signal
-#: them, and empty its capability bounding set so no command it starts can ever hold a capability.
-SERVER_CAPS = ["SETUID", "SETGID", "KILL", "SETPCAP"]
+#: them, empty its capability bounding set so no command it starts can ever hold a capability, and hand
+#: files to root so that the agent's uid cannot change them (`seal`, for grading). Only the server holds them.
+SERVER_CAPS = ["SETUID", "SETGID", "KILL", "SETPCAP", "CHOWN"]
 
 
 def memory_limit(config: SandboxConfig) -> int:

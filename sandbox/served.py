@@ -74,6 +74,13 @@ class ServedSandbox:
         extra = {"user": user} if user == "root" else {}
         return self._command("run", cmd, timeout, idle_timeout, max_output=max_output, cwd=cwd, env=env or {}, **extra)
 
+    def seal(self, root: str, entries: list[tuple[str, str]]) -> dict:
+        """Hand paths under `root` to root, out of the agent's uid's reach (see sandbox/agent.py `op_seal`):
+        entries are (relative path, "tree" | "file" | "sticky" | "placeholder"). Done by the command server
+        itself; returns {"changed": n, "skipped": [paths that are missing or pass through a symbolic link]}."""
+        answer = self._request("seal", KILL_AGENT_S, root=root, entries=[list(e) for e in entries])
+        return {"changed": answer.get("changed", 0), "skipped": answer.get("skipped", [])}
+
     def kill_agent_processes(self) -> int:
         """SIGKILL every process of the agent's uid (the shell, daemons, fork bombs) until none is left.
 

@@ -162,6 +162,26 @@ def pyc_only(t: Target) -> Plan:
     )
 
 
+def _names(t: Target) -> list[str]:
+    """The test functions the targets name (pytest ids and unittest's `test_x (module.Class)` alike)."""
+    names = []
+    for test in t.targets:
+        match = re.match(r"(\w+) \([\w.]+\)", test)
+        names.append(match[1] if match else test.split("[", 1)[0].split("::")[-1])
+    return names
+
+
+def at_run(mode: str, relaunch: str):
+    """Code under test that changes what the runner reads later, aimed at the targets by name (harness/hostile/
+    payloads.py `at_run`): the canaries keep their outcomes and everything changed is put back at exit."""
+
+    def code(t: Target) -> str:
+        dirs = [d or "." for d in reversed(t.test_dirs())]
+        return p.at_run(mode, relaunch, _names(t), t.test_files, tuple(dirs))
+
+    return in_source(code)
+
+
 def _wrap_functions(call: str) -> str:
     """Every public function of the module becomes one that calls `call` (skips or xfails its tests)."""
     return f"""
@@ -213,6 +233,7 @@ def _conftest_with(*commands: str):
 
 _CONFIG = frozenset({"reverted:config", "reverted:test_dir"})
 _CAUGHT = frozenset({"tampered"})
+_NAMED = frozenset({"suspicious"})
 _ANY_FAILURE = frozenset(
     {"oom", "process_limit", "sandbox_died", "runner_error", "report_unreadable", "grading_error", "workspace_broken"}
 )
@@ -427,7 +448,31 @@ ALL: list[Attack] = [
         "edit-tests-at-run",
         "editing tests while they run",
         in_source(lambda t: p.edit_tests_at_run(t.test_files)),
-        _CAUGHT,
+        frozenset(),  # the sealed test files refuse the edit: the run is honest (it was `tampered` before the seal)
+        runners=PYTEST,
+    ),
+    # what the runner reads after the code under test ran: changed, read by a later run, put back at exit
+    # (the seal refuses the writes, so the run is honest; the means, re-running the process, are `suspicious`)
+    Attack("tests-rewritten-at-run", "test files rewritten while grading runs", at_run("tests", "reexec"), _NAMED),
+    Attack(
+        "conftest-written-at-run",
+        "conftest written while grading runs",
+        at_run("conftest", "reexec"),
+        _NAMED,
+        runners=PYTEST,
+    ),
+    Attack(
+        "startup-files-at-run",
+        "site-packages and sitecustomize written while grading runs",
+        at_run("startup", "exit4"),
+        _NAMED,
+        runners=PYTEST,
+    ),
+    Attack(
+        "pyc-written-at-run",
+        "test bytecode written while grading runs",
+        at_run("pyc", "exit4"),
+        _NAMED,
         runners=PYTEST,
     ),
     # skip and xfail tricks

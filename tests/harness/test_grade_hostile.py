@@ -105,11 +105,19 @@ def test_unittest_attack_through_the_env(make_env, unittest_task, name):
     check_env(name, *through_env(make_env, unittest_task, name))
 
 
+#: Attacks on what the runner reads after the code under test ran (test files, a conftest, bytecode), aimed at the
+#: targets by name so the canaries keep their outcomes, and put back at exit: only the seal stops them.
+AT_RUN = {
+    "pytest": ["tests-rewritten-at-run", "conftest-written-at-run", "pyc-written-at-run"],
+    "unittest": ["tests-rewritten-at-run"],
+}
+
 #: Attacks that fool a grader that trusts its runner: with the defences off each one resolves.
 REAL = {
     "pytest": ["conftest-root", "tests-init", "setup-cfg", "entry-point-src", "shadow-pluggy", "rewrite-in-process",
-               "rewrite-at-exit", "forge-report", "pyc-only", "diff-quoted-names", "detect-runner-and-tamper"],
-    "unittest": ["rewrite-in-process", "tests-init", "shadow-runner-module", "forge-output"],
+               "rewrite-at-exit", "forge-report", "pyc-only", "diff-quoted-names", "detect-runner-and-tamper",
+               *AT_RUN["pytest"]],
+    "unittest": ["rewrite-in-process", "tests-init", "shadow-runner-module", "forge-output", *AT_RUN["unittest"]],
 }  # fmt: skip
 
 
@@ -118,6 +126,19 @@ def test_each_attack_fools_a_grader_without_the_defences(docker_client, valid_ca
     task = valid_calc_task if runner == "pytest" else unittest_task
     trusting = play_grade(ATTACKS[name], task, docker_client, defences=False)
     assert trusting.resolved, (name, trusting.model_dump(exclude={"log_tail"}))
+
+
+@pytest.mark.parametrize(("runner", "name"), [(r, n) for r, names in AT_RUN.items() for n in names])
+def test_the_seal_is_what_stops_the_attacks_at_run(monkeypatch, swefarm_grade, docker_client, valid_calc_task,
+                                                   unittest_task, runner, name):  # fmt: skip
+    """With every other defence on (canaries, the rewritten-file check, pinned plugins) and the seal off, each of
+    these attacks resolves; with the seal on (the tests above) none does."""
+    from swefarm.harness import seal
+
+    task = valid_calc_task if runner == "pytest" else unittest_task
+    monkeypatch.setattr(seal, "plan", lambda *args, **kwargs: [])
+    report = through_grade(docker_client, swefarm_grade, task, name)
+    assert report.resolved and not report.tampered and report.canaries, report.model_dump(exclude={"log_tail"})
 
 
 def test_gold_and_empty_hold_on_both_runners_with_the_defences(docker_client, swefarm_grade, valid_calc_task,

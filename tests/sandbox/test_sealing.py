@@ -17,7 +17,13 @@ def test_container_attributes_are_sealed(docker_client, sandbox):
     host = attrs["HostConfig"]
     config = sandbox.config
     assert host["NetworkMode"] == "none"
-    assert host["CapDrop"] == ["ALL"] and host["CapAdd"] == SERVER_CAPS == ["SETUID", "SETGID", "KILL", "SETPCAP"]
+    assert host["CapDrop"] == ["ALL"] and host["CapAdd"] == SERVER_CAPS == [
+        "SETUID",
+        "SETGID",
+        "KILL",
+        "SETPCAP",
+        "CHOWN",
+    ]
     assert "no-new-privileges" in host["SecurityOpt"]
     assert host["Privileged"] is False
     assert host["PidsLimit"] == config.pids_limit == 256
@@ -59,7 +65,7 @@ def test_the_command_server_holds_only_what_it_needs(sandbox):
     server = sandbox.run("cat /proc/$PPID/status; cat /proc/$PPID/oom_score_adj").output
     status = dict(line.split(":\t", 1) for line in server.splitlines() if ":\t" in line)
     assert status["Uid"].split() == ["0"] * 4 and status["Groups"].strip() == ""
-    caps = {"SETGID": 6, "SETUID": 7, "KILL": 5, "SETPCAP": 8}
+    caps = {"CHOWN": 0, "SETGID": 6, "SETUID": 7, "KILL": 5, "SETPCAP": 8}
     assert int(status["CapEff"], 16) == sum(1 << bit for bit in caps.values())
     assert int(status["CapBnd"], 16) == 0  # nothing it starts can hold a capability
     assert status["NoNewPrivs"].strip() == "1"
