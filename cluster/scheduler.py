@@ -10,9 +10,10 @@ its jobs are re-run on other hosts up to `max_attempts` times, its sessions end 
 (or by the next host to start there).
 
 Every thread the scheduler starts that calls Ray (the node watch, the work after a host is lost,
-the results of jobs) ends before `close()` returns: a thread still inside Ray after the driver's
-`ray.shutdown()` touches freed memory, and a later `ray.init()` in the same process crashes
-(ray-project/ray#31145). Their waits on Ray are sliced so that they notice the close.
+the results of jobs) ends before `close()` returns: a thread still calling Ray after the driver's
+`ray.shutdown()` starts a Ray instance of its own (seen here: the next `ray.init()` in the process
+then fails) or touches the freed core worker (a crash: ray-project/ray#31145). Their waits on Ray
+are sliced so that they notice the close.
 """
 
 from __future__ import annotations
