@@ -28,7 +28,7 @@ from swefarm.api.contract.errors import NotFoundError, UnavailableError
 from swefarm.api.contract.schemas import WorkerPublic
 from swefarm.api.farm import db, evaluations
 from swefarm.api.farm.settings import Settings
-from swefarm.api.server.directory import LIVE_SESSION, WorkerLost
+from swefarm.api.server.directory import LIVE_SESSION, WorkerLost, lost_error
 from swefarm.api.worker.hosting import public_error
 from swefarm.cluster.api_episodes import session_answer, session_env
 from swefarm.cluster.api_evaluations import EvaluationDispatcher
@@ -206,7 +206,7 @@ class RayWorkerDirectory:
                 self.sessions.pop(session_id, None)
                 session._gone(RuntimeError(session.host.lost))
                 self._record(session_id, status="failed", ended=True,
-                             error=f"the sandbox host was lost mid-episode: {session.host.lost}")  # fmt: skip
+                             error=lost_error(f"sandbox host {session.host.id}", session.host.lost))  # fmt: skip
         asked = {host.actor.expire_idle.remote(): host for host in self.scheduler.live_hosts()}
         for ref, host in asked.items():
             try:

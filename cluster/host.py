@@ -208,7 +208,7 @@ class SandboxHost:
 
     def shutdown(self) -> int:
         """Close every session and sandbox this host holds; how many sandboxes were still open."""
-        from swefarm.envs.pools import wait_closed
+        from swefarm.envs.pools import close_all, wait_closed
         from swefarm.sandbox import registry
 
         for session_id in list(self.sessions):
@@ -217,8 +217,20 @@ class SandboxHost:
             except Exception:
                 pass
         self.ctx.close()
+        close_all()  # no warm pool refills past this point
         wait_closed()
         left = registry.live_count()
         registry.close_all()
+        self._remove_own()  # and any container of this process the registry did not hold
         shutil.rmtree(self.work_dir, ignore_errors=True)
         return left
+
+    def _remove_own(self) -> int:
+        from swefarm.sandbox.gc import reap_owner
+
+        me = self.identity
+        try:
+            removed, _ = reap_owner(self.client, me["hostname"], me["pid"], me["pid_start"], owner_ending=True)
+        except Exception:  # the engine is gone: the next host to start on this machine removes them
+            return 0
+        return removed

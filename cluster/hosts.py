@@ -17,6 +17,7 @@ class Host:
     running: int = 0
     placed: int = 0
     lost: str | None = None
+    reaped: bool | None = None  # once lost: whether the containers it left were all removed (None: not yet)
 
     @property
     def id(self) -> str:

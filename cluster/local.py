@@ -10,6 +10,7 @@ its files go to a temporary directory removed at the end. The tests and `swefarm
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -53,7 +54,7 @@ class LocalCluster:
         self.temp_dir = tempfile.mkdtemp(prefix="sfray-", dir="/tmp")
         head = {**self._node_args(), "include_dashboard": False, "temp_dir": self.temp_dir}
         try:
-            self.cluster = Cluster(initialize_head=True, head_node_args=head)
+            self.cluster = self._head(Cluster, head)
             for _ in range(self.workers):
                 self.add_node()
             self.cluster.wait_for_nodes(timeout=timeout)
@@ -62,6 +63,21 @@ class LocalCluster:
             self.shutdown()
             raise ClusterUnavailableError(f"the local Ray cluster did not start: {exc}") from exc
         return self
+
+    def _head(self, cluster_class, head: dict) -> Cluster:
+        """The head, with Ray's "current cluster" file in this cluster's temp dir: Ray writes it to
+        $RAY_TMPDIR/ray (default /tmp/ray, which may not exist), and any `ray.init()` on this machine
+        without an address joins the cluster it names. Nobody else should join a test cluster."""
+        saved = os.environ.get("RAY_TMPDIR")
+        os.environ["RAY_TMPDIR"] = str(self.temp_dir)
+        os.makedirs(os.path.join(str(self.temp_dir), "ray"), exist_ok=True)
+        try:
+            return cluster_class(initialize_head=True, head_node_args=head)
+        finally:
+            if saved is None:
+                os.environ.pop("RAY_TMPDIR", None)
+            else:
+                os.environ["RAY_TMPDIR"] = saved
 
     def add_node(self):
         node = self.running.add_node(**self._node_args())

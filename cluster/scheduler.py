@@ -8,6 +8,12 @@ cluster is never asked for more than it holds. When a host is lost (its node die
 its jobs are re-run on other hosts up to `max_attempts` times, its sessions end with
 `HostLostError`, and the containers it left are removed through a live host on the same machine
 (or by the next host to start there).
+
+Every thread the scheduler starts that calls Ray (the node watch, the work after a host is lost,
+the results of jobs) ends before `close()` returns: a thread still calling Ray after the driver's
+`ray.shutdown()` starts a Ray instance of its own (seen here: the next `ray.init()` in the process
+then fails) or touches the freed core worker (a crash: ray-project/ray#31145). Their waits on Ray
+are sliced so that they notice the close.
 """
 
 from __future__ import annotations
@@ -69,14 +75,57 @@ class Scheduler:
         self.overheads: list[float] = []
         self._pending: deque[_Job] = deque()
         self._cv = threading.Condition()
-        self._closed = False
+        self._closed = False  # no new work is placed
+        self._ended = False  # every wait on Ray gives up now (close() is past waiting for the reaping)
+        self._threads: set[threading.Thread] = set()
         self._done = ThreadPoolExecutor(4, thread_name_prefix="swefarm-cluster-done")
         self._refreshing = threading.Lock()
         self.refresh()
         if not self.hosts:
+            self._done.shutdown()
             raise ClusterError("the cluster has no live node to host sandboxes")
-        self._watch = threading.Thread(target=self._watch_nodes, daemon=True, name="swefarm-cluster-nodes")
-        self._watch.start()
+        self._spawn(self._watch_nodes, name="swefarm-cluster-nodes")
+
+    def _spawn(self, target, *args, name: str) -> None:
+        """A background thread that `close()` waits for (see the module docstring)."""
+
+        def tracked() -> None:
+            try:
+                target(*args)
+            finally:
+                with self._cv:
+                    self._threads.discard(threading.current_thread())
+                    self._cv.notify_all()
+
+        thread = threading.Thread(target=tracked, daemon=True, name=name)
+        with self._cv:
+            if self._ended:
+                return
+            self._threads.add(thread)
+        thread.start()
+
+    def _get(self, refs, timeout: float, closing_too: bool = False):
+        """`ray.get(refs)` within `timeout` that gives up (ClusterError) as soon as the scheduler has
+        ended (with `closing_too`, as soon as it closes)."""
+        import ray
+        from ray.exceptions import GetTimeoutError
+
+        waiting = list(refs) if isinstance(refs, list) else [refs]
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._ended or (closing_too and self._closed):
+                raise ClusterError("the scheduler closed")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise GetTimeoutError(f"no answer from the cluster within {timeout:g} s")
+            ready, waiting = ray.wait(waiting, num_returns=len(waiting), timeout=min(left, 0.5))
+            if not waiting:
+                return ray.get(refs)
+
+    def _pause(self, seconds: float) -> bool:
+        """Sleep `seconds`, or less if the scheduler ends meanwhile; whether it has ended."""
+        with self._cv:
+            return self._cv.wait_for(lambda: self._ended, timeout=seconds)
 
     def _watch_nodes(self, every_s: float = 5.0) -> None:
         """Nodes that join get a host; a node that died while its host was idle loses it."""
@@ -121,9 +170,13 @@ class Scheduler:
         made = []
         for node, actor in actors.items():
             try:
-                info, images = ray.get([actor.info.remote(), actor.images.remote()], timeout=300)
-            except Exception as exc:  # the node died while its host started
+                info, images = self._get([actor.info.remote(), actor.images.remote()], timeout=300, closing_too=True)
+            except Exception as exc:  # the node died while its host started (or the scheduler closed)
                 log.warning("no host on node %s: %s", node[:8], exc)
+                try:
+                    ray.kill(actor)  # a host still waiting to be placed is never placed
+                except Exception:
+                    pass
                 continue
             made.append(Host(actor=actor, info=info, slots=self.slots, images=set(images)))
         with self._cv:
@@ -151,6 +204,12 @@ class Scheduler:
         """Jobs submitted that wait for a free slot."""
         with self._cv:
             return len(self._pending)
+
+    def wait_until(self, predicate, timeout: float | None = None) -> bool:
+        """Block until `predicate()` holds (checked under the scheduler's lock whenever a job is placed
+        or ends, or a host comes or goes), at most `timeout` seconds; whether it held."""
+        with self._cv:
+            return self._cv.wait_for(predicate, timeout)
 
     def _choose(self, image: str | None) -> Host | None:
         return choose_host(self.hosts.values(), image)
@@ -196,8 +255,16 @@ class Scheduler:
                 sent = time.time()
                 ref = host.actor.run.remote(job.image, source, job.fn, job.args, job.kwargs)
                 # Results are handled off Ray's callback thread: what callers chain on a job may block.
-                ref.future().add_done_callback(lambda out, j=job, h=host, t=sent: self._done.submit(
-                    self._finished, j, h, t, out))  # fmt: skip
+                ref.future().add_done_callback(lambda out, j=job, h=host, t=sent: self._hand_over(j, h, t, out))
+                self._cv.notify_all()
+
+    def _hand_over(self, job: _Job, host: Host, sent: float, outcome: Future) -> None:
+        """Ray's callback: the result goes to our own threads (what callers chain on a job may block)."""
+        try:
+            self._done.submit(self._finished, job, host, sent, outcome)
+        except RuntimeError:  # closed: the job ends here, without another call to Ray
+            if not job.future.done():
+                job.future.set_exception(ClusterError("the scheduler closed while the job ran"))
 
     def _finished(self, job: _Job, host: Host, sent: float, outcome: Future) -> None:
         try:
@@ -242,41 +309,52 @@ class Scheduler:
             if self.hosts.get(host.node_id) is host:
                 del self.hosts[host.node_id]
             self.lost.append(host)
+            self._cv.notify_all()
         log.warning("sandbox host %s on node %s lost: %s", host.id, host.node_id[:8], reason)
-        threading.Thread(target=self._after_loss, args=(host,), daemon=True, name="swefarm-host-lost").start()
+        self._spawn(self._after_loss, host, name="swefarm-cluster-host-lost")
 
     def _after_loss(self, host: Host) -> None:
-        """Fill the node's place if it lives on, then remove what the lost host left."""
+        """Remove what the lost host left and, meanwhile, fill the node's place if the node lives on.
+
+        Not one after the other: a node that died can still count as alive for a while, and a host
+        started there waits until Ray knows better, while the dead host's sandboxes wait to go."""
+        self._spawn(self._refresh_quietly, name="swefarm-cluster-refresh")
+        self.reap(host)
+
+    def _refresh_quietly(self) -> None:
         try:
             self.refresh()
         except Exception as exc:
             log.warning("refreshing the hosts failed: %s", exc)
-        self.reap(host)
 
     def reap(self, host: Host, timeout: float = 180.0) -> int:
         """Remove the containers lost `host` left, through a live host on its machine; waits for its
-        process to end first (it can outlive its node by a moment). How many were removed."""
-        import ray
-
+        process to end first (it can outlive its node by a moment). How many were removed; then
+        `host.reaped` says whether none is left (False: the next host to start there removes them)."""
         deadline = time.monotonic() + timeout
-        removed = 0
-        while time.monotonic() < deadline:
+        removed, done = 0, False
+        while time.monotonic() < deadline and not self._ended:
             other = next((h for h in self.live_hosts() if h.info["hostname"] == host.info["hostname"]), None)
             if other is None:
-                return removed  # no live host on that machine: the next one to start there reaps it
+                break  # no live host on that machine: the next one to start there reaps it
             try:
-                answer = ray.get(other.actor.reap.remote(host.info), timeout=120)
+                answer = self._get(other.actor.reap.remote(host.info), timeout=120)
             except Exception as exc:
                 log.warning("reaping host %s through %s failed: %s", host.id, other.id, exc)
-                time.sleep(1.0)
+                self._pause(1.0)
                 continue
             removed += answer["removed"]
             with self._cv:
                 self.reaped += answer["removed"]
             if not answer["waiting"]:
-                return removed
-            time.sleep(0.5)
-        log.warning("host %s's process still runs after %.0f s: its containers stay", host.id, timeout)
+                done = True
+                break
+            self._pause(0.5)
+        if not done:
+            log.warning("host %s's containers stay: no live host could remove them yet", host.id)
+        with self._cv:
+            host.reaped = done
+            self._cv.notify_all()
         return removed
 
     # -- sessions: an env held on one host between calls -----------------------------------------------
@@ -308,18 +386,27 @@ class Scheduler:
         return session
 
     # -- the end --------------------------------------------------------------------------------------
-    def close(self, timeout: float = 120.0) -> int:
-        """Stop placing work, close every host's sessions and sandboxes, end the hosts; sandboxes closed."""
+    def close(self, timeout: float = 120.0, reap_timeout: float = 180.0) -> int:
+        """Stop placing work, let the reaping of lost hosts finish (through the live hosts, up to
+        `reap_timeout`), close every host's sessions and sandboxes, end the hosts and every thread
+        of the scheduler; sandboxes closed."""
         import ray
 
         with self._cv:
+            if self._ended:
+                return 0
             self._closed = True
             pending = list(self._pending)
             self._pending.clear()
-            hosts = list(self.hosts.values())
             self._cv.notify_all()
         for job in pending:
             job.future.set_exception(ClusterError("the scheduler closed before the job ran"))
+        self._join_threads(reap_timeout)  # the lost hosts' containers go while live hosts can remove them
+        with self._cv:
+            self._ended = True
+            hosts = list(self.hosts.values())
+            self._cv.notify_all()
+        self._join_threads(30.0)  # they give up within a slice of their wait
         closed = 0
         refs = {h.actor.shutdown.remote(): h for h in hosts}
         for ref in refs:
@@ -332,8 +419,19 @@ class Scheduler:
                 ray.kill(host.actor)
             except Exception:
                 pass
-        self._done.shutdown(wait=False)
+        # Results still being handled finish first (unless close() runs in one of them).
+        self._done.shutdown(wait=not threading.current_thread().name.startswith("swefarm-cluster-done"))
         return closed
+
+    def _join_threads(self, timeout: float) -> None:
+        me = threading.current_thread()
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while self._threads - {me} and (left := deadline - time.monotonic()) > 0:
+                self._cv.wait(timeout=min(left, 1.0))
+            left_running = sorted(t.name for t in self._threads - {me})
+        if left_running and self._ended:
+            log.warning("threads of the scheduler still run after close: %s", ", ".join(left_running))
 
     def __enter__(self) -> Scheduler:
         return self

@@ -74,6 +74,16 @@ def wait_closed(timeout: float = 60.0) -> None:
     wait(pending, timeout=timeout)
 
 
+def close_all() -> int:
+    """Close every pool, whoever still uses it (the process is ending): refills stop, idle sandboxes go."""
+    with _lock:
+        pools = [pool for pool, _ in _pools.values()]
+        _pools.clear()
+    for pool in pools:
+        pool.close()
+    return len(pools)
+
+
 def _close_result(future: Future) -> None:
     try:
         close_later(future.result())

@@ -29,18 +29,20 @@ def collect(client: docker.DockerClient, everything: bool = False) -> list[str]:
     return removed
 
 
-def reap_owner(client: docker.DockerClient, host: str, pid: int, pid_start: str) -> tuple[int, int]:
+def reap_owner(client: docker.DockerClient, host: str, pid: int, pid_start: str,
+               owner_ending: bool = False) -> tuple[int, int]:  # fmt: skip
     """Force-remove the containers one dead owner (its host name, pid and start time) left on this engine.
 
     Returns (removed, waiting): `waiting` counts those whose owner still runs (a process can outlive
-    its parent's death by a moment) and those the engine would not remove yet: ask again later."""
+    its parent's death by a moment) and those the engine would not remove yet: ask again later.
+    `owner_ending`: the owner itself asks, as it ends (its containers go although it still runs)."""
     labels = [KIND, f"{OWNER_PID}={pid}", f"{OWNER_HOST}={host}"]
     found = client.containers.list(all=True, filters={"label": labels}, ignore_removed=True)
     removed = waiting = 0
     for container in found:
         if container.labels.get(OWNER_START) != pid_start:
             continue  # the pid was reused: another owner's
-        if owner_alive(container.labels):
+        if not owner_ending and owner_alive(container.labels):
             waiting += 1
             continue
         try:

@@ -3,9 +3,10 @@
 `swe/Task-v0` and `swe/<id>-v0` make an SWEEnv, `swe/Sampler-v0` a SamplerEnv; with `perturb=`
 (a spec for `perturb.wrap`: "all", "system,tools", a dict or a YAML path) the env comes inside the
 perturbation layer's wrappers; with `backend="ray"`, `swe/<id>-v0` is a `cluster.remote_env.RayEnv`
-whose env lives on a Ray node. They live at the top of the package, above both `envs` and
-`perturb`, so that neither imports upward: the perturbation layer sits on the envs, and the
-registration only names these functions, the way Gymnasium loads any entry point.
+whose env lives on a Ray node (`swe/Sampler-v0`: a `RaySamplerEnv`, its tasks drawn here). They
+live at the top of the package, above both `envs` and `perturb`, so that neither imports upward:
+the perturbation layer sits on the envs, and the registration only names these functions, the way
+Gymnasium loads any entry point.
 """
 
 from __future__ import annotations
@@ -31,9 +32,15 @@ def make_task(perturb: Any = None, seed: int | None = None, backend: str = "loca
 
 
 def make_sampler(perturb: Any = None, seed: int | None = None, backend: str = "local", **kwargs: Any) -> gymnasium.Env:
-    """The entry point of `swe/Sampler-v0`: a SamplerEnv (`seed` seeds its first reset), perturbed if asked."""
+    """The entry point of `swe/Sampler-v0`: a SamplerEnv (`seed` seeds its first reset), perturbed if asked.
+
+    `backend="ray"`: each episode's task is drawn here and played on a Ray cluster node (`RaySamplerEnv`)."""
+    if backend == "ray":
+        from swefarm.cluster.remote_env import RaySamplerEnv
+
+        return RaySamplerEnv(perturb=perturb, seed=seed, **kwargs)
     if backend != "local":
-        raise ValueError(f"swe/Sampler-v0 runs locally only (backend={backend!r}); make swe/<id>-v0 envs with it")
+        raise ValueError(f"unknown backend {backend!r}; choose local or ray")
     from swefarm.envs.swe_env import SamplerEnv
 
     return _perturbed(SamplerEnv(seed=seed, **kwargs), perturb, seed)

@@ -37,6 +37,20 @@ class WorkerLost(Exception):
     """The worker did not answer (connection refused or reset): it is gone."""
 
 
+#: How the error of a session failed by the loss of what held it (a worker, a sandbox host) begins.
+LOST_MID_EPISODE = "lost mid-episode"
+
+
+def lost_error(holder: str, reason: str) -> str:
+    """The error of a session whose `holder` (e.g. "worker w-1") is gone; `was_lost` recognises it."""
+    return f"{LOST_MID_EPISODE}: {holder} is gone ({reason})"
+
+
+def was_lost(error: str | None) -> bool:
+    """Whether a session's error says it failed because what held it was lost (the episode is an infra error)."""
+    return error is not None and error.startswith(LOST_MID_EPISODE + ":")
+
+
 class Directory(Protocol):
     """Where sessions live: a worker for a new one, calls to the one that holds a session, the monitor's sweep.
 
@@ -194,7 +208,7 @@ class WorkerDirectory:
             conn.execute(
                 update(db.sessions)
                 .where((db.sessions.c.worker_id == worker.id) & db.sessions.c.status.in_(LIVE_SESSION))
-                .values(status="failed", error=f"worker {worker.id} was lost mid-episode: {reason}", ended_at=db.now())
+                .values(status="failed", error=lost_error(f"worker {worker.id}", reason), ended_at=db.now())
             )
             jobs = evaluations.requeue_from(conn, worker.id, f"worker {worker.id} was lost: {reason}",
                                             self.settings.max_item_attempts)  # fmt: skip

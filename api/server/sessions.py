@@ -1,9 +1,10 @@
 """Sessions over REST: one episode at a time on a task, hosted by a worker, owned by one token.
 
 The API records a session, picks the least-loaded worker and forwards calls to it. A session
-whose worker is lost answers its next step the way an env reports an infrastructure failure
-(`truncated`, `info["infra_error"]`, never a scored 0) and is failed from then on; the
-worker's sandboxes are reaped by the monitor. Another token's session is a 404, the same as a
+whose worker is lost answers its steps the way an env reports an infrastructure failure
+(`truncated`, `info["infra_error"]`, never a scored 0), whether the step found the loss or the
+monitor did first, and is failed from then on (a reset is refused); the worker's sandboxes are
+reaped by the monitor. Another token's session is a 404, the same as a
 missing one.
 """
 
@@ -29,7 +30,7 @@ from swefarm.api.contract.schemas import (
 )
 from swefarm.api.farm import db, perturbation
 from swefarm.api.server import scaffolds
-from swefarm.api.server.directory import LIVE_SESSION, WorkerLost
+from swefarm.api.server.directory import LIVE_SESSION, WorkerLost, lost_error, was_lost
 
 
 def _time(value: float | None) -> datetime | None:
@@ -148,6 +149,8 @@ async def _forward(state, row, method: str, path: str, body: dict | None, raw: b
 async def step(state, owner: str, session_id: str, body: StepRequest) -> StepResult | Response:
     """The worker's answer is passed on as it came (it has the StepResult shape): the hot path does no re-encoding."""
     row = _row(state.database, owner, session_id)
+    if row.status == "failed" and was_lost(row.error):  # the monitor found the loss first: the same answer
+        return _lost_result(row, row.error)
     _usable(row)
     started = time.perf_counter()
     try:
@@ -163,10 +166,14 @@ async def step(state, owner: str, session_id: str, body: StepRequest) -> StepRes
 
 async def _lost(state, row, reason: str) -> StepResult:
     """The worker holding the session is gone: fail the session and report it like an env's infra error."""
-    error = f"the worker holding this session was lost mid-episode: {reason}"
+    error = lost_error(f"worker {row.worker_id}", reason)
     await run_in_threadpool(_fail, state.database, row.id, error)
     state.metrics.sessions_failed.inc()
     asyncio.get_running_loop().run_in_executor(None, state.workers.sweep)  # reap its sandboxes now
+    return _lost_result(row, error)
+
+
+def _lost_result(row, error: str) -> StepResult:
     info = {"infra_error": error, "session_status": "failed", "step": row.steps}
     return StepResult(observation="", reward=0.0, terminated=False, truncated=True, info=info)
 

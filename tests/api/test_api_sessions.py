@@ -218,8 +218,10 @@ def test_a_worker_killed_mid_episode_fails_the_session_and_its_sandboxes_are_rea
         assert "lost mid-episode" in result.info["infra_error"]
         session = client.session(sid)
         assert session.status == "failed" and "lost" in session.error
+        again = client.step(sid, bash("true"))  # the episode stays an infra error, never a scored step
+        assert again.truncated and not again.terminated and again.info["infra_error"] == session.error
         with pytest.raises(ConflictError, match="failed"):
-            client.step(sid, bash("true"))
+            client.reset_session(sid)
         wait_for(lambda: not sandboxes_of(docker_client, [pid]), what="the dead worker's sandboxes to be reaped")
         dead = [w for w in client.workers() if w.pid == pid]
         assert dead[0].status == "dead" and "gone" in dead[0].dead_reason

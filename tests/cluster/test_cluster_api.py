@@ -5,12 +5,12 @@ the nodes' sandbox hosts; a node killed mid-job has its episodes re-run, its ses
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import time
 
 import pytest
 from cluster_helpers import assert_loopback, leaked
-from swefarm.api.contract.errors import ConflictError
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -36,10 +36,7 @@ def _play_oracle(env, task):
     return reward, info
 
 
-# Known failure after the merges of 2026-12-02 (issue 15 stays open for it): every check of the episode,
-# the evaluation's re-run and the database holds, but a host's sandboxes (4, owned by one host process)
-# are still there 60 s after the farm stops; `swefarm gc` removes them once that process is gone.
-@pytest.mark.xfail(reason="a host's sandboxes outlive the farm's stop (issue 15, open)", strict=False)
+@pytest.mark.timeout(900)  # a farm on 3 nodes, 12 episodes, a node's loss and the re-runs
 def test_serve_on_ray_sessions_and_evaluations_survive_a_node_kill(ray_cluster, calc_store, valid_calc_task,
                                                                    docker_client, tmp_path):  # fmt: skip
     from swefarm.api.local import LocalFarm
@@ -79,16 +76,13 @@ def test_serve_on_ray_sessions_and_evaluations_survive_a_node_kill(ray_cluster, 
             ).fetchone()[0]
             return done_there >= 1 and running >= 3
 
-        wait_for(victim_busy, what="episodes done on node 1 and more in flight")
+        wait_for(victim_busy, timeout=400, what="episodes done on node 1 and more in flight")
         ray_cluster.kill_node(1)
         wait_for(lambda: not os.path.exists(f"/proc/{victim_pid}/stat"), what="the killed node's host to exit")
-        # The next step answers the loss as an infra error; when the monitor's sweep failed the session
-        # first (it runs every second), the step is refused naming the loss instead (as on the farm).
-        try:
-            step = client.step(by_host[victim], {"name": "bash", "arguments": {"command": "ls"}})
-            assert step.truncated and "lost" in step.info["infra_error"]
-        except ConflictError as exc:
-            assert "lost mid-episode" in str(exc)
+        # The next step answers the loss as an infra error, whether the step finds it or the monitor's
+        # sweep (every 0.5 s here) failed the session first.
+        step = client.step(by_host[victim], {"name": "bash", "arguments": {"command": "ls"}})
+        assert step.truncated and not step.terminated and "lost mid-episode" in step.info["infra_error"]
         lost_session = client.session(by_host[victim])
         assert lost_session.status == "failed", (lost_session.status, lost_session.error)
         finished = client.wait(job.id, timeout=280)
@@ -106,7 +100,7 @@ def test_serve_on_ray_sessions_and_evaluations_survive_a_node_kill(ray_cluster, 
         client.close()
     finally:
         farm.stop()
-    deadline = time.monotonic() + 60
-    while leaked(docker_client, hosts) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    # The farm's stop waits for the lost host's containers to be removed (through a live host) and each
+    # live host removes its own as it ends: nothing is left by the time the server has exited.
+    assert farm.proc is not None and farm.proc.returncode != -signal.SIGKILL, "the farm did not stop on SIGTERM"
     assert leaked(docker_client, hosts) == [], farm.log_tail()

@@ -47,13 +47,58 @@ def test_a_ray_env_plays_on_a_node_and_a_killed_host_is_an_infra_error(ray_clust
         observation, reward, terminated, truncated, info = env.step({"name": "bash", "arguments": {"command": "ls"}})
         assert truncated and not terminated and reward == 0.0
         assert "lost" in info["infra_error"]
-        deadline = time.monotonic() + 60
-        while leaked(docker_client, [owner]) and time.monotonic() < deadline:
-            time.sleep(0.5)
+        assert scheduler.wait_until(lambda: host.reaped is not None, timeout=240) and host.reaped
         assert leaked(docker_client, [owner]) == []  # its sandbox and its warm pool: reaped by their labels
 
         observation, info = env.reset(seed=2)  # a new session on a live host
         assert info["host"] != host.id
+        hosts = [h.info for h in scheduler.live_hosts()]
+    finally:
+        env.close()
+        close_shared()
+    assert leaked(docker_client, hosts) == []
+
+
+def test_a_ray_sampler_draws_what_a_local_one_draws_and_plays_each_task_on_a_node(ray_cluster, valid_calc_task,
+                                                                                  build_variant, docker_client,
+                                                                                  tmp_path):  # fmt: skip
+    from swefarm.cluster.remote_env import close_shared, shared_scheduler
+    from swefarm.envs.pools import wait_closed
+    from swefarm.harness.pipeline import validate_task
+    from swefarm.tasks.store import TaskStore
+
+    other, outcome = build_variant("fixture__calc-3")  # a second task, on an image of its own
+    assert outcome.ok, other.status_reason
+    other, outcome = validate_task(docker_client, other, runs=1)
+    assert outcome.ok
+    store = tmp_path / "tasks.db"
+    TaskStore(store).put_many([valid_calc_task, other])
+    tasks = {t.instance_id: t for t in (valid_calc_task, other)}
+
+    local = gymnasium.make("swe/Sampler-v0", dataset=str(store), seed=3, client=docker_client, pool_size=0)
+    expected = [local.reset()[1]["task"]["instance_id"] for _ in range(5)]
+    local.close()
+    wait_closed()
+    assert set(expected) == set(tasks), expected  # both drawn: the sessions change task between episodes
+
+    env = gymnasium.make("swe/Sampler-v0", backend="ray", dataset=str(store), seed=3, ray_address=ray_cluster.address,
+                         pool_size=0)  # fmt: skip
+    scheduler = shared_scheduler(ray_cluster.address)
+    try:
+        drawn = []
+        for _ in range(5):
+            observation, info = env.reset()
+            drawn.append(info["task"]["instance_id"])
+            assert info["node_id"] in {h.node_id for h in scheduler.live_hosts()}
+        assert drawn == expected
+        task = tasks[drawn[-1]]
+        policy = _oracle_actions(env, task, observation, info)
+        terminated = truncated = False
+        while not (terminated or truncated):
+            observation, reward, terminated, truncated, info = env.step(policy.act(observation, info))
+        assert terminated and reward == 1.0 and info["grade"]["resolved"]
+        assert scheduler.free_slots() == len(scheduler.live_hosts()) * scheduler.slots - 1  # one session, no leak
+        assert_loopback()
         hosts = [h.info for h in scheduler.live_hosts()]
     finally:
         env.close()
