@@ -51,11 +51,26 @@ export default async function* swefarmReport(source) {
     else if (data.skip !== undefined || data.todo !== undefined) status = "skipped";
     const whole = data.nesting === 0 && data.file && data.name === data.file;
     const names = whole ? [] : [...(stacks.get(file) || []).slice(0, data.nesting), data.name];
-    yield JSON.stringify({ file, name: names.join(" > "), status: whole && status === "failed" ? "error" : status }) + "\n";
+    if (whole && status === "failed") status = "error";
+    yield JSON.stringify({ file, name: names.join(" > "), status }) + "\n";
   }
 }
 """
 _BIN = "./node_modules/.bin/"
+
+
+#: Extensions of JavaScript and TypeScript sources.
+JS_SOURCES = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx")
+_TEST_NAME = re.compile(r"(^|[./_-])(test|tests|spec)[./_-]|(^|/)(test|tests|__tests__|spec)/")
+
+
+def is_js_test_file(path: str) -> bool:
+    """A JS/TS file named or placed like a test (`*.test.ts`, `*.spec.js`, `test/*.js`, `__tests__/*`), not a
+    declaration file, fixture or snapshot."""
+    low = path.lower()
+    if not low.endswith(JS_SOURCES) or low.endswith(".d.ts") or "/fixtures/" in f"/{low}" or "node_modules/" in low:
+        return False
+    return bool(_TEST_NAME.search(low))
 
 
 def split_id(test_id: str) -> tuple[str, str]:

@@ -54,6 +54,7 @@ class Environment(BaseModel):
     """How to build and test the task's environment (all optional: filled by importers or the builder)."""
 
     python: str | None = None
+    node: str | None = Field(None, description="the Node.js major version (JavaScript/TypeScript tasks)")
     install: list[str] = Field(default_factory=list, description="shell commands that install the repo")
     packages: list[str] = Field(default_factory=list, description="extra pip requirements, e.g. 'pytest<8'")
     extras: list[str] = Field(default_factory=list, description="the project's own extras, e.g. 'test'")
@@ -62,6 +63,9 @@ class Environment(BaseModel):
     pre_install: list[str] = Field(default_factory=list, description="commands run before installing")
     env_vars: dict[str, str] = Field(default_factory=dict)
     test_command: str | None = None
+    build: list[str] = Field(
+        default_factory=list, description="commands run before every test run (a TypeScript build the tests need)"
+    )
     log_parser: str | None = None
     image: str | None = None
     test_files: list[str] = Field(default_factory=list)
