@@ -70,22 +70,66 @@ def _line(runner, path, source, kind, name, words, taken, rng) -> str:
     a, b = rng.randint(2, 99), rng.randint(2, 99)
     off = rng.randint(1, 9) if kind == "assert" else 0
     word = rng.choice(words)
-    body = {
-        "pass": f"if ({a} + {b} !== {a + b + off}) throw new Error({json.dumps(word)});",
-        "assert": f"if ({a} * {b} !== {a * b + off}) throw new Error({json.dumps(word)});",
-        "raise": rng.choice([f"JSON.parse({json.dumps('{' + word)});", f"undefined.{word}();", f"null[{word!r}];"]),
-    }[kind]
-    call = f"({json.dumps(name)}, () => {{ {body} }});"
     esm = _is_esm(path, source)
+    imports: list[str] = []
+
+    def alias() -> str:
+        return _fresh(lambda: "".join(w.title() for w in rng.sample(words, 2)).lower() + "Case", taken)
+
+    total = rng.choice([(f"{a} + {b}", a + b), (f"{a} * {b}", a * b)])
+    if kind == "raise":
+        body = rng.choice([f"JSON.parse({json.dumps('{' + word)});", f"undefined.{word}();", f"null[{word!r}];"])
+    else:
+        check = _assertion(runner, source.decode("utf-8", "replace"), esm, alias, imports)
+        body = check(total[0], total[1] + off)
+    call = f"({json.dumps(name)}, () => {{ {body} }});"
     if runner == "jest":
-        return f"globalThis.test{call}"
-    if runner == "mocha":
-        return f"globalThis.it{call}"
-    module = "vitest" if runner == "vitest" else "node:test"
-    if runner == "node" and not esm:
-        return f"require({json.dumps(module)}).test{call}"
-    alias = _fresh(lambda: "".join([w.title() for w in rng.sample(words, 2)]).lower() + "Case", taken)
-    return f"import {{ test as {alias} }} from {json.dumps(module)}; {alias}{call}"
+        test = "globalThis.test"
+    elif runner == "mocha":
+        test = "globalThis.it"
+    elif runner == "node" and not esm:
+        test = 'require("node:test").test'
+    else:
+        test = alias()
+        imports.append(
+            f"import {{ test as {test} }} from {json.dumps('vitest' if runner == 'vitest' else 'node:test')};"
+        )
+    return " ".join([*imports, test + call])
+
+
+#: Node's assertion modules, bound whole (`const assert = require("node:assert/strict")`, `import assert from ...`).
+_ASSERT_MODULE = re.compile(
+    r"""(?:\b(?:const|let|var)\s+(?P<cjs>[\w$]+)\s*=\s*require\(\s*['"](?P<cmod>(?:node:)?assert(?:/strict)?)['"]\s*\)"""
+    r"""(?P<strict>\.strict)?|^\s*import\s+(?:\*\s+as\s+)?(?P<esm>[\w$]+)\s+from\s+['"](?P<emod>(?:node:)?assert(?:/strict)?)['"])""",
+    re.M,
+)
+_EQUALS = ("strictEqual", "equal", "deepStrictEqual", "deepEqual")
+
+
+def _assertion(runner: str, source: str, esm: bool, alias, imports: list[str]):
+    """How the file's own tests assert, as `check(actual, expected) -> code`: the same assertion module and
+    method (so code that patches it, `assert.equal = () => {}`, passes the failing canary too), `expect(...)
+    .toBe` for jest and vitest, else a plain comparison that throws."""
+    if runner in ("jest", "vitest") and re.search(r"\bexpect\s*\(", source):
+        if runner == "jest":
+            return lambda actual, expected: f"globalThis.expect({actual}).toBe({expected});"
+        name = alias()
+        imports.append(f'import {{ expect as {name} }} from "vitest";')
+        return lambda actual, expected: f"{name}({actual}).toBe({expected});"
+    for match in _ASSERT_MODULE.finditer(source):
+        local = match["cjs"] or match["esm"]
+        module = match["cmod"] or match["emod"]
+        used = re.findall(rf"(?<![\w$.]){re.escape(local)}\.(\w+)\s*\(", source)
+        method = max((m for m in used if m in _EQUALS), key=used.count, default=None)
+        if method is None:
+            continue
+        if esm:
+            target = alias()
+            imports.append(f"import {target} from {json.dumps(module)};")
+        else:
+            target = f"require({json.dumps(module)}){match['strict'] or ''}"
+        return lambda actual, expected: f"{target}.{method}({actual}, {expected});"
+    return lambda actual, expected: f"if ({actual} !== {expected}) throw new Error({json.dumps(str(expected))});"
 
 
 def _is_esm(path: str, source: bytes) -> bool:

@@ -77,3 +77,18 @@ def test_node_reports_the_canaries_as_expected_on_the_real_base(docker_client, t
     statuses = parse("node", "", report)
     assert "rc=1" in out
     assert {c.id: statuses.get(c.id) for c in planted} == {c.id: c.expected for c in planted}
+
+
+def test_the_canaries_assert_the_way_the_files_tests_do():
+    """Code that patches the assertion its tests call (`assert.equal = () => {}`) passes the failing canary too."""
+    rng = random.Random(1)
+    cjs = b"const assert = require('node:assert/strict');\nit('a', () => { assert.equal(f(), 2); assert.ok(g()); });\n"
+    text = b"".join(plant("node", {"a.test.js": cjs}, [], rng)[1].values())
+    assert text.count(b'require("node:assert/strict").equal(') == 2  # the pass and the assert kinds
+    esm = b"import assert from 'assert';\ntest('a', () => { assert.deepStrictEqual(f(), [1]); });\n"
+    text = b"".join(plant("node", {"a.test.mjs": esm}, [], rng)[1].values())
+    assert text.count(b'from "assert";') == 2 and text.count(b".deepStrictEqual(") == 3
+    jest = b"test('a', () => { expect(f()).toBe(1); });\n"
+    assert b"globalThis.expect(" in b"".join(plant("jest", {"a.test.js": jest}, [], rng)[1].values())
+    plain = b"test('a', () => { if (f() !== 1) throw new Error('x'); });\n"
+    assert b"throw new Error(" in b"".join(plant("mocha", {"a.test.js": plain}, [], rng)[1].values())
