@@ -179,3 +179,15 @@ def test_a_merge_without_the_pr_title_takes_it_from_the_branch(history, tmp_path
     git("merge", "-q", "--no-ff", "-m", "Merge pull request #99 from dev/x", "dev/x")
     record = next(r for r in GitSource(repo, history.repo).candidates() if r.number == 99)
     assert record.kind == "merge" and record.title == "Handle the X case" and record.body == "Because X matters."
+
+
+def test_a_javascript_change_mines_into_a_javascript_task(tmp_path):
+    from swefarm.tasks import demo_js
+
+    repo, commits = demo_js.make_repo(tmp_path)
+    (record,) = GitSource(repo, demo_js.REPO).candidates()
+    task, rejections = make_task(record, repo, FilterConfig(language="javascript", require_issue=False), "git")
+    assert rejections == [] and task is not None and task.language == "javascript"
+    assert task.test_files() == ["test/slugify.test.js"] and task.patch == commits["patch"]
+    _, rejected = make_task(record, repo, FilterConfig(require_issue=False), "git")  # a Python miner's filters
+    assert [r.code for r in rejected] == ["other_language_code"]
