@@ -191,3 +191,23 @@ def test_a_javascript_change_mines_into_a_javascript_task(tmp_path):
     assert task.test_files() == ["test/slugify.test.js"] and task.patch == commits["patch"]
     _, rejected = make_task(record, repo, FilterConfig(require_issue=False), "git")  # a Python miner's filters
     assert [r.code for r in rejected] == ["other_language_code"]
+
+
+def test_swefarm_mine_git_lang_js_stores_javascript_tasks(tmp_path):
+    from swefarm.cli.main import app
+    from swefarm.tasks import demo_js
+    from typer.testing import CliRunner
+
+    repo, _ = demo_js.make_repo(tmp_path)
+    args = ["mine", "git", str(repo), "--repo", demo_js.REPO, "--no-build", "--no-require-issue",
+            "--allow-unknown-license"]  # fmt: skip
+    env = {"SWEFARM_HOME": str(tmp_path / "home")}
+    python = CliRunner().invoke(app, args, env=env)
+    assert python.exit_code == 0, python.output
+    assert TaskStore(tmp_path / "home" / "tasks.db").count() == 0  # a Python miner drops the JS change
+    done = CliRunner().invoke(app, [*args, "--lang", "js", "--force"], env=env)
+    assert done.exit_code == 0, done.output
+    (task,) = TaskStore(tmp_path / "home" / "tasks.db").iter()
+    assert task.language == "javascript" and task.test_files() == ["test/slugify.test.js"]
+    bad = CliRunner().invoke(app, [*args, "--lang", "cobol"], env=env)
+    assert bad.exit_code == 2 and "--lang wants python or javascript" in bad.output
