@@ -71,16 +71,19 @@ def package_manager(root: Path, package: dict[str, Any]) -> tuple[str, str | Non
 
 def node_version(root: Path, package: dict[str, Any], created: date | None) -> tuple[str, str]:
     """(the Node version wanted, why): engines.node, .nvmrc, .node-version, else the LTS of the date."""
+    on = created or date.today()
+    lts = ([major for major, since in NODE_LTS if since <= on] or [NODE_LTS[0][0]])[-1]
     engines = _section(package, "engines")
     if spec := str(engines.get("node", "")).strip():
-        return _lowest_major(spec), f"node {spec!r} from engines.node"
+        floor = _lowest_major(spec)
+        if spec.startswith(">") and "<" not in spec and floor and int(floor) <= int(lts):
+            return lts, f"node {lts}: the LTS on {on.isoformat()}, within engines.node {spec!r}"
+        return floor, f"node {spec!r} from engines.node"
     for name in (".nvmrc", ".node-version"):
         path = Path(root) / name
         if path.is_file() and (text := path.read_text(errors="replace").strip()):
             return _lowest_major(text), f"node {text!r} from {name}"
-    on = created or date.today()
-    lts = [major for major, since in NODE_LTS if since <= on] or [NODE_LTS[0][0]]
-    return lts[-1], f"node {lts[-1]}: the LTS on {on.isoformat()}"
+    return lts, f"node {lts}: the LTS on {on.isoformat()}"
 
 
 def _lowest_major(spec: str) -> str:

@@ -65,7 +65,9 @@ def test_the_runner_comes_from_the_test_script_then_the_dependencies(package, ru
 
 @pytest.mark.parametrize(
     "package, files, created, node",
-    [({"engines": {"node": ">=18.17"}}, {}, None, "18"),
+    [({"engines": {"node": "^18.17 || >=20"}}, {}, None, "18"),
+     ({"engines": {"node": ">= 0.6"}}, {}, date(2024, 5, 1), "20"),  # a floor: the date's LTS is above it
+     ({"engines": {"node": ">=20"}}, {}, date(2023, 5, 1), "20"),
      ({}, {".nvmrc": "v20.11.0\n"}, None, "20"),
      ({}, {".node-version": "18"}, None, "18"),
      ({}, {}, date(2023, 5, 1), "18"),
