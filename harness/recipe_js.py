@@ -22,6 +22,7 @@ Nothing in the checkout is executed.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,20 @@ def package_manager(root: Path, package: dict[str, Any]) -> tuple[str, str | Non
     if declared in _FROZEN:
         return declared, None, f"package manager {declared}: packageManager in package.json (no lockfile)"
     return "npm", None, "package manager npm: no lockfile"
+
+
+#: pnpm lockfile major versions the base's pnpm (9) cannot read, and the pnpm that wrote them.
+_OLD_PNPM = {"5": "7", "6": "8"}
+
+
+def _pnpm_for(lockfile: Path) -> str | None:
+    """The pnpm major to install a pnpm-lock.yaml with, when the base's pnpm 9 cannot read it (v5: 7, v6: 8)."""
+    try:
+        head = lockfile.read_text(errors="replace")[:200]
+    except OSError:
+        return None
+    match = re.search(r"^lockfileVersion:\s*['\"]?(\d+)", head, re.M)
+    return _OLD_PNPM.get(match.group(1)) if match else None
 
 
 def node_version(root: Path, package: dict[str, Any], created: date | None) -> tuple[str, str]:
@@ -137,7 +152,10 @@ def infer_js_recipe(root: Path, task: Task | None = None):
     deps = _dependencies(package)
     install: list[str] = []
     if deps or (package.get("workspaces") and lockfile):
-        if lockfile:
+        if lockfile == "pnpm-lock.yaml" and (pnpm := _pnpm_for(root / lockfile)):
+            install.append(f"npx --yes pnpm@{pnpm} install --frozen-lockfile")  # the base's pnpm 9 cannot read it
+            notes.append(f"pnpm-lock.yaml is older than pnpm 9 reads: pnpm {pnpm} from the registry installs it")
+        elif lockfile:
             install.append(_FROZEN[manager])
         else:
             day = task.created_at if task and task.created_at else None

@@ -109,3 +109,12 @@ def test_a_python_recipes_hash_does_not_change_with_the_node_field():
     payload = json.dumps(before, sort_keys=True, separators=(",", ":"))
     assert recipe_hash(env) == hashlib.sha256(payload.encode()).hexdigest()[:16]
     assert recipe_hash(env.model_copy(update={"node": "20"})) != recipe_hash(env)
+
+
+@pytest.mark.parametrize("version, install", [("5.4", "npx --yes pnpm@7 install"), ("'6.0'", "npx --yes pnpm@8 install"),
+                                              ("'9.0'", "pnpm install --frozen-lockfile")])  # fmt: skip
+def test_an_old_pnpm_lockfile_is_installed_by_the_pnpm_that_reads_it(tmp_path, version, install):
+    root = _project(
+        tmp_path, {"devDependencies": {"jest": "29"}}, **{"pnpm-lock.yaml": f"lockfileVersion: {version}\n"}
+    )
+    assert infer_js_recipe(root, None).environment.install[0].startswith(install)
