@@ -111,10 +111,11 @@ def test_a_python_recipes_hash_does_not_change_with_the_node_field():
     assert recipe_hash(env.model_copy(update={"node": "20"})) != recipe_hash(env)
 
 
-@pytest.mark.parametrize("version, install", [("5.4", "npx --yes pnpm@7 install"), ("'6.0'", "npx --yes pnpm@8 install"),
-                                              ("'9.0'", "pnpm install --frozen-lockfile")])  # fmt: skip
+@pytest.mark.parametrize(
+    "version, install",
+    [("5.4", "npx --yes pnpm@7 install"), ("'6.0'", "npx --yes pnpm@8 install"), ("'9.0'", "pnpm install --frozen")],
+)
 def test_an_old_pnpm_lockfile_is_installed_by_the_pnpm_that_reads_it(tmp_path, version, install):
-    root = _project(
-        tmp_path, {"devDependencies": {"jest": "29"}}, **{"pnpm-lock.yaml": f"lockfileVersion: {version}\n"}
-    )
+    lockfile = {"pnpm-lock.yaml": f"lockfileVersion: {version}\n"}
+    root = _project(tmp_path, {"devDependencies": {"jest": "29"}}, **lockfile)
     assert infer_js_recipe(root, None).environment.install[0].startswith(install)
