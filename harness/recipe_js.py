@@ -7,9 +7,9 @@
 - the Node version from `engines.node`, `.nvmrc` or `.node-version`, else the LTS of the task's date
   (Node 20 became LTS on 2023-10-24), as a base of sandbox/node_bases.py;
 - the install: from the lockfile (`npm ci`, `yarn install --frozen-lockfile`, `pnpm install
-  --frozen-lockfile`), else resolved as of the task's date (`npm install --before=DATE`, npm's
-  analogue of uv's exclude-newer; yarn and pnpm have none, so npm installs for them too); nothing
-  when the project has no dependencies;
+  --frozen-lockfile`; an old pnpm lockfile by the pnpm that wrote it), else resolved as of the task's date
+  (`npm install --before=DATE`, npm's analogue of uv's exclude-newer, retried LATER_DAYS later when nothing
+  fits; yarn and pnpm have no such option, so npm installs for them too); nothing without dependencies;
 - the runner from package.json: vitest, jest or mocha in its dependencies or its `test` script,
   else `node --test`;
 - a build before every test run (`npm run build`) when the tests run compiled code: TypeScript
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,14 @@ def package_manager(root: Path, package: dict[str, Any]) -> tuple[str, str | Non
     if declared in _FROZEN:
         return declared, None, f"package manager {declared}: packageManager in package.json (no lockfile)"
     return "npm", None, "package manager npm: no lockfile"
+
+
+#: How much later a dependency install that fails at the task's date is retried.
+LATER_DAYS = 365
+
+
+def _stamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 #: pnpm lockfile major versions the base's pnpm (9) cannot read, and the pnpm that wrote them.
@@ -159,8 +167,13 @@ def infer_js_recipe(root: Path, task: Task | None = None):
             install.append(_FROZEN[manager])
         else:
             day = task.created_at if task and task.created_at else None
-            before = f" --before={day.strftime('%Y-%m-%dT%H:%M:%SZ')}" if day else ""
-            install.append(f"npm install --no-audit --no-fund --no-package-lock{before}")
+            plain = "npm install --no-audit --no-fund --no-package-lock"
+            if day is None:
+                install.append(plain)
+            else:  # a year later when nothing fits the date (a registry that dates versions by when it took them in)
+                later = day + timedelta(days=LATER_DAYS)
+                note = f"echo 'swefarm: no install as of the task date; retrying {LATER_DAYS} days later' >&2"
+                install.append(f"{plain} --before={_stamp(day)} || {{ {note}; {plain} --before={_stamp(later)}; }}")
             manager = "npm"
     scripts = _section(package, "scripts")
     compiles_itself = runner in ("jest", "vitest") or any(d in deps for d in ("ts-node", "tsx", "@swc/register"))
