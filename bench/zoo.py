@@ -39,6 +39,7 @@ class ZooEntry(BaseModel):
     max: int = Field(8, ge=1, description="at most this many candidates, newest first in the window")
     branch: str | None = None
     kinds: list[str] = Field(default_factory=list, description="why it is in the zoo: packaging, age, layout")
+    language: str = Field("python", description="the language its tasks are mined in (`swefarm mine --lang`)")
 
 
 class RepoResult(BaseModel):
@@ -102,6 +103,8 @@ def mine_window(entry: ZooEntry, git_dir: Path, home: Path, runs: int, timeout: 
     """Run `swefarm mine git` on the entry's window with SWEFARM_HOME=home; returns an error or ""."""
     cmd = [*_swefarm(), "mine", "git", str(git_dir), "--repo", entry.repo, "--max", str(entry.max)]
     cmd += ["--runs", str(runs), "--build-workers", str(workers), "--workers", "2"]
+    if entry.language != "python":
+        cmd += ["--lang", entry.language]
     for flag, value in (("--since", entry.since), ("--until", entry.until), ("--branch", entry.branch)):
         if value:
             cmd += [flag, value]

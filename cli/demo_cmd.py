@@ -22,22 +22,45 @@ def demo(
     task_id: str = typer.Option(None, "--task", help="a valid task in the store (default: the embedded demo task)"),
     tool_format: str = typer.Option("hermes", "--format", help="tool-call format: hermes | minimax | bash"),
     model: bool = typer.Option(True, help="also play a short episode of the default model (needs torch)"),
+    lang: str = typer.Option("python", "--lang", help="the embedded demo task's language: python | js"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object (task, rewards, timings); no model"),
 ) -> None:
     """Build a task, play an oracle and an empty episode on it, and show rewards and timings."""
+    import json
+
     from swefarm.harness.demo import task_for_demo
     from swefarm.sandbox.errors import SandboxError
 
+    global console
+    shown = console
+    if as_json:
+        console = Console(stderr=True, quiet=True)
     try:
-        task = task_for_demo(task_id, console)
-        _play(task, tool_format)
-        if model:
+        task = task_for_demo(task_id, console, lang)
+        episodes = _play(task, tool_format)
+        if model and not as_json:
             _play_model(task, tool_format)
     except (SandboxError, ValueError, KeyError) as exc:
+        console = shown
         console.print(f"[red]demo failed:[/] {exc}")
         raise typer.Exit(1) from None
+    finally:
+        console = shown
+    if as_json:
+        print(json.dumps(_summary(task, episodes)))
 
 
-def _play(task, tool_format: str) -> None:
+def _summary(task, episodes: dict) -> dict:
+    """What `--json` prints: the task, each episode's reward, and how long grading took."""
+    out = {"task": task.instance_id, "language": task.language}
+    for name, episode in episodes.items():
+        out[f"{name}_reward"] = episode.reward
+        out[f"{name}_grade_s"] = round(episode.info["timing"].get("grade_s", 0.0), 3)
+        out[f"{name}_steps"] = episode.steps
+    return out
+
+
+def _play(task, tool_format: str) -> dict:
     import gymnasium
     from swefarm.envs.pools import wait_closed
     from swefarm.policy.episode import play
@@ -72,6 +95,7 @@ def _play(task, tool_format: str) -> None:
     _table(episodes)
     if episodes["oracle"].reward != 1.0 or episodes["empty"].reward != 0.0:
         raise ValueError("the oracle should score 1 and the empty policy 0; see the episodes above")
+    return episodes
 
 
 def _play_model(task, tool_format: str) -> None:

@@ -51,10 +51,20 @@ def _date(value: str | None, name: str, end_of_day: bool = False) -> datetime | 
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
 
-def _filters(require_issue: bool, cutoff: str | None, max_files: int, max_lines: int, allow_unknown_license: bool):
+_LANG = typer.Option("python", "--lang", help="the tasks' language: python | javascript (js, ts)")
+
+
+def _filters(
+    require_issue: bool, cutoff: str | None, max_files: int, max_lines: int, allow_unknown_license: bool, lang: str
+):
     from swefarm.miner.filters import FilterConfig
 
+    language = {"js": "javascript", "ts": "javascript", "typescript": "javascript"}.get(lang, lang)
+    if language not in ("python", "javascript"):
+        console.print(f"[red]--lang wants python or javascript (js), got {lang!r}[/]")
+        raise typer.Exit(2)
     return FilterConfig(
+        language=language,
         require_issue=require_issue,
         cutoff=_date(cutoff, "cutoff"),
         max_files=max_files,
@@ -139,6 +149,7 @@ def github(
     max_files: int = _MAX_FILES,
     max_lines: int = _MAX_LINES,
     allow_unknown_license: bool = typer.Option(False, help="keep repositories whose license is not recognised"),
+    lang: str = _LANG,
     build: bool = _BUILD,
     force: bool = _FORCE,
     state: Path = _STATE,
@@ -152,7 +163,7 @@ def github(
     if repo.count("/") != 1 or not all(repo.split("/")):
         console.print(f"[red]want OWNER/NAME, got {repo!r}[/]")
         raise typer.Exit(2)
-    filters = _filters(require_issue, cutoff, max_files, max_lines, allow_unknown_license)
+    filters = _filters(require_issue, cutoff, max_files, max_lines, allow_unknown_license, lang)
     api = GitHubAPI(base_url=base_url, on_wait=_countdown)
     try:
         source = GitHubSource(api, repo, _date(since, "since"), _date(until, "until", end_of_day=True), max_candidates)
@@ -200,6 +211,7 @@ def git(
     max_files: int = _MAX_FILES,
     max_lines: int = _MAX_LINES,
     allow_unknown_license: bool = typer.Option(False, help="keep repositories whose license is not recognised"),
+    lang: str = _LANG,
     build: bool = _BUILD,
     force: bool = _FORCE,
     state: Path = _STATE,
@@ -232,7 +244,7 @@ def git(
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
     console.print(f"mining {repo} from {git_dir} ({branch}), license {spdx or 'not recognised'}")
-    filters = _filters(require_issue, cutoff, max_files, max_lines, allow_unknown_license)
+    filters = _filters(require_issue, cutoff, max_files, max_lines, allow_unknown_license, lang)
     _run(source, lambda: git_dir, filters, workers, build_workers, runs, build, force, state, judge)
 
 

@@ -12,10 +12,13 @@ from rich.table import Table
 console = Console(stderr=True)
 #: The manifest checked in beside bench/RESULTS.md (a source checkout).
 DEFAULT_MANIFEST = Path(__file__).resolve().parents[1] / "bench" / "zoo.yaml"  # installed with swefarm.bench
+#: The JavaScript/TypeScript zoo (`--lang js`).
+JS_MANIFEST = DEFAULT_MANIFEST.with_name("zoo_js.yaml")
 
 
 def zoo(
-    manifest: Path = typer.Option(DEFAULT_MANIFEST, exists=True, dir_okay=False, help="the zoo manifest (YAML)"),
+    manifest: Path = typer.Option(None, exists=True, dir_okay=False, help="the zoo manifest (YAML; default by --lang)"),
+    lang: str = typer.Option("python", "--lang", help="python (bench/zoo.yaml) | js (bench/zoo_js.yaml)"),
     mirrors: Path = typer.Option(None, help="a folder of local mirrors (owner+name/repo or owner__name)"),
     home: Path = typer.Option(None, help="SWEFARM_HOME for the run (default: $SWEFARM_HOME/zoo)"),
     only: list[str] = typer.Option([], "--only", help="only these repositories (owner/name; repeatable)"),
@@ -29,8 +32,10 @@ def zoo(
 
     from swefarm.settings import swefarm_home
 
+    language = {"js": "javascript", "ts": "javascript"}.get(lang, lang)
+    manifest = manifest or (JS_MANIFEST if language == "javascript" else DEFAULT_MANIFEST)
     try:
-        entries = load_manifest(manifest)
+        entries = [e for e in load_manifest(manifest) if e.language == language]
     except (OSError, ValueError) as exc:
         console.print(f"[red]{exc}[/]", markup=False)
         raise typer.Exit(2) from None

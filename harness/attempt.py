@@ -28,11 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from swefarm.harness import canaries as canary_tests
+from swefarm.harness import canaries_js as js_canaries
 from swefarm.harness import protect, seal
 from swefarm.harness.failures import AgentFailure, GradeFailure
 from swefarm.harness.incontainer import ingit, stop_processes
+from swefarm.harness.parsers import get_parser
 from swefarm.harness.results import TestRun, TestStatus
-from swefarm.harness.runner_env import runner_env, runner_version
+from swefarm.harness.runner_env import RunnerEnv, runner_env, runner_version
 from swefarm.harness.runners import module_labels
 from swefarm.harness.suspicious import scan
 from swefarm.harness.testrun import files_after, patch_paths, read_run, run_command, runner_name
@@ -59,11 +61,13 @@ def prepare(
     report.patch_applied, reverted and suspicious. No file of grading's is left where the code under test
     could read it, and what the runner reads besides the agent's source is sealed (root's, read-only to the
     agent's uid: harness/seal.py). Raises AgentFailure(PATCH_INVALID) when git refuses the change."""
-    env = runner_env(sb, image_key)
+    env = runner_env(sb, image_key) if task.language == "python" else RunnerEnv()  # no pytest plugins to pin
     runner = runner_name(task)
     patches = {"agent_patch": bytes(data), "test_patch": task.test_patch.encode("utf-8", "surrogateescape")}
-    id_files = protect.module_files("pytest", targets_of(task), []) if runner in ("pytest", "sympy") else set()
-    context: dict[str, list[str]] = {
+    by_id = runner in ("pytest", "sympy") or task.language != "python"  # their ids name their files
+    id_files = protect.module_files("pytest", targets_of(task), []) if by_id else set()
+    context: dict[str, Any] = {
+        "language": task.language,
         "target_files": sorted(id_files),
         "fix_dirs": sorted(_dirs(files_after(task.patch))),
         "modules": list(env.modules),
@@ -113,9 +117,12 @@ def _plant(
     canaries, and every one of those files (and any new canary file) as it now is."""
     if not sources:
         return [], {}
-    module_of = {path: (module_labels(runner, [path]) or [""])[0] for path in sources}
     rng = random.Random(secrets.randbits(64))
-    planted, changed = canary_tests.plant(runner, sources, module_of, targets_of(task), rng)
+    if task.language != "python":
+        planted, changed = js_canaries.plant(runner, sources, targets_of(task), rng)
+    else:
+        module_of = {path: (module_labels(runner, [path]) or [""])[0] for path in sources}
+        planted, changed = canary_tests.plant(runner, sources, module_of, targets_of(task), rng)
     for path, content in changed.items():
         sb.write_file(posixpath.join(WORKDIR, path), content)
     return planted, {**sources, **changed}
@@ -147,7 +154,7 @@ def judge(
     report.tests = {t: str(run.status_of(t) or "missing") for t in targets}
     report.fail_to_pass_passed = sum(passes(run.status_of(t), expected.get(t)) for t in task.FAIL_TO_PASS)
     report.pass_to_pass_passed = sum(passes(run.status_of(t), expected.get(t)) for t in task.PASS_TO_PASS)
-    no_report = run.parser == "pytest" and run.source != "junit"
+    no_report = get_parser(run.parser).reads_junit and run.source != "junit"  # a run that wrote no report
     if run.exit_code not in (0, 1) or (no_report and run.exit_code == 1):
         code = GradeFailure.REPORT_UNREADABLE if no_report else GradeFailure.RUNNER_ERROR
         raise AgentFailure(code, f"the runner exited {run.exit_code}" + (" and wrote no report" if no_report else ""))
@@ -181,7 +188,7 @@ def _explained(test_id: str, run: TestRun) -> bool:
     """A test missing from the report because its whole file or module failed to load (not tampering)."""
     if run.status_of(test_id) is not None:
         return False
-    if run.parser == "pytest":
+    if run.parser == "pytest" or "::" in test_id and run.parser in ("node", "jest", "vitest", "mocha"):
         return run.statuses.get(test_id.split("::", 1)[0]) in (TestStatus.ERROR, TestStatus.FAILED)
     return any(s == TestStatus.ERROR and ("_FailedTest" in k or k.endswith(".py")) for k, s in run.statuses.items())
 

@@ -6,11 +6,17 @@ imported or mined task builds its images and validates it, once; later runs find
 
 from __future__ import annotations
 
-from swefarm.tasks.demo import INSTANCE_ID, REPO, make_repo, make_task
+from types import ModuleType
+
+from swefarm.tasks import demo, demo_js
+
+#: The embedded demo task of each language.
+DEMOS: dict[str, ModuleType] = {"python": demo, "javascript": demo_js, "js": demo_js}
 
 
-def task_for_demo(task_id: str | None, console):
-    """The valid task `task_id` from the store, or the embedded demo task (built and validated if need be)."""
+def task_for_demo(task_id: str | None, console, language: str = "python"):
+    """The valid task `task_id` from the store, or the embedded demo task of `language` (python, js), built and
+    validated if need be."""
     from swefarm.tasks.models import TaskStatus
     from swefarm.tasks.store import TaskStore
 
@@ -22,16 +28,19 @@ def task_for_demo(task_id: str | None, console):
                 f"task {task_id} is {task.status.value}; build and validate it first (swefarm build, validate)"
             )
         return task
-    return _demo_task(store, console)
+    if language not in DEMOS:
+        raise ValueError(f"no demo task in {language!r}; there is one in {', '.join(DEMOS)}")
+    return _demo_task(store, console, DEMOS[language])
 
 
-def _demo_task(store, console):
+def _demo_task(store, console, source: ModuleType = demo):
     from swefarm.harness.pipeline import build_task, validate_task
     from swefarm.sandbox.engine import connect
     from swefarm.tasks.store import TaskNotFoundError
 
     from swefarm.settings import swefarm_home
 
+    INSTANCE_ID, REPO = source.INSTANCE_ID, source.REPO  # noqa: N806  # the demo module's constants
     try:
         stored = store.get(INSTANCE_ID)
         if stored.status.value == "valid" and _image_exists(stored):
@@ -40,9 +49,9 @@ def _demo_task(store, console):
     except TaskNotFoundError:
         pass
     client = connect()
-    repo, commits = make_repo(swefarm_home() / "demo")
+    repo, commits = source.make_repo(swefarm_home() / "demo")
     with console.status(f"building the images of {INSTANCE_ID} (the first time: about a minute)"):
-        task, outcome = build_task(client, make_task(commits), {REPO: repo}, log=lambda *a: None)
+        task, outcome = build_task(client, source.make_task(commits), {REPO: repo}, log=lambda *a: None)
     if not outcome.ok:
         raise ValueError(f"building the demo task failed: {task.status_reason}")
     console.print(f"built {task.environment.image} in {outcome.seconds:.1f} s")

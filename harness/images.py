@@ -25,6 +25,7 @@ import docker.errors
 from pydantic import BaseModel
 from swefarm.harness.build_failures import classify_build_failure, strip_ansi
 from swefarm.harness.build_memory import forget_failure, record_failure, recorded_failure
+from swefarm.harness.images_js import js_env_dockerfile, js_install_script
 from swefarm.harness.install_script import SIMD_MARKER, STEP_MARKER, ScriptInputs, install_script
 from swefarm.harness.recipe import ProjectFiles, recipe_hash
 from swefarm.harness.recipe_build import build_requirement_names, needs_compiler, python_matured, vcs_version
@@ -36,6 +37,7 @@ from swefarm.sandbox.bases import base_for, ensure_base, image_exists
 from swefarm.sandbox.errors import SetupError
 from swefarm.sandbox.labels import IMAGE_LABELS
 from swefarm.sandbox.models import SandboxConfig
+from swefarm.sandbox.node_bases import ensure_node_base, node_base_for
 from swefarm.tasks.models import Environment, Task
 
 REPO_IN_IMAGE = "/opt/swefarm/repo"
@@ -241,7 +243,34 @@ def _build_env_image(client, task, env, git_dir, tag, ca_bundle, force, log) -> 
     return result
 
 
+def _make_js_env_image(client, task, env, git_dir, tag, ca_bundle, log) -> BuildResult:
+    """A JavaScript/TypeScript task's environment: a Node base and the project's dependencies (harness/images_js.py)."""
+    spec = node_base_for(env.node)
+    try:
+        ensure_node_base(client, spec, log=log)
+    except SetupError as exc:
+        raise BuildError(f"base image {spec.tag} is missing and cannot be built: {exc}") from None
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="swefarm-env-") as tmp:
+        ctx = Path(tmp)
+        env_commit = task.environment_setup_commit or task.base_commit
+        export_tree(git_dir, env_commit, ctx / "repo")
+        (ctx / "tracked.txt").write_text(git("ls-tree", "-r", "--name-only", env_commit, cwd=git_dir))
+        ca = Path(ca_bundle) if ca_bundle else None
+        (ctx / "ca.crt").write_bytes(ca.read_bytes() if ca and ca.exists() else b"")
+        (ctx / "install.sh").write_text(js_install_script(env, STEP_MARKER))
+        (ctx / "Dockerfile").write_text(js_env_dockerfile(env, spec.tag))
+        labels = dict(
+            IMAGE_LABELS, **{"swefarm.role": "env", "swefarm.repo": task.repo, "swefarm.recipe": recipe_hash(env)}
+        )
+        text = _build(client, ctx, tag, labels, network=True)
+    step = next(iter(re.findall(rf"{STEP_MARKER} (\S+)", text)), "")
+    return BuildResult(tag=tag, cached=False, seconds=round(time.monotonic() - start, 2), install_step=step)
+
+
 def _make_env_image(client, task, env, git_dir, tag, ca_bundle, log) -> BuildResult:
+    if task.language != "python":
+        return _make_js_env_image(client, task, env, git_dir, tag, ca_bundle, log)
     spec = base_for(env.python or "3.11")
     try:
         ensure_base(client, spec, log=log)  # built once (about a minute), then cached

@@ -17,6 +17,16 @@ when it can change how tests are found, run or reported rather than what they te
   module of the runner, its plugins, their dependencies or the standard library;
 - `special`: submodules (gitlinks) and symbolic links that point outside the repository.
 
+JavaScript/TypeScript tasks (`Context.language`) add, in the same terms:
+
+- `test_dir`: also `__tests__`, `spec`, `specs`, `__mocks__` (jest's manual mocks replace modules);
+- `config`: the runners' and compilers' configuration at every depth (jest, vitest and vite, mocha,
+  babel, TypeScript's tsconfig, `package.json` with its `test` script and its `jest`/`mocha`
+  sections, npm, yarn and pnpm settings and lockfiles, `.nvmrc`) and test set-up files by name;
+- `startup`: what node loads before any module (`.pnp.cjs`, `.pnp.loader.mjs`: Yarn's resolver);
+- `shadowing`: anything under a `node_modules` directory, at any depth (node resolves a module from the
+  nearest one, so a planted `test/node_modules/assert` or `node_modules/jest` would replace the real one).
+
 A directory the task's own fix changes is never treated as a test directory, so the gold patch always reaches grading.
 """
 
@@ -35,6 +45,16 @@ RUNNER_SCRIPTS = frozenset({"bin/test"})  # sympy's runner; Django's tests/runte
 COMPILED_SUFFIXES = (".pyc", ".pyo", ".pyd", ".so", ".dylib")
 METADATA_SUFFIXES = (".dist-info", ".egg-info", ".egg-link", ".egg")
 GITLINK, SYMLINK = "160000", "120000"
+JS_TEST_DIRS = frozenset({"__tests__", "spec", "specs", "__mocks__"})
+#: Configuration of JS runners, compilers and package managers, by name (any extension: .js, .cjs, .mjs, .ts, .json...).
+JS_CONFIG_STEMS = ("jest.config", "vitest.config", "vitest.workspace", "vite.config", "babel.config", "tsconfig",
+                   "jsconfig", "karma.conf", "ava.config", "jest.setup", "jest.preset", "vitest.setup", "setuptests",
+                   "test-setup", "setup-tests")  # fmt: skip
+JS_CONFIG_FILES = frozenset(
+    {"package.json", "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "pnpm-workspace.yaml"}
+    | {".npmrc", ".yarnrc", ".yarnrc.yml", ".nvmrc", ".node-version", ".babelrc", ".swcrc", "lerna.json", "nx.json"}
+)
+JS_STARTUP_FILES = frozenset({".pnp.cjs", ".pnp.js", ".pnp.loader.mjs"})
 
 
 @dataclass
@@ -44,6 +64,7 @@ class Context:
     test_paths: set[str] = field(default_factory=set)
     target_files: set[str] = field(default_factory=set)
     fix_dirs: set[str] = field(default_factory=set)
+    language: str = "python"
     modules: frozenset[str] = frozenset()
     roots: tuple[str, ...] = ("",)
     base_names: dict[str, set[str]] = field(default_factory=dict)
@@ -58,6 +79,8 @@ def drop_reason(entry: dict, ctx: Context) -> str | None:
     low = name.lower()
     if path in ctx.test_paths or path in ctx.target_files:
         return "test_file"
+    if ctx.language != "python" and (reason := _js_reason(parts, low, ctx)):
+        return reason
     if _in_test_dir(parts, ctx):
         return "test_dir"
     if name in CONFIG_FILES or path in RUNNER_SCRIPTS:
@@ -89,13 +112,23 @@ def split(entries: list[dict], ctx: Context) -> tuple[list[dict], dict[str, str]
     return kept, dropped
 
 
-def _in_test_dir(parts: list[str], ctx: Context) -> bool:
+def _in_test_dir(parts: list[str], ctx: Context, names: frozenset[str] = TEST_DIRS) -> bool:
     for i, part in enumerate(parts[:-1]):
-        if part.lower() in TEST_DIRS:
+        if part.lower() in names:
             here = "/".join(parts[: i + 1])
             if not any(d == here or d.startswith(here + "/") for d in ctx.fix_dirs):
                 return True
     return False
+
+
+def _js_reason(parts: list[str], low: str, ctx: Context) -> str | None:
+    if "node_modules" in parts:
+        return "shadowing"
+    if _in_test_dir(parts, ctx, JS_TEST_DIRS):
+        return "test_dir"
+    if low in JS_CONFIG_FILES or low.startswith(".mocharc") or low.startswith(JS_CONFIG_STEMS):
+        return "config"
+    return "startup" if low in JS_STARTUP_FILES else None
 
 
 def _escapes(path: str, target: str | None) -> bool:

@@ -144,6 +144,10 @@ def infer_recipe(repo_dir: Path, task: Task | None = None, overrides: dict | Non
     packages, pre_install, env_vars: a curated recipe from its source) win over inference. `overrides`
     is a table as `load_overrides` returns it; None means the built-in harness/overrides.yaml.
     """
+    if task is not None and task.language != "python":
+        from swefarm.harness.recipe_js import infer_js_recipe
+
+        return infer_js_recipe(Path(repo_dir), task)
     project = ProjectFiles.read(Path(repo_dir))
     created: date | None = task.created_at.date() if task and task.created_at else None
     python = infer_python(project, created)
@@ -198,5 +202,7 @@ def recipe_hash(env: Environment) -> str:
     """
     fields = {name: getattr(env, name) for name in HASHED_FIELDS}
     fields["packages"] = sorted(fields["packages"])
+    if env.node:  # only when set, so that every Python recipe keeps the hash (and image) it had
+        fields["node"] = env.node
     payload = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -25,6 +25,8 @@ MAX_COMMAND_CHARS = 100_000
 
 #: The log parser that reads each runner's output.
 DEFAULT_PARSER = {"pytest": "pytest", "django": "django", "sympy": "sympy", "unittest": "unittest"}
+#: JavaScript/TypeScript runners (harness/runners_js.py): each writes a structured report its parser reads.
+DEFAULT_PARSER.update(node="node", jest="jest", vitest="vitest", mocha="mocha")
 
 _PYTEST = "python -m pytest -rA -p no:cacheprovider -o junit_family=xunit1 --continue-on-collection-errors"
 _DJANGO = "./tests/runtests.py --verbosity 2 --noinput --parallel 1"
@@ -77,6 +79,7 @@ def test_command(
     *,
     files: Sequence[str] = (),
     options: Sequence[str] = (),
+    build: Sequence[str] = (),
 ) -> str:
     """The shell command that runs only `tests` with `runner` (pytest, django, sympy or unittest).
 
@@ -89,10 +92,16 @@ def test_command(
     sympy: bare names (`test_foo`), `path::test_foo` or test file paths; `files` limits the run to
     those files (without any, bin/test scans the whole suite).
     `options` go right after the runner's own command (grading names pytest's plugins there).
+    node, jest, vitest, mocha (JavaScript): `FILE::TITLE` ids (harness/runners_js.py), the report written to
+    `junit_path`, after the `build` commands (a TypeScript build the tests need).
     """
     tests = list(dict.fromkeys(tests))
     if not tests:
         raise ValueError("no tests to run: an empty list would run the whole suite")
+    if runner in DEFAULT_PARSER and DEFAULT_PARSER[runner] in ("node", "jest", "vitest", "mocha"):
+        from swefarm.harness.runners_js import js_command
+
+        return js_command(runner, tests, junit_path, build=build)
     extra = f" {_join(options)}" if options else ""
     if runner == "pytest":
         return _pytest(tests, junit_path, extra)

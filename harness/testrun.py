@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Callable, Sequence
 
-from swefarm.harness.parsers import parse
+from swefarm.harness.parsers import get_parser, parse
 from swefarm.harness.results import TestRun
 from swefarm.harness.runners import DEFAULT_PARSER, runner_of, test_command
 from swefarm.harness.test_order import collection_order
@@ -30,7 +30,7 @@ class InfraError(InfrastructureError, RuntimeError):
 
 
 def runner_name(task: Task) -> str:
-    """The runner for a task: django, sympy, unittest or pytest (the default)."""
+    """The runner for a task: django, sympy, unittest or pytest (the default); node, jest, vitest or mocha."""
     return runner_of(task.environment.log_parser or "pytest")
 
 
@@ -130,7 +130,9 @@ def run_command(
     if runner == "pytest" and any("::" in t for t in tests):  # ids in file order, as whole-file runs have them
         tests = collection_order(tests, lambda path: _source(sb, path), files)
     try:
-        cmd = test_command(runner, tests, junit_path=JUNIT_PATH, files=files, options=options)
+        cmd = test_command(
+            runner, tests, junit_path=JUNIT_PATH, files=files, options=options, build=task.environment.build
+        )
     except ValueError as exc:
         raise InfraError(f"cannot build the test command: {exc}") from None
     cmd = f"rm -f {JUNIT_PATH}; {cmd}"
@@ -138,7 +140,7 @@ def run_command(
     if before is not None:
         before()
     junit = None
-    if DEFAULT_PARSER[runner] == "pytest":
+    if get_parser(DEFAULT_PARSER[runner]).reads_junit:  # pytest's JUnit XML, a JS runner's own report
         try:
             junit = sb.read_file(JUNIT_PATH).decode("utf-8", "replace")
         except FileNotFoundError:

@@ -36,6 +36,7 @@ from swefarm.harness.parsers import TestIndex
 from swefarm.harness.parsers.crash import collection_errors, crash_cause, module_of
 from swefarm.harness.results import TestRun, TestStatus, counts_as_pass
 from swefarm.harness.runners import module_labels
+from swefarm.harness.runners_js import is_js_test_file
 from swefarm.harness.testrun import InfraError, apply_patch, files_after, run_tests, runner_name
 from swefarm.sandbox.errors import SandboxError
 from swefarm.sandbox.provider import SandboxProvider, as_provider
@@ -80,8 +81,10 @@ class ValidationReport(BaseModel):
 
 def test_targets(task: Task) -> list[str]:
     """What to run during validation: the test patch's test files, in the runner's own terms."""
-    files = [p for p in files_after(task.test_patch) if p.endswith(".py")]
     runner = runner_name(task)
+    if task.language != "python":
+        return [p for p in files_after(task.test_patch) if is_js_test_file(p)]
+    files = [p for p in files_after(task.test_patch) if p.endswith(".py")]
     return module_labels(runner, files) if runner in ("django", "unittest") else files
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from swefarm.miner.license import PERMISSIVE, is_permissive
 from swefarm.miner.models import PullRecord, Rejection, Stage
-from swefarm.miner.patches import PatchSplit
+from swefarm.miner.patches import TASK_LANGUAGES, PatchSplit
 
 
 class FilterConfig(BaseModel):
@@ -24,11 +24,22 @@ class FilterConfig(BaseModel):
     max_files: int = Field(15, description="most non-test files in the gold patch")
     max_lines: int = Field(600, description="most lines added plus removed in the gold patch")
     max_test_lines: int = Field(2000, description="most lines added plus removed in the test patch")
-    languages: list[str] = Field(default_factory=lambda: ["python"], description="languages of gold code files")
+    language: str = Field("python", description="the language of the tasks mined: python or javascript (JS/TS)")
+    languages: list[str] = Field(
+        default_factory=lambda: ["python"], description="languages of gold code files (default: the task language's)"
+    )
     licenses: list[str] = Field(default_factory=lambda: sorted(PERMISSIVE), description="SPDX ids allowed")
     allow_unknown_license: bool = False
     cutoff: datetime | None = Field(None, description="drop changes created before this (training cutoff)")
     allow_binary: bool = False
+
+    @model_validator(mode="after")
+    def _languages_of_the_task_language(self) -> FilterConfig:
+        if self.language not in TASK_LANGUAGES:
+            raise ValueError(f"unknown task language {self.language!r}; known: {', '.join(TASK_LANGUAGES)}")
+        if "languages" not in self.model_fields_set:
+            self.languages = list(TASK_LANGUAGES[self.language])
+        return self
 
 
 REASONS: dict[str, str] = {
@@ -41,7 +52,7 @@ REASONS: dict[str, str] = {
     "docs_only": "the change only touches documentation",
     "no_code_change": "the change has no source code outside the tests",
     "no_test_change": "the change adds or edits no tests",
-    "non_python_code": "the gold patch changes code in a language not allowed",
+    "other_language_code": "the gold patch changes code in a language other than the task's",
     "too_many_files": "the gold patch changes too many files",
     "too_many_lines": "the gold patch changes too many lines",
     "too_many_test_lines": "the test patch changes too many lines",
@@ -82,7 +93,7 @@ def check_record(record: PullRecord, config: FilterConfig) -> list[Rejection]:
 
 def check_patch(split: PatchSplit, config: FilterConfig) -> list[Rejection]:
     """Patch-level rejections (stage FILTERED), in this order: empty_diff, binary_files, docs_only,
-    no_code_change, no_test_change, non_python_code, too_many_files, too_many_lines, too_many_test_lines."""
+    no_code_change, no_test_change, other_language_code, too_many_files, too_many_lines, too_many_test_lines."""
     out: list[Rejection] = []
 
     def reject(code: str, detail: str) -> None:
@@ -100,7 +111,7 @@ def check_patch(split: PatchSplit, config: FilterConfig) -> list[Rejection]:
         reject("no_test_change", "no test file")
     other = [f.path for f in split.files if f.kind == "code" and f.language not in config.languages]
     if other:
-        reject("non_python_code", f"{_names(other)} not in {', '.join(config.languages) or 'no languages'}")
+        reject("other_language_code", f"{_names(other)} not in {', '.join(config.languages) or 'no languages'}")
     if split.gold_files > config.max_files:
         reject("too_many_files", f"{split.gold_files} files > {config.max_files}")
     if split.gold_lines > config.max_lines:

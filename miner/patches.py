@@ -69,10 +69,18 @@ LANGUAGES: dict[str, str] = {
 }
 
 
+#: The source languages of each task language (a JavaScript task's code may be TypeScript).
+TASK_LANGUAGES: dict[str, tuple[str, ...]] = {"python": ("python",), "javascript": ("javascript", "typescript")}
+#: Test directories of JavaScript/TypeScript projects only (`spec/` is Python code in some projects).
+_JS_TEST_DIRS = {"spec", "specs", "__mocks__"}
+_JS_TEST_NAME = re.compile(r"\.(test|spec|e2e-spec)\.[cm]?[jt]sx?$")
+
+
 def is_test_path(path: str) -> bool:
     """Whether `path` belongs to the tests: it lies under a test directory (test/, tests/, testing/,
     e2e/, fixtures/, __tests__/, test_x/, x_tests/), or it is a source file named like a test
-    (test_x.py, x_test.go, foo-test.js, test.py, conftest.py, fixture(s).py, testutils.py).
+    (test_x.py, x_test.go, foo-test.js, test.py, conftest.py, fixture(s).py, testutils.py); for JavaScript and
+    TypeScript also foo.test.ts, foo.spec.js and files under spec/ and __mocks__/.
 
     A library module named testing.py (flask's `src/flask/testing.py`) is code, and files such as
     requirements/tests.txt or .github/workflows/tests.yaml are configuration: a token rule ("any
@@ -81,6 +89,9 @@ def is_test_path(path: str) -> bool:
     """
     parts = PurePosixPath(path.lower()).parts
     if any(_is_test_dir(d) for d in parts[:-1]):
+        return True
+    is_js = language(path) in TASK_LANGUAGES["javascript"]  # foo.test.ts, foo.spec.js, spec/foo.js, __mocks__/x.js
+    if is_js and (_JS_TEST_NAME.search(parts[-1]) or any(d in _JS_TEST_DIRS for d in parts[:-1])):
         return True
     stem = parts[-1].split(".")[0] if parts else ""
     named_like_a_test = (

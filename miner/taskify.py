@@ -100,10 +100,12 @@ def make_task(
     rejections = check_patch(split, config)
     if rejections:
         return None, rejections
-    return _task(record, git_dir, fork, split, source), []
+    return _task(record, git_dir, fork, split, source, config.language), []
 
 
-def _task(record: PullRecord, git_dir: Path, fork: ForkPoint, split: PatchSplit, source: str) -> Task:
+def _task(
+    record: PullRecord, git_dir: Path, fork: ForkPoint, split: PatchSplit, source: str, language: str = "python"
+) -> Task:
     base = fork.base
     statement, statement_source = problem_statement(record)
     # Hints are comments made before work began. A squash or plain commit hides when that was (its
@@ -126,6 +128,7 @@ def _task(record: PullRecord, git_dir: Path, fork: ForkPoint, split: PatchSplit,
         created_at=record.created_at,
         version=version_of(git_dir, base),
         environment_setup_commit=base,
+        language=language,
         provenance=Provenance(
             source=f"mined:{source}",
             pr_number=record.number,

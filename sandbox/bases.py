@@ -125,7 +125,7 @@ def ensure_base(client: docker.DockerClient, spec: BaseSpec, log=print) -> str:
     threads and processes at once: one builds, the others wait for it."""
     if image_exists(client, spec.tag):
         return "cached"
-    with open(_cache_dir() / f"{spec.release or spec.python}.lock", "w") as lock:
+    with open(cache_dir() / f"{spec.release or spec.python}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if image_exists(client, spec.tag):
             return "cached"
@@ -133,7 +133,7 @@ def ensure_base(client: docker.DockerClient, spec: BaseSpec, log=print) -> str:
 
 
 def _obtain(client: docker.DockerClient, spec: BaseSpec, log) -> str:
-    tarball = _cache_dir() / f"{spec.release or spec.python}.tar"
+    tarball = cache_dir() / f"{spec.release or spec.python}.tar"
     if tarball.exists():
         log(f"importing cached rootfs {tarball}")
         _import(client, tarball, spec)
@@ -149,7 +149,8 @@ def _obtain(client: docker.DockerClient, spec: BaseSpec, log) -> str:
     return "built"
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
+    """Where base rootfs tarballs and build locks are kept."""
     path = swefarm_home() / "cache" / "bases"
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -195,41 +196,42 @@ def _source_files() -> list[Path]:
 
 def _build_with_debootstrap(client: docker.DockerClient, spec: BaseSpec, tarball: Path, log) -> None:
     assert spec.release is not None, "only bases with a Debian release are built with debootstrap"
+    hint = f"Run `sudo swefarm setup`, or `docker pull {spec.pull_ref}` where a registry is reachable."
+    labels = {"swefarm.python": spec.python}
+    build_rootfs(spec.tag, spec.release, ["python3", "python3-venv", "git", "ca-certificates"], tarball, log, hint)
+    import_rootfs(client, tarball, spec.tag, labels)
+
+
+def build_rootfs(tag: str, release: str, packages: list[str], tarball: Path, log, hint: str = "", customise=None):
+    """A Debian `release` rootfs (debootstrap minbase with `packages`, the sandbox user, slimmed) as `tarball`.
+
+    `customise(root)` runs on the tree before it is packed (a base's own additions). Root only."""
     if os.geteuid() != 0:
-        raise SetupError(
-            f"cannot build {spec.tag}: no registry answers and debootstrap needs root. "
-            f"Run `sudo swefarm setup`, or `docker pull {spec.pull_ref}` where a registry is reachable."
-        )
-    free = shutil.disk_usage(str(_cache_dir())).free
+        raise SetupError(f"cannot build {tag}: no registry answers and debootstrap needs root. {hint}".strip())
+    free = shutil.disk_usage(str(cache_dir())).free
     if free < 2 * 1024**3:
-        raise SetupError(f"cannot build {spec.tag}: only {free // 1024**2} MiB free; free 2 GiB and retry.")
+        raise SetupError(f"cannot build {tag}: only {free // 1024**2} MiB free; free 2 GiB and retry.")
     apt_install("debootstrap", log=log)
     mirror = apt_mirror()
-    log(f"building {spec.tag} with debootstrap ({spec.release} from {mirror}); about a minute")
+    log(f"building {tag} with debootstrap ({release} from {mirror}); about a minute")
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="swefarm-rootfs-") as root:
-        cmd = [
-            "debootstrap",
-            "--variant=minbase",
-            "--include=python3,python3-venv,git,ca-certificates",
-            spec.release,
-            root,
-            mirror,
-        ]
+        cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(packages)}", release, root, mirror]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
-            raise SetupError(f"debootstrap {spec.release} failed:\n{(done.stdout + done.stderr)[-2000:]}")
+            raise SetupError(f"debootstrap {release} failed:\n{(done.stdout + done.stderr)[-2000:]}")
         subprocess.run(
             ["chroot", root, "useradd", "-m", "-u", str(SANDBOX_UID), "-s", "/bin/bash", SANDBOX_USER],
             check=True,
             capture_output=True,
         )
+        if customise is not None:
+            customise(Path(root))
         _slim(Path(root))
         partial = tarball.with_suffix(".partial")
         subprocess.run(["tar", "-C", root, "-cf", str(partial), "."], check=True)
         partial.rename(tarball)
-    _import(client, tarball, spec)
-    log(f"built {spec.tag} in {time.monotonic() - start:.0f}s")
+    log(f"built the rootfs of {tag} in {time.monotonic() - start:.0f}s")
 
 
 def _slim(root: Path) -> None:
@@ -244,10 +246,14 @@ def _slim(root: Path) -> None:
 
 
 def _import(client: docker.DockerClient, tarball: Path, spec: BaseSpec) -> None:
-    labels = dict(IMAGE_LABELS, **{"swefarm.role": "base", "swefarm.python": spec.python})
+    import_rootfs(client, tarball, spec.tag, {"swefarm.python": spec.python})
+
+
+def import_rootfs(client: docker.DockerClient, tarball: Path, tag: str, labels: dict[str, str]) -> None:
+    """Import a rootfs tarball as the base image `tag`, labelled as swefarm's (`labels` added)."""
+    labels = dict(IMAGE_LABELS, **{"swefarm.role": "base"}, **labels)
     changes = [f'LABEL {k}="{v}"' for k, v in labels.items()]
     changes += ['ENV PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"', 'CMD ["bash"]']
+    repository, _, name = tag.rpartition(":")
     with open(tarball, "rb") as data:
-        client.api.import_image_from_data(
-            data, repository=spec.tag.split(":")[0], tag=spec.tag.split(":")[1], changes=changes
-        )
+        client.api.import_image_from_data(data, repository=repository, tag=name, changes=changes)

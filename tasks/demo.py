@@ -110,26 +110,32 @@ Expected: words joined by exactly one separator, none at the start or the end.""
 
 def make_repo(root: Path) -> tuple[Path, dict[str, str]]:
     """The project at the buggy commit, then the fix with its tests; returns the repo and the diffs."""
-    repo = root / "slugify"
+    before = {"pyproject.toml": PYPROJECT, "README.md": "# slugify\n\nTurn titles into URL slugs.\n",
+              "src/slugify/__init__.py": SLUG_BUGGY, "tests/test_slugify.py": TESTS_OLD}  # fmt: skip
+    after = {"src/slugify/__init__.py": SLUG_FIXED, "tests/test_slugify.py": TESTS_NEW}
+    return make_project(root / "slugify", before, after, "slugify 1.2.0", "Collapse repeated separators (#7)")
+
+
+def make_project(
+    repo: Path, before: dict[str, str], after: dict[str, str], first: str, fix: str
+) -> tuple[Path, dict[str, str]]:
+    """A repository (made once) with the files `before` committed as `first`, then `after` as `fix`; the
+    repository and the diffs: the fix's code (`patch`: outside the test folders) and its tests (`test_patch`)."""
     if not (repo / ".git").exists():
-        (repo / "src/slugify").mkdir(parents=True)
-        (repo / "tests").mkdir()
-        (repo / "pyproject.toml").write_text(PYPROJECT)
-        (repo / "README.md").write_text("# slugify\n\nTurn titles into URL slugs.\n")
-        (repo / "src/slugify/__init__.py").write_text(SLUG_BUGGY)
-        (repo / "tests/test_slugify.py").write_text(TESTS_OLD)
-        _git(repo, "init", "-q", "--initial-branch=main")
-        _git(repo, "add", "-A")
-        _git(repo, "commit", "-qm", "slugify 1.2.0")
-        (repo / "src/slugify/__init__.py").write_text(SLUG_FIXED)
-        (repo / "tests/test_slugify.py").write_text(TESTS_NEW)
-        _git(repo, "add", "-A")
-        _git(repo, "commit", "-qm", "Collapse repeated separators (#7)")
-    fix, base = _git(repo, "rev-parse", "HEAD", "HEAD~1").split()
+        for files, message in ((before, first), (after, fix)):
+            for rel, text in files.items():
+                (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+                (repo / rel).write_text(text)
+            if message == first:
+                _git(repo, "init", "-q", "--initial-branch=main")
+            _git(repo, "add", "-A")
+            _git(repo, "commit", "-qm", message)
+    fixed, base = _git(repo, "rev-parse", "HEAD", "HEAD~1").split()
+    tests = ["test/**", "tests/**"]
     return repo, {
         "base": base,
-        "patch": _git(repo, "diff", base, fix, "--", "src"),
-        "test_patch": _git(repo, "diff", base, fix, "--", "tests"),
+        "patch": _git(repo, "diff", base, fixed, "--", ".", *[f":(exclude,glob){t}" for t in tests]),
+        "test_patch": _git(repo, "diff", base, fixed, "--", *[f":(glob){t}" for t in tests]),
     }
 
 

@@ -34,6 +34,13 @@ SWEBENCH_FIELDS = (
 _DIFF_GIT = re.compile(r"^diff --git a/(.+?) b/(.+)$")
 
 
+#: The languages a task can be in: the language of its code and tests (the runner, the base image and the
+#: protected files follow from it; the env, its prompts and tools are the same for every language).
+LANGUAGES = ("python", "javascript")
+#: Other spellings a source may use for a language.
+_LANGUAGE_ALIASES = {"js": "javascript", "typescript": "javascript", "ts": "javascript", "py": "python"}
+
+
 class TaskStatus(StrEnum):
     """Where a task stands in the pipeline: imported -> built (env image exists) -> valid | invalid."""
 
@@ -47,6 +54,7 @@ class Environment(BaseModel):
     """How to build and test the task's environment (all optional: filled by importers or the builder)."""
 
     python: str | None = None
+    node: str | None = Field(None, description="the Node.js major version (JavaScript/TypeScript tasks)")
     install: list[str] = Field(default_factory=list, description="shell commands that install the repo")
     packages: list[str] = Field(default_factory=list, description="extra pip requirements, e.g. 'pytest<8'")
     extras: list[str] = Field(default_factory=list, description="the project's own extras, e.g. 'test'")
@@ -55,6 +63,9 @@ class Environment(BaseModel):
     pre_install: list[str] = Field(default_factory=list, description="commands run before installing")
     env_vars: dict[str, str] = Field(default_factory=dict)
     test_command: str | None = None
+    build: list[str] = Field(
+        default_factory=list, description="commands run before every test run (a TypeScript build the tests need)"
+    )
     log_parser: str | None = None
     image: str | None = None
     test_files: list[str] = Field(default_factory=list)
@@ -123,6 +134,7 @@ class Task(BaseModel):
     FAIL_TO_PASS: list[str] = Field(default_factory=list)
     PASS_TO_PASS: list[str] = Field(default_factory=list)
     environment_setup_commit: str | None = None
+    language: str = Field("python", description="the language of the code and tests: python or javascript (JS/TS)")
     environment: Environment = Field(default_factory=Environment)
     provenance: Provenance = Field(default_factory=Provenance)
     status: TaskStatus = TaskStatus.IMPORTED
@@ -152,6 +164,17 @@ class Task(BaseModel):
                 value = json.loads(value) if value.strip() else []
             except json.JSONDecodeError as exc:
                 raise ValueError(f"not a JSON list of test ids: {exc}") from None
+        return value
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _known_language(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return "python"  # task files written before the field existed, and sources that leave it empty
+        if isinstance(value, str):
+            value = _LANGUAGE_ALIASES.get(value.strip().lower(), value.strip().lower())
+            if value not in LANGUAGES:
+                raise ValueError(f"unknown language {value!r}; known: {', '.join(LANGUAGES)}")
         return value
 
     @field_validator("version", mode="before")

@@ -23,6 +23,7 @@ def public_view(task: Task) -> dict[str, Any]:
         "repo": task.repo,
         "base_commit": task.base_commit,
         "version": task.version,
+        "language": task.language,
         "created_at": task.created_at.isoformat() if task.created_at else None,
         "status": task.status.value,
         "license": task.provenance.license,

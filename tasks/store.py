@@ -182,7 +182,10 @@ def _upsert(conn: sqlite3.Connection, task: Task, keep_state: bool) -> Outcome:
 
 
 def _same_source(old: Task, new: Task) -> bool:
-    return (old.to_swebench(), old.environment.raw, old.extra) == (new.to_swebench(), new.environment.raw, new.extra)
+    def source(task: Task) -> tuple:
+        return task.to_swebench(), task.language, task.environment.raw, task.extra
+
+    return source(old) == source(new)
 
 
 def _filters(
@@ -192,4 +195,8 @@ def _filters(
 
 
 def _swebench_line(task: Task) -> str:
-    return json.dumps(task.to_swebench())
+    """A SWE-bench instance; a task in another language than Python says which (as multilingual sets do)."""
+    line = task.to_swebench()
+    if task.language != "python":
+        line["language"] = task.language
+    return json.dumps(line)

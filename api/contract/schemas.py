@@ -27,6 +27,7 @@ class TaskPublic(BaseModel):
     hints_text: str = ""
     created_at: datetime | None = None
     version: str = ""
+    language: str = "python"
     status: str
     fail_to_pass_count: int
     pass_to_pass_count: int

@@ -5,6 +5,7 @@
     parse("django", log)              # Django runtests.py --verbosity 2
     parse("sympy", log)               # sympy bin/test --verbose
     parse("unittest", log)            # python -m unittest -v
+    parse("node", log, report)        # JavaScript: node --test, jest, vitest, mocha read their own report only
 
 Look a test up with `lookup` (or TestRun.status_of): it also matches other spellings of an id
 (Python 3.11+'s long unittest names, sympy names with a path, ids SWE-bench cut at a space).
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from swefarm.harness.parsers.base import ParseError
 from swefarm.harness.parsers.django_log import lookup_django, parse_django_log
+from swefarm.harness.parsers.js_reports import parse_jest_json, parse_mocha_json, parse_node_report
 from swefarm.harness.parsers.junit import parse_junit
 from swefarm.harness.parsers.pytest_log import lookup_pytest, parse_pytest_log
 from swefarm.harness.parsers.sympy_log import bare_name, lookup_sympy, parse_sympy_log
@@ -36,7 +38,7 @@ class LogParser:
     parse: Callable[[str, str | None], Statuses]
     lookup: Callable[[Statuses, str], TestStatus | None]
     key: Callable[[str], str] = str  # one key for every spelling `lookup` matches (an index; lookup decides)
-    reads_junit: bool = False
+    reads_junit: bool = False  # reads the structured report the run wrote (JUnit XML, or a JS runner's report)
 
 
 def _pytest(log: str, junit_xml: str | None) -> Statuses:
@@ -55,6 +57,15 @@ def _log_only(parse_log: Callable[[str], Statuses]) -> Callable[[str, str | None
     return lambda log, junit_xml=None: parse_log(log)
 
 
+def _report_only(parse_report: Callable[[str], Statuses]) -> Callable[[str, str | None], Statuses]:
+    """A JS runner's parser: statuses from its report alone (the log is never read); no report, no statuses."""
+    return lambda log, report=None: parse_report(report) if report is not None else {}
+
+
+def _exact(statuses: Statuses, test_id: str) -> TestStatus | None:
+    return statuses.get(test_id)
+
+
 def _first_word(test_id: str) -> str:
     return test_id.split(None, 1)[0] if test_id.strip() else test_id
 
@@ -64,6 +75,10 @@ PARSERS: dict[str, LogParser] = {
     "django": LogParser("django", _log_only(parse_django_log), lookup_django, short_id),
     "sympy": LogParser("sympy", _log_only(parse_sympy_log), lookup_sympy, bare_name),
     "unittest": LogParser("unittest", _log_only(parse_unittest_log), lookup_unittest, short_id),
+    "node": LogParser("node", _report_only(parse_node_report), _exact, reads_junit=True),
+    "jest": LogParser("jest", _report_only(parse_jest_json), _exact, reads_junit=True),
+    "vitest": LogParser("vitest", _report_only(parse_jest_json), _exact, reads_junit=True),
+    "mocha": LogParser("mocha", _report_only(parse_mocha_json), _exact, reads_junit=True),
 }
 
 
@@ -76,7 +91,8 @@ def get_parser(name: str) -> LogParser:
 
 
 def parse(parser: str, log: str, junit_xml: str | None = None) -> Statuses:
-    """Each test's status from a run's output. Only the pytest parser reads `junit_xml` (the others ignore it).
+    """Each test's status from a run's output. The pytest parser reads `junit_xml`, the JS parsers only the
+    report given there (their runner's own); the others ignore it.
 
     Raises ParseError when JUnit XML is given but empty or malformed, ValueError for an unknown parser.
     """

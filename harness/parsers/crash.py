@@ -16,6 +16,8 @@ import re
 from swefarm.harness.parsers.base import clean_lines
 from swefarm.harness.results import TestStatus
 
+#: A test file's own entry (no test named) in a report: it did not load (Python, JavaScript, TypeScript).
+_SOURCES = (".py", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx")
 _FAILED_IMPORT = re.compile(r"^(?P<module>\w+) \(unittest\.loader\.(?:_FailedTest|ModuleImportFailure)(?:\.\w+)?\)$")
 _TIMEOUT = re.compile(r"\[swefarm: killed after [^\]]+\]")
 _PYTEST_E = re.compile(r"^E\s+(?P<text>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?::.*)?)$")
@@ -37,7 +39,7 @@ def collection_errors(statuses: dict[str, TestStatus]) -> list[str]:
     for test, status in statuses.items():
         if status != TestStatus.ERROR:
             continue
-        if (test.endswith(".py") and "::" not in test and " " not in test) or _FAILED_IMPORT.match(test):
+        if (test.endswith(_SOURCES) and "::" not in test and " " not in test) or _FAILED_IMPORT.match(test):
             out.append(test)
     return sorted(out)
 

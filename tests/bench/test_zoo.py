@@ -72,3 +72,16 @@ def test_totals():
 
 def test_manifest_sits_beside_the_results():
     assert Path(__file__).resolve().parents[2] / "bench" / "zoo.yaml" == DEFAULT_MANIFEST
+
+
+def test_the_js_zoo_covers_the_tooling_and_is_chosen_by_lang():
+    from swefarm.cli.zoo_cmd import JS_MANIFEST
+
+    entries = load_manifest(JS_MANIFEST)
+    assert len(entries) >= 20 and len({e.repo for e in entries}) == len(entries)
+    assert {e.language for e in entries} == {"javascript"}
+    kinds = {k for e in entries for k in e.kinds}
+    for kind in ("jest", "vitest", "mocha", "node-test", "npm", "yarn", "pnpm", "typescript", "monorepo"):
+        assert kind in kinds, kind
+    assert all(e.url.startswith("https://") and not e.path for e in entries)
+    assert {e.language for e in load_manifest(DEFAULT_MANIFEST)} == {"python"}

@@ -108,3 +108,32 @@ def test_demo_builds_the_embedded_task_and_scores_oracle_one_and_empty_zero(tmp_
     from swefarm.tasks.store import TaskStore
 
     assert TaskStore(tmp_path / "tasks.db").get("swefarm-demo__slugify-7").status.value == "valid"
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.e2e
+@pytest.mark.timeout(960)
+def test_demo_lang_js_plays_the_javascript_task_and_prints_json(tmp_path, docker_client):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SWEFARM_HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-m", "swefarm.cli.main", "demo", "--lang", "js", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["task"] == "swefarm-demo__slugify-js-7" and summary["language"] == "javascript"
+    assert summary["oracle_reward"] == 1 and summary["empty_reward"] == 0
+    from swefarm.tasks.store import TaskStore
+
+    task = TaskStore(tmp_path / "tasks.db").get("swefarm-demo__slugify-js-7")
+    assert task.status.value == "valid" and task.language == "javascript"
+    assert len(task.FAIL_TO_PASS) == 3 and len(task.PASS_TO_PASS) == 2

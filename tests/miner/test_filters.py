@@ -80,7 +80,7 @@ def test_every_code_has_a_reason():
         "docs_only",
         "no_code_change",
         "no_test_change",
-        "non_python_code",
+        "other_language_code",
         "too_many_files",
         "too_many_lines",
         "too_many_test_lines",
@@ -187,21 +187,21 @@ def test_no_test_change():
     assert codes(check_patch(patch(change("pkg/core.py")), FilterConfig())) == ["no_test_change"]
 
 
-def test_non_python_code():
+def test_other_language_code():
     split = patch(*GOOD.files, change("src/ext.c"), change("src/ext.h"), change("pkg/_fast.pyx"))
     rejected = check_patch(split, FilterConfig())
-    assert codes(rejected) == ["non_python_code"]
+    assert codes(rejected) == ["other_language_code"]
     assert "src/ext.c" in rejected[0].detail and "pkg/_fast.pyx" in rejected[0].detail
     assert "pkg/core.py" not in rejected[0].detail
     assert check_patch(split, FilterConfig(languages=["python", "c", "cython"])) == []
 
 
-def test_non_python_code_ignores_test_files():
+def test_other_language_code_ignores_test_files():
     split = patch(*GOOD.files, change("tests/test_ext.c"), change("tests/helpers.js"))
     assert check_patch(split, FilterConfig()) == []
 
 
-def test_non_python_code_names_are_capped():
+def test_other_language_code_names_are_capped():
     split = patch(*GOOD.files, *(change(f"src/m{i}.c") for i in range(8)))
     detail = check_patch(split, FilterConfig())[0].detail
     assert "src/m4.c" in detail and "src/m5.c" not in detail and "3 more" in detail
@@ -244,7 +244,13 @@ def test_patch_rejections_all_reported_in_order():
         *(change(f"conf{i}.toml") for i in range(15)),
     )
     rejected = check_patch(split, FilterConfig())
-    assert codes(rejected) == ["binary_files", "no_test_change", "non_python_code", "too_many_files", "too_many_lines"]
+    assert codes(rejected) == [
+        "binary_files",
+        "no_test_change",
+        "other_language_code",
+        "too_many_files",
+        "too_many_lines",
+    ]
     assert all(r.detail for r in rejected)
 
 
@@ -257,3 +263,16 @@ def test_patch_from_a_real_diff():
     )
     assert check_patch(split_patch(diff), FilterConfig()) == []
     assert codes(check_patch(split_patch(diff), FilterConfig(max_lines=1))) == ["too_many_lines"]
+
+
+def test_a_javascript_task_takes_js_and_ts_code_and_its_own_test_names():
+    config = FilterConfig(language="javascript")
+    assert config.languages == ["javascript", "typescript"]
+    split = patch(change("src/slug.ts"), change("lib/util.js"), change("src/slug.test.ts"), change("spec/x.js"))
+    assert [f.kind for f in split.files] == ["code", "code", "test", "test"]
+    assert check_patch(split, config) == []
+    assert codes(check_patch(split, FilterConfig())) == ["other_language_code"]  # a Python task's filter
+    python = patch(*GOOD.files)
+    assert codes(check_patch(python, config)) == ["other_language_code"]
+    with pytest.raises(ValueError, match="unknown task language"):
+        FilterConfig(language="cobol")

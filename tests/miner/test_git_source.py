@@ -179,3 +179,35 @@ def test_a_merge_without_the_pr_title_takes_it_from_the_branch(history, tmp_path
     git("merge", "-q", "--no-ff", "-m", "Merge pull request #99 from dev/x", "dev/x")
     record = next(r for r in GitSource(repo, history.repo).candidates() if r.number == 99)
     assert record.kind == "merge" and record.title == "Handle the X case" and record.body == "Because X matters."
+
+
+def test_a_javascript_change_mines_into_a_javascript_task(tmp_path):
+    from swefarm.tasks import demo_js
+
+    repo, commits = demo_js.make_repo(tmp_path)
+    (record,) = GitSource(repo, demo_js.REPO).candidates()
+    task, rejections = make_task(record, repo, FilterConfig(language="javascript", require_issue=False), "git")
+    assert rejections == [] and task is not None and task.language == "javascript"
+    assert task.test_files() == ["test/slugify.test.js"] and task.patch == commits["patch"]
+    _, rejected = make_task(record, repo, FilterConfig(require_issue=False), "git")  # a Python miner's filters
+    assert [r.code for r in rejected] == ["other_language_code"]
+
+
+def test_swefarm_mine_git_lang_js_stores_javascript_tasks(tmp_path):
+    from swefarm.cli.main import app
+    from swefarm.tasks import demo_js
+    from typer.testing import CliRunner
+
+    repo, _ = demo_js.make_repo(tmp_path)
+    args = ["mine", "git", str(repo), "--repo", demo_js.REPO, "--no-build", "--no-require-issue",
+            "--allow-unknown-license"]  # fmt: skip
+    env = {"SWEFARM_HOME": str(tmp_path / "home")}
+    python = CliRunner().invoke(app, args, env=env)
+    assert python.exit_code == 0, python.output
+    assert TaskStore(tmp_path / "home" / "tasks.db").count() == 0  # a Python miner drops the JS change
+    done = CliRunner().invoke(app, [*args, "--lang", "js", "--force"], env=env)
+    assert done.exit_code == 0, done.output
+    (task,) = TaskStore(tmp_path / "home" / "tasks.db").iter()
+    assert task.language == "javascript" and task.test_files() == ["test/slugify.test.js"]
+    bad = CliRunner().invoke(app, [*args, "--lang", "cobol"], env=env)
+    assert bad.exit_code == 2 and "--lang wants python or javascript" in bad.output

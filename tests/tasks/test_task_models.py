@@ -99,3 +99,29 @@ def test_diff_paths_handles_deletions_renames_and_lookalike_hunk_lines():
     assert diff_paths(diff) == ["old.py", "a.py", "y.txt"]
     assert diff_paths("--- a/p.py\n+++ b/p.py\n@@ -1 +1 @@\n-a\n+b\n") == ["p.py"]
     assert diff_paths("") == []
+
+
+def test_language_defaults_to_python_and_old_task_files_still_load():
+    old = make_task().model_dump(mode="json")
+    del old["language"]  # a file written before the field existed
+    assert Task.model_validate(old).language == "python"
+    assert make_task(language=None).language == "python"
+
+
+@pytest.mark.parametrize("raw", ["javascript", "JavaScript", "js", "TypeScript", "ts"])
+def test_javascript_and_typescript_are_one_language(raw):
+    task = make_task(language=raw)
+    assert task.language == "javascript"
+    assert Task.model_validate_json(task.model_dump_json()).language == "javascript"
+
+
+def test_an_unknown_language_is_refused():
+    with pytest.raises(ValidationError, match="unknown language 'cobol'"):
+        make_task(language="cobol")
+
+
+def test_the_language_is_public():
+    from swefarm.tasks.public import agent_view, public_view
+
+    task = make_task(language="js")
+    assert public_view(task)["language"] == agent_view(task)["language"] == "javascript"

@@ -117,3 +117,18 @@ def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path):
         with ctx.Pool(8) as pool:
             pool.starmap(_open_and_put, [(path, w) for w in range(8)])
         assert TaskStore(path).count() == 24
+
+
+def test_language_is_stored_and_exported(store, tmp_path):
+    import json
+
+    store.put(make_task(instance_id="js-1", language="javascript"))
+    store.put(make_task(instance_id="py-1"))
+    assert store.get("js-1").language == "javascript"
+    assert store.get("py-1").language == "python"
+    out = tmp_path / "swebench.jsonl"
+    store.export_jsonl(out, fmt="swebench")
+    lines = {row["instance_id"]: row for row in map(json.loads, out.read_text().splitlines())}
+    assert lines["js-1"]["language"] == "javascript"
+    assert "language" not in lines["py-1"]  # SWE-bench's own fields only, for Python
+    assert store.put_many([make_task(instance_id="js-1", language="python")], keep_state=True)["updated"] == 1

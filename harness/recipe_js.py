@@ -1,0 +1,201 @@
+"""Recipe inference for JavaScript/TypeScript projects, read from package.json and the files beside it.
+
+    infer_js_recipe(checkout, task)   # -> RecipeInference, as harness/recipe.py's infer_recipe
+
+- the package manager from the lockfile (pnpm-lock.yaml, yarn.lock, package-lock.json or
+  npm-shrinkwrap.json), else package.json's `packageManager`, else npm;
+- the Node version from `engines.node`, `.nvmrc` or `.node-version`, else the LTS of the task's date
+  (Node 20 became LTS on 2023-10-24), as a base of sandbox/node_bases.py;
+- the install: from the lockfile (`npm ci`, `yarn install --frozen-lockfile`, `pnpm install
+  --frozen-lockfile`; an old pnpm lockfile by the pnpm that wrote it), else resolved as of the task's date
+  (`npm install --before=DATE`, npm's analogue of uv's exclude-newer, retried LATER_DAYS later when nothing
+  fits; yarn and pnpm have no such option, so npm installs for them too); nothing without dependencies;
+- the runner from package.json: vitest, jest or mocha in its dependencies or its `test` script,
+  else `node --test`;
+- a build before every test run (`npm run build`) when the tests run compiled code: TypeScript
+  in the dependencies, a `build` script, and a runner that does not compile TypeScript itself
+  (node, mocha without ts-node or tsx).
+
+Nothing in the checkout is executed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from swefarm.tasks.models import Environment, Task
+
+#: When each Node major became the active LTS: the newest one on a task's date is its default.
+NODE_LTS = (("18", date(2022, 10, 25)), ("20", date(2023, 10, 24)))
+LOCKFILES = (
+    ("pnpm-lock.yaml", "pnpm"),
+    ("yarn.lock", "yarn"),
+    ("package-lock.json", "npm"),
+    ("npm-shrinkwrap.json", "npm"),
+)
+#: Runners in the order they are looked for (a project with vitest and a leftover jest runs vitest).
+RUNNERS = ("vitest", "jest", "mocha")
+_FROZEN = {
+    "npm": "npm ci --no-audit --no-fund",
+    "yarn": "yarn install --frozen-lockfile --non-interactive",
+    "pnpm": "pnpm install --frozen-lockfile",
+}
+_RUN = {"npm": "npm run", "yarn": "yarn run", "pnpm": "pnpm run"}
+
+
+def read_package(root: Path) -> tuple[dict[str, Any], list[str]]:
+    """package.json as a dict ({} when missing or unreadable) and notes on what went wrong."""
+    path = Path(root) / "package.json"
+    if not path.is_file():
+        return {}, ["no package.json"]
+    try:
+        data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except ValueError as exc:
+        return {}, [f"package.json is not valid JSON ({exc}); ignored"]
+    return (data, []) if isinstance(data, dict) else ({}, ["package.json is not an object; ignored"])
+
+
+def package_manager(root: Path, package: dict[str, Any]) -> tuple[str, str | None, str]:
+    """(manager, its lockfile or None, why)."""
+    for name, manager in LOCKFILES:
+        if (Path(root) / name).is_file():
+            return manager, name, f"package manager {manager}: {name}"
+    declared = str(package.get("packageManager", "")).split("@", 1)[0]
+    if declared in _FROZEN:
+        return declared, None, f"package manager {declared}: packageManager in package.json (no lockfile)"
+    return "npm", None, "package manager npm: no lockfile"
+
+
+#: How much later a dependency install that fails at the task's date is retried.
+LATER_DAYS = 365
+
+
+def _stamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+#: pnpm lockfile major versions the base's pnpm (9) cannot read, and the pnpm that wrote them.
+_OLD_PNPM = {"5": "7", "6": "8"}
+
+
+def _pnpm_for(lockfile: Path) -> str | None:
+    """The pnpm major to install a pnpm-lock.yaml with, when the base's pnpm 9 cannot read it (v5: 7, v6: 8)."""
+    try:
+        head = lockfile.read_text(errors="replace")[:200]
+    except OSError:
+        return None
+    match = re.search(r"^lockfileVersion:\s*['\"]?(\d+)", head, re.M)
+    return _OLD_PNPM.get(match.group(1)) if match else None
+
+
+def node_version(root: Path, package: dict[str, Any], created: date | None) -> tuple[str, str]:
+    """(the Node version wanted, why): engines.node, .nvmrc, .node-version, else the LTS of the date."""
+    on = created or date.today()
+    lts = ([major for major, since in NODE_LTS if since <= on] or [NODE_LTS[0][0]])[-1]
+    engines = _section(package, "engines")
+    if spec := str(engines.get("node", "")).strip():
+        floor = _lowest_major(spec)
+        if spec.startswith(">") and "<" not in spec and floor and int(floor) <= int(lts):
+            return lts, f"node {lts}: the LTS on {on.isoformat()}, within engines.node {spec!r}"
+        return floor, f"node {spec!r} from engines.node"
+    for name in (".nvmrc", ".node-version"):
+        path = Path(root) / name
+        if path.is_file() and (text := path.read_text(errors="replace").strip()):
+            return _lowest_major(text), f"node {text!r} from {name}"
+    return lts, f"node {lts}: the LTS on {on.isoformat()}"
+
+
+def _lowest_major(spec: str) -> str:
+    """The first major version a range names (`>=18`, `^18.17 || >=20` -> "18"; `lts/*`, `node` -> "")."""
+    digits = "".join(ch if ch.isdigit() else " " for ch in spec).split()
+    return digits[0] if digits else ""
+
+
+def _section(package: dict[str, Any], key: str) -> dict[str, Any]:
+    value = package.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _dependencies(package: dict[str, Any]) -> dict[str, str]:
+    deps: dict[str, str] = {}
+    for key in ("dependencies", "devDependencies", "optionalDependencies"):
+        if isinstance(package.get(key), dict):
+            deps.update({str(k): str(v) for k, v in package[key].items()})
+    return deps
+
+
+def test_runner(package: dict[str, Any]) -> tuple[str, str]:
+    """(node | jest | vitest | mocha, why), from the dependencies and the `test` script."""
+    scripts = _section(package, "scripts")
+    script = str(scripts.get("test", ""))
+    deps = _dependencies(package)
+    for runner in RUNNERS:
+        if runner in script.split() or f"{runner} " in script or script.endswith(runner):
+            return runner, f"runner {runner}: the test script runs it ({script!r})"
+    if "node --test" in script:
+        return "node", f"runner node --test: the test script runs it ({script!r})"
+    for runner in RUNNERS:
+        if runner in deps:
+            return runner, f"runner {runner}: a dependency"
+    return "node", "runner node --test: no jest, vitest or mocha in package.json"
+
+
+test_runner.__test__ = False  # type: ignore[attr-defined]  # its name must not make pytest collect it
+
+
+def infer_js_recipe(root: Path, task: Task | None = None):
+    """How to build and test the JS/TS project checked out at `root` (a RecipeInference)."""
+    from swefarm.harness.recipe import RecipeInference
+
+    root = Path(root)
+    package, notes = read_package(root)
+    created = task.created_at.date() if task and task.created_at else None
+    manager, lockfile, manager_reason = package_manager(root, package)
+    node, node_reason = node_version(root, package, created)
+    runner, runner_reason = test_runner(package)
+    deps = _dependencies(package)
+    install: list[str] = []
+    if deps or (package.get("workspaces") and lockfile):
+        if lockfile == "pnpm-lock.yaml" and (pnpm := _pnpm_for(root / lockfile)):
+            install.append(f"npx --yes pnpm@{pnpm} install --frozen-lockfile")  # the base's pnpm 9 cannot read it
+            notes.append(f"pnpm-lock.yaml is older than pnpm 9 reads: pnpm {pnpm} from the registry installs it")
+        elif lockfile:
+            install.append(_FROZEN[manager])
+        else:
+            day = task.created_at if task and task.created_at else None
+            plain = "npm install --no-audit --no-fund --no-package-lock"
+            if day is None:
+                install.append(plain)
+            else:  # a year later when nothing fits the date (a registry that dates versions by when it took them in)
+                later = day + timedelta(days=LATER_DAYS)
+                note = f"echo 'swefarm: no install as of the task date; retrying {LATER_DAYS} days later' >&2"
+                install.append(f"{plain} --before={_stamp(day)} || {{ {note}; {plain} --before={_stamp(later)}; }}")
+            manager = "npm"
+    scripts = _section(package, "scripts")
+    compiles_itself = runner in ("jest", "vitest") or any(d in deps for d in ("ts-node", "tsx", "@swc/register"))
+    build = []
+    if "typescript" in deps and "build" in scripts and not compiles_itself:
+        build = [f"{_RUN[manager]} build"]
+        notes.append(f"the tests run compiled TypeScript: `{build[0]}` before every run")
+    env = Environment(
+        node=node or None,
+        install=install,
+        log_parser=runner,
+        test_command=runner,
+        build=build,
+        test_files=task.test_files() if task else [],
+        env_vars={"CI": "true"},
+    )
+    from swefarm.sandbox.node_bases import node_base_for
+
+    base = node_base_for(node)
+    if base.node != node:
+        notes.append(f"node {node or '(any)'} has no base here; using {base.node}")
+    env = env.model_copy(update={"node": base.node})
+    return RecipeInference(
+        environment=env, python_reason=node_reason, notes=[node_reason, manager_reason, runner_reason, *notes]
+    )

@@ -1,0 +1,123 @@
+"""JS recipes from package.json and the files beside it (nothing executed)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from swefarm.harness.recipe import infer_recipe, recipe_hash
+from swefarm.harness.recipe_js import infer_js_recipe, node_version, package_manager, test_runner
+from swefarm.tasks.models import Environment, Task
+
+
+def make_task(**fields) -> Task:
+    base = {"instance_id": "demo__js-1", "repo": "demo/js", "base_commit": "0" * 40, "patch": "", "test_patch": "",
+            "problem_statement": "x", "created_at": "2024-05-02T10:00:00Z"}  # fmt: skip
+    return Task(**{**base, **fields})
+
+
+def _project(tmp_path, package: dict, **files: str):
+    (tmp_path / "package.json").write_text(json.dumps(package))
+    for name, text in files.items():
+        (tmp_path / name.replace("__", "/")).write_text(text)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "lockfile, manager, install",
+    [("package-lock.json", "npm", "npm ci"), ("npm-shrinkwrap.json", "npm", "npm ci"),
+     ("yarn.lock", "yarn", "yarn install --frozen-lockfile"),
+     ("pnpm-lock.yaml", "pnpm", "pnpm install --frozen-lockfile")],
+)  # fmt: skip
+def test_the_lockfile_names_the_package_manager_and_the_install_is_frozen(tmp_path, lockfile, manager, install):
+    root = _project(tmp_path, {"devDependencies": {"jest": "^29"}}, **{lockfile: "{}"})
+    assert package_manager(root, {})[0] == manager
+    env = infer_js_recipe(root, make_task(language="javascript")).environment
+    assert env.install[0].startswith(install)
+
+
+def test_without_a_lockfile_dependencies_resolve_as_of_the_task_date(tmp_path):
+    root = _project(tmp_path, {"devDependencies": {"mocha": "^10"}, "packageManager": "yarn@1.22.0"})
+    task = make_task(language="javascript", created_at="2023-03-04T05:06:07Z")
+    env = infer_js_recipe(root, task).environment
+    first, retry = env.install[0].split(" || ")
+    assert first == "npm install --no-audit --no-fund --no-package-lock --before=2023-03-04T05:06:07Z"
+    assert retry.endswith("npm install --no-audit --no-fund --no-package-lock --before=2024-03-03T05:06:07Z; }")
+    assert env.log_parser == "mocha"
+
+
+def test_no_dependencies_install_nothing(tmp_path):
+    env = infer_js_recipe(_project(tmp_path, {"scripts": {"test": "node --test"}}), None).environment
+    assert env.install == [] and env.log_parser == "node" and env.node == "20"
+
+
+@pytest.mark.parametrize(
+    "package, runner",
+    [({"scripts": {"test": "vitest run"}, "devDependencies": {"jest": "1"}}, "vitest"),
+     ({"scripts": {"test": "jest --coverage"}}, "jest"),
+     ({"scripts": {"test": "nyc mocha"}}, "mocha"),
+     ({"scripts": {"test": "node --test test/"}}, "node"),
+     ({"devDependencies": {"jest": "29", "mocha": "10"}}, "jest"),
+     ({}, "node")],
+)  # fmt: skip
+def test_the_runner_comes_from_the_test_script_then_the_dependencies(package, runner):
+    assert test_runner(package)[0] == runner
+
+
+@pytest.mark.parametrize(
+    "package, files, created, node",
+    [({"engines": {"node": "^18.17 || >=20"}}, {}, None, "18"),
+     ({"engines": {"node": ">= 0.6"}}, {}, date(2024, 5, 1), "20"),  # a floor: the date's LTS is above it
+     ({"engines": {"node": ">=20"}}, {}, date(2023, 5, 1), "20"),
+     ({}, {".nvmrc": "v20.11.0\n"}, None, "20"),
+     ({}, {".node-version": "18"}, None, "18"),
+     ({}, {}, date(2023, 5, 1), "18"),
+     ({}, {}, date(2024, 5, 1), "20")],
+)  # fmt: skip
+def test_the_node_version(tmp_path, package, files, created, node):
+    root = _project(tmp_path, package, **files)
+    assert node_version(root, package, created)[0] == node
+
+
+def test_typescript_compiled_for_node_or_mocha_is_built_before_every_run(tmp_path):
+    package = {"scripts": {"build": "tsc"}, "devDependencies": {"typescript": "5", "mocha": "10"}}
+    root = _project(tmp_path, package, **{"pnpm-lock.yaml": ""})
+    assert infer_js_recipe(root, None).environment.build == ["pnpm run build"]
+    package["devDependencies"]["ts-node"] = "10"  # mocha compiles it itself then
+    assert infer_js_recipe(_project(tmp_path, package), None).environment.build == []
+    jest = {"scripts": {"build": "tsc"}, "devDependencies": {"typescript": "5", "jest": "29"}}
+    assert infer_js_recipe(_project(tmp_path, jest), None).environment.build == []
+
+
+def test_infer_recipe_takes_the_js_path_for_a_javascript_task(tmp_path):
+    root = _project(tmp_path, {"devDependencies": {"vitest": "1"}})
+    (tmp_path / "package-lock.json").write_text("{}")
+    env = infer_recipe(root, make_task(language="javascript")).environment
+    assert (env.python, env.node, env.log_parser, env.install) == (
+        None,
+        "20",
+        "vitest",
+        ["npm ci --no-audit --no-fund"],
+    )
+
+
+def test_a_python_recipes_hash_does_not_change_with_the_node_field():
+    import hashlib
+
+    env = Environment(python="3.11", install=["uv pip install -e ."], packages=["b", "a"])
+    before = {"python": "3.11", "pre_install": [], "install": ["uv pip install -e ."], "packages": ["a", "b"],
+              "env_vars": {}}  # fmt: skip  # the payload as it was hashed before the field existed
+    payload = json.dumps(before, sort_keys=True, separators=(",", ":"))
+    assert recipe_hash(env) == hashlib.sha256(payload.encode()).hexdigest()[:16]
+    assert recipe_hash(env.model_copy(update={"node": "20"})) != recipe_hash(env)
+
+
+@pytest.mark.parametrize(
+    "version, install",
+    [("5.4", "npx --yes pnpm@7 install"), ("'6.0'", "npx --yes pnpm@8 install"), ("'9.0'", "pnpm install --frozen")],
+)
+def test_an_old_pnpm_lockfile_is_installed_by_the_pnpm_that_reads_it(tmp_path, version, install):
+    lockfile = {"pnpm-lock.yaml": f"lockfileVersion: {version}\n"}
+    root = _project(tmp_path, {"devDependencies": {"jest": "29"}}, **lockfile)
+    assert infer_js_recipe(root, None).environment.install[0].startswith(install)
