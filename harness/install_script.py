@@ -286,6 +286,7 @@ _UV_WRAPPER = r"""uv() {
     # never earlier than the step's own cutoff (later-deps resolves later still)
     local floor=${SWEFARM_WHEELS_FLOOR:-}
     if [ -n "$floor" ] && [ -n "${UV_EXCLUDE_NEWER:-}" ] && [ "$floor" \> "$UV_EXCLUDE_NEWER" ]; then
+      : > /tmp/swefarm-wheels-floor-used
       for x in @WHEELS_ONLY@; do
         case " ${SWEFARM_EXEMPT:-} " in *" $x="*) ;; *) extra+=(--exclude-newer-package "$x=$floor") ;; esac
       done
@@ -542,10 +543,10 @@ swefarm_try() {
   fi
   echo "== step $name"
   swefarm_fresh_venv
+  rm -f /tmp/swefarm-wheels-floor-used
   ( $fn ) > "/tmp/swefarm-step-$name.log" 2>&1
   local rc=$?
-  local again=0 suffix=""
-  [ -n "$SWEFARM_WHEELS_FLOOR" ] && suffix="+later-wheels"
+  local again=0
   while [ $rc -ne 0 ] && [ $again -lt 4 ]; do
     again=$((again + 1))
     if grep -qE "@NEEDS_COMPILER@" "/tmp/swefarm-step-$name.log" && swefarm_toolchain; then
@@ -553,7 +554,7 @@ swefarm_try() {
     elif swefarm_exempt "/tmp/swefarm-step-$name.log"; then
       :
     elif swefarm_later_wheels "/tmp/swefarm-step-$name.log"; then
-      suffix="+later-wheels"
+      :
     else
       break
     fi
@@ -579,7 +580,8 @@ swefarm_try() {
   if [ "$uses_installed" = 1 ] && [ -n "$SWEFARM_INSTALLED_NAME" ] && [ "$SWEFARM_INSTALLED_NAME" != recipe ]; then
     name="$SWEFARM_INSTALLED_NAME+$name"
   fi
-  name="$name$suffix"
+  # the wheels-only packages resolved as of the Python's maturity in the install that worked
+  [ -f /tmp/swefarm-wheels-floor-used ] && name="$name+later-wheels"
   mkdir -p /opt/swefarm && echo "$name" > /opt/swefarm/install-step
   echo "swefarm-install-step: $name"
   swefarm_simd
