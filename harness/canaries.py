@@ -28,6 +28,7 @@ import re
 import tokenize
 from dataclasses import dataclass
 
+from swefarm.harness import pyparse
 from swefarm.harness.results import TestStatus
 
 KINDS = ("pass", "assert", "raise", "setup")
@@ -165,7 +166,7 @@ def _words(source: bytes, targets: list[str]) -> list[str]:
 def _usable(source: bytes) -> bool:
     """A file a canary can live in: it parses, and no module-level `pytestmark` skips or xfails all its tests."""
     try:
-        tree = ast.parse(source)
+        tree = pyparse.parse(source)
     except (SyntaxError, ValueError):
         return False
     for node in tree.body:
@@ -216,7 +217,7 @@ def insert(source: bytes, lines: list[str], rng: random.Random) -> bytes:
 def _free_lines(text: str, rows: list[str]) -> list[int]:
     """Indexes of blank lines between top-level statements, after the docstring and `from __future__` imports."""
     try:
-        tree = ast.parse(text)
+        tree = pyparse.parse(text)
     except (SyntaxError, ValueError):
         return []
     covered: set[int] = set()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
+from swefarm.harness import pyparse
 from swefarm.harness.overrides import apply_overrides, load_overrides, override_for
 from swefarm.harness.recipe_install import infer_install
 from swefarm.harness.recipe_python import base_for, infer_python, python_version
@@ -99,7 +100,7 @@ def setup_py_literals(text: str) -> dict[str, Any]:
     Source that does not parse (Python 2) gives {}; callers fall back to regular expressions.
     """
     try:
-        tree = ast.parse(text)
+        tree = pyparse.parse(text)
     except (SyntaxError, ValueError):
         return {}
     names = {

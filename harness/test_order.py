@@ -14,6 +14,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Sequence
 
+from swefarm.harness import pyparse
+
 _UNKNOWN = 10**9
 
 
@@ -39,7 +41,7 @@ def collection_order(ids: list[str], read: Callable[[str], str | None], files: S
 def _positions(source: str) -> dict[tuple[str, ...], int]:
     """(name,) or (class, method) -> its rank in collection order."""
     try:
-        tree = ast.parse(source)
+        tree = pyparse.parse(source)
     except (SyntaxError, ValueError):
         return {}
     ranks: dict[tuple[str, ...], int] = {}

@@ -35,7 +35,7 @@ def pytest_collection_modifyitems(config, items):
 def pytest_runtest_protocol(item, nextitem):
     if own_process.in_child() or item.get_closest_marker("own_process") is None:
         return None
-    own_process.run(item)
+    own_process.run(item, nextitem)
     return True
 
 

@@ -39,8 +39,12 @@ def record(config, report) -> None:
         fh.write(json.dumps(data) + "\n")
 
 
-def run(item) -> None:
-    """In the suite's process: run `item` in a child and log its reports as if it had run here."""
+def run(item, nextitem) -> None:
+    """In the suite's process: run `item` in a child and log its reports as if it had run here.
+
+    The suite's process never sets `item` up, but it still tears down what the previous test set up
+    and `nextitem` does not need (its module, its folder), as pytest's own protocol would: left on
+    pytest's stack, they fail the next test's setup ("previous item was not torn down properly")."""
     ihook, config = item.ihook, item.config
     ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
     work = tempfile.mkdtemp(prefix="sf-test-child-")
@@ -89,9 +93,16 @@ def run(item) -> None:
             failed = pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1), "failed", text,
                                        when, duration=time.monotonic() - started)  # fmt: skip
             ihook.pytest_runtest_logreport(report=failed)
+        _tear_down_up_to(item, nextitem)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+
+
+def _tear_down_up_to(item, nextitem) -> None:
+    call = pytest.CallInfo.from_call(lambda: item.session._setupstate.teardown_exact(nextitem), "teardown")
+    if call.excinfo is not None:  # a module or session fixture's finalizer failed: reported as pytest would
+        item.ihook.pytest_runtest_logreport(report=item.ihook.pytest_runtest_makereport(item=item, call=call))
 
 
 def _read(config, path: str) -> list:

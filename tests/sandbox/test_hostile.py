@@ -119,10 +119,14 @@ def test_shell_restart_when_no_process_can_start_says_so_and_recovers(docker_cli
     while pids_in(docker_client, sandbox) < sandbox.config.pids_limit - 2 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert pids_in(docker_client, sandbox) >= sandbox.config.pids_limit - 2
-    res, elapsed = timed(sandbox.run, "exit 5", timeout=10)
-    assert res.exit_code == 5
+    # the exiting shell frees a pid, and the hog (polling each millisecond) or the new shell takes it:
+    # on a loaded machine the shell can win that race, so it gets up to five tries (CI once saw one)
+    for _ in range(5):
+        res, elapsed = timed(sandbox.run, "exit 5", timeout=10)
+        assert res.exit_code == 5 and elapsed < 10, res
+        if "a new shell was started" not in res.output:
+            break
     assert "no new shell could be started" in res.output and "process limit" in res.output, res.output
-    assert elapsed < 10
     # once the pids are free again the next command gets a fresh shell
     res, elapsed = timed(sandbox.run, "echo back; ls / > /dev/null && echo can-fork", timeout=10)
     assert res.ok and res.output.endswith("back\ncan-fork\n"), res
