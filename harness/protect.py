@@ -33,7 +33,6 @@ A directory the task's own fix changes is never treated as a test directory, so 
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field
 
 TEST_DIRS = frozenset({"test", "tests", "testing", "e2e"})
 CONFIG_FILES = frozenset(
@@ -57,18 +56,32 @@ JS_CONFIG_FILES = frozenset(
 JS_STARTUP_FILES = frozenset({".pnp.cjs", ".pnp.js", ".pnp.loader.mjs"})
 
 
-@dataclass
 class Context:
-    """What the policy knows of the task and its environment."""
+    """What the policy knows of the task and its environment.
 
-    test_paths: set[str] = field(default_factory=set)
-    target_files: set[str] = field(default_factory=set)
-    fix_dirs: set[str] = field(default_factory=set)
-    language: str = "python"
-    modules: frozenset[str] = frozenset()
-    roots: tuple[str, ...] = ("",)
-    base_names: dict[str, set[str]] = field(default_factory=dict)
-    symlink_targets: dict[str, str] = field(default_factory=dict)
+    A plain class, not a dataclass: this module runs in the task container at every grading
+    (harness/ingit.py), where importing `dataclasses` (and `inspect` with it) costs more than
+    everything else the policy does."""
+
+    def __init__(
+        self,
+        test_paths: set[str] | None = None,
+        target_files: set[str] | None = None,
+        fix_dirs: set[str] | None = None,
+        language: str = "python",
+        modules: frozenset[str] = frozenset(),
+        roots: tuple[str, ...] = ("",),
+        base_names: dict[str, set[str]] | None = None,
+        symlink_targets: dict[str, str] | None = None,
+    ) -> None:
+        self.test_paths = set() if test_paths is None else test_paths
+        self.target_files = set() if target_files is None else target_files
+        self.fix_dirs = set() if fix_dirs is None else fix_dirs
+        self.language = language
+        self.modules = modules
+        self.roots = roots
+        self.base_names = {} if base_names is None else base_names
+        self.symlink_targets = {} if symlink_targets is None else symlink_targets
 
 
 def drop_reason(entry: dict, ctx: Context) -> str | None:

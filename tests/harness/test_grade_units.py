@@ -201,6 +201,27 @@ def test_prepare_checks_out_exactly_the_kept_change_and_the_test_patch(repos):
     assert set(Path("/tmp").glob("swefarm-git-*")) <= before  # its own git directory is gone
 
 
+def test_the_helper_and_its_policy_import_nothing_slow_in_the_container(repos):
+    """Every grading starts harness/ingit.py with harness/protect.py in the task container: a module like
+    `dataclasses` (which pulls `inspect`, `re`, `ast`...) cost more than all of the policy's own work."""
+    pristine, work = repos
+    probe = INGIT_SOURCE.replace(
+        "    sys.stdout.write(dumps(result))",
+        "    result['modules'] = sorted(sys.modules)\n    sys.stdout.write(dumps(result))",
+    )
+    request = base64.b64encode(
+        marshal.dumps(
+            {"work": str(work), "pristine": str(pristine / ".git"), "agent_patch": CONFTEST_DIFF.encode(),
+             "test_patch": b"", "test_paths": [], "policy": attempt.POLICY_SOURCE,
+             "context": {"target_files": [], "fix_dirs": [], "modules": [], "roots": [""]}}, 4)  # fmt: skip
+    ).decode()
+    run = subprocess.run(["python3", "-I", "-S", "-c", probe, "prepare", request], capture_output=True, text=True)
+    done = json.loads(run.stdout)
+    assert done["ok"] and done["dropped"] == {"conftest.py": "config"}, done
+    slow = {"dataclasses", "inspect", "typing", "re", "ast", "enum", "json", "subprocess", "pathlib"}
+    assert slow.isdisjoint(done["modules"]), sorted(slow & set(done["modules"]))
+
+
 # -- the drop policy --------------------------------------------------------------------------------------------
 
 
