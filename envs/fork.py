@@ -91,7 +91,7 @@ def fork(env: SWEEnv, n: int = 1) -> list[SWEEnv]:
     All or nothing: if one sibling cannot be made, none is (ForkError). Close each sibling when done.
     """
     _live(env, "fork")
-    state = _episode_state(env)
+    state = {name: getattr(env, name) for name in (*_SHARED, *_COPIED)}  # each sibling deep-copies it (_load)
     box: Any = env._sandbox
     sandboxes = box.fork(n, pool=env._sandboxes.pool)
     return [_sibling(env, sandbox, state) for sandbox in sandboxes]

@@ -47,6 +47,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import zlib
 
 CHUNK = 65536
 TIMEOUT_EXIT = 124  # exit code reported for a command that timed out, as GNU timeout does
@@ -820,6 +821,194 @@ def op_tar_put(req):
     return {}
 
 
+# -- fork: a workspace's changes since its seed, and applying them to a sibling (sandbox/fork.py) --------
+def op_fork_delta(req):
+    """What changed in the workspace `root` since `since` (seconds, as `date +%s.%N` gives them), read as
+    the agent: a POSIX tar of the changed entries (zlib-compressed), the names deleted from the seed
+    `seed`, and the bytes of the file `dump` (the shell's state; removed once read).
+
+    An entry changed when its inode changed after `since` (its ctime, which no unprivileged process can
+    set back). A changed directory the seed also has is compared with it by name and kind: names gone or
+    of another kind are deleted; a directory new there, or one moved here whole (its ctime is new, its
+    mtime is not), is sent with all it holds, since what was moved along keeps its old ctime."""
+    root, seed, since = fs_path(req["root"]), fs_path(req["seed"]) if req.get("seed") else b"", req["since"]
+    secs, _, frac = since.partition(".")
+    after = int(secs) * 10**9 + int((frac + "000000000")[:9])
+    cap = req.get("max_bytes") or READ_CAP
+    dump = b""
+    if req.get("dump"):  # read and removed first, so that no failure below leaves it behind
+        try:
+            dump = read_regular(req["dump"], cap)
+        finally:
+            os.unlink(fs_path(req["dump"]))
+    changed = []  # (relative path, kind, mtime new too)
+    top = os.lstat(root)
+    if top.st_ctime_ns > after:
+        changed.append((b".", "d", top.st_mtime_ns > after))
+    stack = [b"."]
+    while stack:
+        rel = stack.pop()
+        with os.scandir(os.path.join(root, rel)) as entries:
+            for entry in entries:
+                st = entry.stat(follow_symlinks=False)
+                path = entry.name if rel == b"." else rel + b"/" + entry.name
+                if st.st_ctime_ns > after:
+                    changed.append((path, file_kind(st.st_mode), st.st_mtime_ns > after))
+                if stat.S_ISDIR(st.st_mode):
+                    stack.append(path)
+    whole, deleted = [], []
+    for path, kind, new_mtime in changed if seed else ():
+        if kind != "d" or path_kind(os.path.join(seed, path)) != "d":
+            continue
+        if path != b"." and not new_mtime:
+            deleted.append(path)
+            whole.append(path)
+            continue
+        here = os.path.join(root, path)
+        for name in os.listdir(os.path.join(seed, path)):
+            if path_kind(os.path.join(seed, path, name)) != path_kind(os.path.join(here, name)):
+                deleted.append(name if path == b"." else path + b"/" + name)
+        for name in os.listdir(here):
+            if path_kind(os.path.join(here, name)) == "d" and path_kind(os.path.join(seed, path, name)) != "d":
+                whole.append(name if path == b"." else path + b"/" + name)
+    tops = sorted(set(w for w in whole if not any(w.startswith(o + b"/") for o in whole)))
+    wanted = [p for p, _, _ in changed if not any(p == t or p.startswith(t + b"/") for t in tops)]
+    for t in tops:
+        wanted.extend(walk_under(root, t))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in wanted:
+            add_exact(tar, os.path.join(root, path), path, cap)
+            if buf.tell() > cap:
+                raise OSError(errno.EFBIG, "the workspace changed by more than %d bytes" % cap, req["root"])
+    return {
+        "tree": base64.b64encode(zlib.compress(buf.getvalue(), 1)).decode(),
+        "deleted": [os.fsdecode(p) for p in dict.fromkeys(deleted)],
+        "dump": base64.b64encode(dump).decode(),
+    }
+
+
+def file_kind(mode):
+    return "l" if stat.S_ISLNK(mode) else "d" if stat.S_ISDIR(mode) else "f"
+
+
+def path_kind(path):
+    """ "l", "d", "f" (anything else that exists) or "" (nothing there), without following a symbolic link."""
+    try:
+        return file_kind(os.lstat(path).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return ""
+
+
+def walk_under(root, top):
+    """`top` and every entry under it (relative to `root`), parents first, never through a symbolic link."""
+    out, stack = [], [top]
+    while stack:
+        rel = stack.pop()
+        out.append(rel)
+        if path_kind(os.path.join(root, rel)) == "d":
+            with os.scandir(os.path.join(root, rel)) as entries:
+                stack.extend(rel + b"/" + e.name for e in entries)
+    return out
+
+
+def add_exact(tar, path, arcname, cap):
+    """One entry with its mtime to the nanosecond; a regular file's bytes as read now; sockets and devices left out."""
+    st = os.lstat(path)
+    info = tar.gettarinfo(os.fsdecode(path), os.fsdecode(arcname))
+    if info is None or info.ischr() or info.isblk():
+        return
+    info.pax_headers["mtime"] = "%d.%09d" % divmod(st.st_mtime_ns, 10**9)
+    if info.isreg():
+        data = read_regular(os.fsdecode(path), cap)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    else:
+        tar.addfile(info)
+
+
+def op_fork_apply(req):
+    """Make the workspace `root` (a fresh sibling's, as its seed left it) hold a delta of op_fork_delta (its
+    compressed tar and deleted names), as
+    the agent: the deleted names removed, then every entry of the tar written with its mode and mtime.
+    No entry is written through a symbolic link or outside `root`."""
+    root = os.path.realpath(fs_path(req["root"]))
+    for rel in req.get("deleted", []):
+        path = inside(root, fs_path(rel))
+        remove(path)
+    dirs = []
+    with tarfile.open(fileobj=io.BytesIO(zlib.decompress(base64.b64decode(req["tree"]))), mode="r") as tar:
+        for member in tar:
+            path = inside(root, os.fsencode(member.name))
+            ns = exact_mtime(member)
+            mode = member.mode & 0o7777
+            if member.isdir():
+                if path_kind(path) != "d":
+                    if path_kind(path):
+                        os.unlink(path)
+                    os.mkdir(path, 0o700)
+                dirs.append((path, mode, ns))
+                continue
+            remove(path)
+            if member.issym():
+                os.symlink(os.fsencode(member.linkname), path)
+                os.utime(path, ns=(ns, ns), follow_symlinks=False)
+                continue
+            if member.islnk():
+                os.link(inside(root, os.fsencode(member.linkname)), path, follow_symlinks=False)
+                continue
+            if member.isfifo():
+                os.mkfifo(path, mode)
+            elif member.isreg():
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+                try:
+                    view = memoryview(tar.extractfile(member).read())
+                    while view:
+                        view = view[os.write(fd, view) :]
+                finally:
+                    os.close(fd)
+            else:
+                continue
+            os.chmod(path, mode)  # never a symbolic link here (those went on above); Python 3.9 has no lchmod
+            os.utime(path, ns=(ns, ns), follow_symlinks=False)
+    for path, mode, ns in reversed(dirs):  # contents first: a read-only directory is made so last
+        os.chmod(path, mode)
+        os.utime(path, ns=(ns, ns), follow_symlinks=False)
+    return {}
+
+
+def remove(path):
+    """Remove what is at `path`, a directory with all it holds, never following a symbolic link (rm -rf)."""
+    kind = path_kind(path)
+    if kind == "d":
+        with os.scandir(path) as entries:
+            names = [e.name for e in entries]
+        for name in names:
+            remove(os.path.join(path, name))
+        os.rmdir(path)
+    elif kind:
+        os.unlink(path)
+
+
+def exact_mtime(member):
+    """A member's mtime in nanoseconds, from its pax header when it has one (op_fork_delta writes it so)."""
+    secs, _, frac = member.pax_headers.get("mtime", "%d" % member.mtime).partition(".")
+    return int(secs) * 10**9 + int((frac + "000000000")[:9])
+
+
+def inside(root, rel):
+    """`root`/`rel` when no part of it leaves `root` or passes through a symbolic link; else ValueError."""
+    parts = [p for p in rel.split(b"/") if p not in (b"", b".")]
+    if not parts:
+        return root
+    if b".." in parts or rel.startswith(b"/"):
+        raise ValueError("a fork's entry leaves the workspace: %r" % rel)
+    parent = os.path.join(root, *parts[:-1])
+    if os.path.realpath(parent) != parent:
+        raise ValueError("a fork's entry passes through a symbolic link: %r" % rel)
+    return os.path.join(parent, parts[-1])
+
+
 # -- sealing: files handed to root, read-only to the agent ----------------------------------------
 SEAL_KINDS = ("tree", "file", "sticky", "placeholder")
 
@@ -991,6 +1180,7 @@ def main():
     shell = Shell(workdir, env, ident)
     out = sys.stdout.buffer
     ops = {"read": op_read, "write": op_write, "tar_get": op_tar_get, "tar_put": op_tar_put}
+    ops.update(fork_delta=op_fork_delta, fork_apply=op_fork_apply)
     hello = {"ready": True, "pid": os.getpid(), "sealed": ident.sealed, "uid": ident.uid}
     hello["bounding_empty"] = ident.bounding_empty
     out.write(json.dumps(hello).encode() + b"\n")

@@ -11,17 +11,20 @@ the same workspace (copied from the image, `SandboxConfig.seed_workspace_from`, 
 hands it out), so the base is shared the way a copy-on-write layer is: a fork sends the entries
 whose inode changed after the seed (their ctime, which no unprivileged process can set back)
 and the names deleted since, and a fresh sibling from the pool, already holding the base,
-applies them. The delta is a POSIX tar (nanosecond times, any name); it passes through the
-host once and is written to each sibling in parallel. Docker's own copy-on-write (overlay2)
+applies them. The delta is a POSIX tar (nanosecond times, any name), compressed; it passes
+through the host once and is written to each sibling in parallel. Docker's own copy-on-write (overlay2)
 cannot serve here: the workspace is a tmpfs, which `docker commit` and `docker cp` do not see.
 
-Everything runs as the agent's uid through the command server, so a fork can do nothing the
-agent's own commands could not; the sealing of each sibling is the pool's (tests/sandbox/).
+A fork starts no process: the shell writes its state with builtins, and the command server reads
+the delta from the parent's workspace and writes it into each sibling's itself, with the agent's
+file-system identity (sandbox/agent.py `op_fork_delta`, `op_fork_apply`), so a fork can do
+nothing the agent's own commands could not; the sealing of each sibling is the pool's
+(tests/sandbox/).
 """
 
 from __future__ import annotations
 
-import base64
+import errno
 import secrets
 import shlex
 from collections.abc import Callable
@@ -32,7 +35,7 @@ from typing import Protocol, TypeVar
 from swefarm.sandbox import Sandbox
 from swefarm.sandbox.errors import SandboxError
 
-MAX_DELTA = 512 * 1024 * 1024  # bytes of base64 a fork carries at most
+MAX_DELTA = 512 * 1024 * 1024  # bytes of tar a fork carries at most
 _DIR = "/tmp/.swefarm-fork-"
 _pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="swefarm-fork")
 
@@ -47,6 +50,15 @@ class Forkable(Sandbox, Protocol):
     image: str
     seeded_at: str | None  # when its workspace finished copying from the image, in its own clock
 
+    def fork_delta(self, since: str, seed: str | None, dump: str, max_bytes: int) -> tuple[bytes, list[str], bytes]:
+        """The workspace's changes since `since`: a compressed POSIX tar, the names deleted from `seed`, and
+        the file `dump`."""
+        ...
+
+    def fork_apply(self, tree: bytes, deleted: list[str]) -> None:
+        """Remove `deleted` from the workspace, then write the tar `tree` into it."""
+        ...
+
 
 Box = TypeVar("Box", bound=Forkable)
 
@@ -59,8 +71,8 @@ class SandboxSnapshot:
     workdir: str
     seed: str | None
     shell: str  # a bash script that recreates the shell session, as one bash-quoted word (ASCII)
-    deletions: tuple[str, ...]  # workspace paths to remove from the base, each a bash-quoted word
-    tree: bytes  # a POSIX tar of every workspace entry changed since the seed
+    deletions: tuple[str, ...]  # paths (relative to the workdir) to remove from the base
+    tree: bytes  # a POSIX tar of every workspace entry changed since the seed, zlib-compressed
     taken_from: str
 
     @property
@@ -80,88 +92,45 @@ _DUMP = (
     "builtin set +o; }} > {out} 2>/dev/null"
 )
 
-# The delta, computed as the agent: every entry whose inode changed after the seed. A directory
-# the seed also has is compared with it: names gone or of another kind are deleted; a new
-# directory, or one moved here whole (its ctime is new, its mtime is not), is copied with all it
-# holds, since what was moved along keeps its old ctime. Output, all ASCII: the tar in base64,
-# tar's exit code, its errors, the shell script, then one deletion a line (the last three
-# bash-quoted). Processes started: find, tar with base64 beside it, and rm, not waited for.
-_DELTA = r"""
-W={workdir}; S={seed}; E={since}; T={tmp}
-shopt -s nullglob dotglob
-kind() {{ if [[ -L $1 ]]; then k=l; elif [[ -d $1 ]]; then k=d; elif [[ -e $1 ]]; then k=f; else k=; fi; }}
-under() {{ local r; for r in "${{R[@]}}"; do [[ $1 == "$r"/* ]] && return 0; done; return 1; }}
-covered() {{ local r; for r in "${{R[@]}}"; do [[ $1 == "$r" || $1 == "$r"/* ]] && return 0; done; return 1; }}
-trap '(rm -f "$T.sh" "$T.all" "$T.list" "$T.rec" "$T.err" >/dev/null 2>&1 &)' EXIT
-IFS= read -r -d '' dump < "$T.sh"
-cd -- "$W" || exit 3
-find . -newerct "@$E" \( -newermt "@$E" -printf N -o -printf O \) -printf '%y%p\0' > "$T.all" || exit 4
-mapfile -d '' A < "$T.all"
-R=(); D=(); L=(); C=()
-if [[ -n $S ]]; then
-  for e in "${{A[@]}}"; do
-    [[ ${{e:1:1}} == d && -d $S/${{e:2}} && ! -L $S/${{e:2}} ]] || continue
-    p=${{e:2}}
-    if [[ $p != . && ${{e:0:1}} == O ]]; then D+=("$p"); R+=("$p"); continue; fi
-    for q in "$S/$p"/*; do n=${{q##*/}}; kind "$q"; a=$k; kind "$p/$n"; [[ $a == "$k" ]] || D+=("$p/$n"); done
-    for q in "$p"/*; do [[ -d $q && ! -L $q ]] || continue; kind "$S/$q"; [[ $k == d ]] || R+=("$q"); done
-  done
-fi
-for e in "${{A[@]}}"; do covered "${{e:2}}" || L+=("${{e:2}}"); done
-for r in "${{R[@]}}"; do under "$r" || C+=("$r"); done
-nul() {{ local x; for x; do printf '%s\0' "$x"; done; }}
-nul "${{L[@]}}" > "$T.list"; nul "${{C[@]}}" > "$T.rec"
-tar -c -f - --format=posix -C "$W" --no-recursion --null -T "$T.list" --recursion --null -T "$T.rec" 2> "$T.err" \
-  | base64 -w0
-printf '\n%d\n' "${{PIPESTATUS[0]}}"
-IFS= read -r -d '' err < "$T.err"
-export LC_ALL=C
-printf '%q\n%q\n' "$err" "$dump"
-for d in "${{D[@]}}"; do printf '%q\n' "$d"; done
-"""
-
-# Applied in the sibling's own shell, before the replay can shadow a command: remove what the
-# parent deleted, extract what it changed, then recreate the shell session.
-_APPLY = (
-    "builtin cd -- {workdir} && {remove}tar -x -p -f {tree} 2>&1; __swefarm_v=$?; (rm -f {tree} >/dev/null 2>&1 &); "
-    "if [ $__swefarm_v = 0 ]; then builtin printf 'swefarm-fork-applied\\n'; __swefarm_d={shell}; "
-    'builtin eval "$__swefarm_d" 2>/dev/null; fi'
+# Applied in the sibling's own shell once its workspace holds the delta: recreate the shell session.
+_REPLAY = (
+    "builtin cd -- {workdir} && builtin printf 'swefarm-fork-applied\\n' && __swefarm_d={shell} "
+    '&& builtin eval "$__swefarm_d" 2>/dev/null'
 )
 
 
 def snapshot(sandbox: Forkable) -> SandboxSnapshot:
     """The sandbox's workspace and shell state, read without changing either.
 
+    Two requests, no process started: the shell writes its state with builtins, then the command
+    server reads the workspace's delta (and that file) as the agent (sandbox/agent.py `op_fork_delta`).
     Raises ForkError when the sandbox is closed, dead, or its state cannot be read.
     """
     what = f"cannot fork sandbox {_name(sandbox)}"
-    tmp = _DIR + secrets.token_hex(6)
+    dump = _DIR + secrets.token_hex(6) + ".sh"
     workdir = sandbox.config.workdir
     try:
-        dumped = sandbox.run(_DUMP.format(workdir=shlex.quote(workdir), out=shlex.quote(tmp + ".sh")), timeout=60)
-        script = _DELTA.format(
-            workdir=shlex.quote(workdir),
-            seed=shlex.quote(sandbox.config.seed_workspace_from or ""),
-            since=shlex.quote(sandbox.seeded_at or "0"),
-            tmp=shlex.quote(tmp),
+        dumped = sandbox.run(_DUMP.format(workdir=shlex.quote(workdir), out=shlex.quote(dump)), timeout=60)
+        if dumped.exit_code != 0:
+            raise ForkError(f"{what}: its shell could not write its state: {dumped.output[-500:]}")
+        tree, deleted, shell = sandbox.fork_delta(
+            sandbox.seeded_at or "0", sandbox.config.seed_workspace_from, dump, MAX_DELTA
         )
-        res = sandbox.run_stateless(script, timeout=300, max_output=MAX_DELTA + 64 * 1024)
-    except SandboxError as exc:
+    except OSError as exc:
+        why = f"its workspace changed by more than {MAX_DELTA // 2**20} MiB since it started"
+        why = why if exc.errno == errno.EFBIG else f"reading its workspace failed: {exc}"
+        raise ForkError(f"{what}: {why}") from None
+    except (SandboxError, ValueError) as exc:
+        if isinstance(exc, ForkError):
+            raise
         raise ForkError(f"{what}: {type(exc).__name__}: {exc}") from None
-    if dumped.exit_code != 0:
-        raise ForkError(f"{what}: its shell could not write its state: {dumped.output[-500:]}")
-    if res.truncated:
-        raise ForkError(f"{what}: its workspace changed by more than {MAX_DELTA // 2**20} MiB since it started")
-    lines = res.output.split("\n")
-    if res.exit_code != 0 or len(lines) < 5 or lines[1] not in ("0", "1"):  # tar's 1: a file changed as it read
-        raise ForkError(f"{what}: reading its workspace failed: {res.output[-800:].strip()}")
     return SandboxSnapshot(
         image=sandbox.image,
         workdir=workdir,
         seed=sandbox.config.seed_workspace_from,
-        shell=lines[3],
-        deletions=tuple(line for line in lines[4:] if line),
-        tree=base64.b64decode(lines[0]),
+        shell=bash_word(shell),
+        deletions=tuple(deleted),
+        tree=tree,
         taken_from=_name(sandbox),
     )
 
@@ -178,18 +147,21 @@ def restore(snap: SandboxSnapshot, sandbox: Forkable, check_fresh: bool = True) 
         raise ForkError(f"{what}: it runs {here}, not {snap.image} in {snap.workdir}")
     if sandbox.config.seed_workspace_from != snap.seed:
         raise ForkError(f"{what}: its workspace starts from {sandbox.config.seed_workspace_from}, not {snap.seed}")
-    tree = _DIR + secrets.token_hex(6)
-    remove = f"rm -rf -- {' '.join(snap.deletions)} && " if snap.deletions else ""
-    command = _APPLY.format(workdir=shlex.quote(snap.workdir), remove=remove, tree=shlex.quote(tree), shell=snap.shell)
     try:
         if check_fresh:
             _check_fresh(sandbox, what)
-        sandbox.write_file(tree, snap.tree)
-        res = sandbox.run(command, timeout=300)
-    except (SandboxError, OSError) as exc:
+        sandbox.fork_apply(snap.tree, list(snap.deletions))
+        res = sandbox.run(_REPLAY.format(workdir=shlex.quote(snap.workdir), shell=snap.shell), timeout=60)
+    except (SandboxError, OSError, ValueError) as exc:
         raise ForkError(f"{what}: {type(exc).__name__}: {exc}") from None
     if "swefarm-fork-applied" not in res.output:
-        raise ForkError(f"{what}: writing the workspace failed: {res.output[-800:].strip()}")
+        raise ForkError(f"{what}: its shell could not take the state: {res.output[-800:].strip()}")
+
+
+def bash_word(data: bytes) -> str:
+    """`data` as one bash word that is all ASCII: $'...' with every other byte as \\xHH."""
+    plain = {b for b in range(32, 127)} - {ord("\\"), ord("'")}
+    return "$'" + "".join(chr(b) if b in plain else f"\\x{b:02x}" for b in data) + "'"
 
 
 def _check_fresh(sandbox: Forkable, what: str) -> None:

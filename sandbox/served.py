@@ -149,6 +149,21 @@ class ServedSandbox:
         raw = to_utf8(data) if isinstance(data, str) else data
         self._request("write", 60, path=self._abs(path), data=base64.b64encode(raw).decode(), mode=mode)
 
+    def fork_delta(self, since: str, seed: str | None, dump: str, max_bytes: int) -> tuple[bytes, list[str], bytes]:
+        """The workspace's changes since `since` (sandbox/agent.py `op_fork_delta`), read by the server as the
+        agent without starting a process: a POSIX tar of the changed entries (zlib-compressed), the names
+        deleted from the seed `seed`, and the bytes of the file `dump` (removed once read). OSError (EFBIG)
+        past `max_bytes`."""
+        fields = {"root": self.config.workdir, "seed": seed, "since": since, "dump": dump, "max_bytes": max_bytes}
+        answer = self._request("fork_delta", 300, **fields)
+        return base64.b64decode(answer["tree"]), list(answer["deleted"]), base64.b64decode(answer["dump"])
+
+    def fork_apply(self, tree: bytes, deleted: list[str]) -> None:
+        """Remove `deleted` from the workspace, then write the compressed tar `tree` of `fork_delta` into it, as
+        the agent."""
+        data = base64.b64encode(tree).decode()
+        self._request("fork_apply", 300, root=self.config.workdir, tree=data, deleted=list(deleted))
+
     def upload(self, local: str | Path, remote: str) -> None:
         """Copy a local file or directory to `remote` (a directory is placed inside `remote`)."""
         buf = io.BytesIO()

@@ -3,7 +3,10 @@ counted and reaped like every sandbox; a closed or dead sandbox cannot be forked
 
 from __future__ import annotations
 
+import io
+import tarfile
 import time
+import zlib
 
 import docker.errors
 import pytest
@@ -194,3 +197,53 @@ def test_a_closed_or_dead_sandbox_cannot_be_forked(docker_client, built_calc_tas
     finally:
         dead.close()
         wait_gone(docker_client, dead.container.id)
+
+
+def _delta(*members: tuple[str, str]) -> bytes:
+    """A delta as a fork carries it (a compressed POSIX tar): ("link", "name -> target") or ("file", "name")."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for kind, spec in members:
+            if kind == "link":
+                name, target = spec.split(" -> ")
+                info = tarfile.TarInfo(name)
+                info.type, info.linkname = tarfile.SYMTYPE, target
+                tar.addfile(info)
+            else:
+                info = tarfile.TarInfo(spec)
+                info.size = 6
+                tar.addfile(info, io.BytesIO(b"pwned\n"))
+    return zlib.compress(buf.getvalue())
+
+
+def test_a_delta_writes_nothing_outside_the_workspace_nor_through_a_link_and_keeps_odd_files(calc_pool):
+    """The server writes a delta into a sibling itself: a delta made to climb out of the workspace (through
+    a link it planted first, or by `..`) is refused and writes nothing; what the agent can make (a FIFO, a
+    read-only directory, a hard link, an unreadable name) travels as it is."""
+    box = calc_pool.acquire()
+    try:
+        for delta, deleted, why in [
+            (_delta(("link", "esc -> /tmp"), ("file", "esc/pwned")), [], "symbolic link"),
+            (_delta(("file", "../pwned")), [], "leaves the workspace"),
+            (_delta(), ["../../tmp"], "leaves the workspace"),
+        ]:
+            with pytest.raises(ValueError, match=why):
+                box.fork_apply(delta, deleted)
+            assert box.run_stateless("test -e /tmp/pwned || test -e /pwned").exit_code == 1
+    finally:
+        box.close()
+    parent = calc_pool.acquire()
+    try:
+        made = parent.run(
+            "mkfifo pipe && mkdir -p ro/in && echo x > ro/in/f && ln ro/in/f hard && chmod 555 ro "
+            "&& touch $'bad\\xff\\xfename'"
+        )
+        assert made.exit_code == 0, made.output
+        [sibling] = parent.fork(1, pool=calc_pool)
+        try:
+            assert tree(sibling) == tree(parent)
+            assert sibling.run("test -p pipe && stat -c %h hard && ls ro/in").output == "2\nf\n"
+        finally:
+            sibling.close()
+    finally:
+        parent.close()

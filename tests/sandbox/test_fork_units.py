@@ -5,22 +5,24 @@ Every behaviour here also runs against the real engine in test_fork.py.
 
 from __future__ import annotations
 
-import base64
 import io
+import subprocess
 import tarfile
+import zlib
 from types import SimpleNamespace
 
 import pytest
 from swefarm.sandbox.errors import SandboxClosedError
-from swefarm.sandbox.fork import ForkError, fork, restore, snapshot
+from swefarm.sandbox.fork import ForkError, bash_word, fork, restore, snapshot
 from swefarm.sandbox.models import CommandResult
 
 
 def _empty_tar() -> bytes:
+    """An empty tar, compressed as a delta travels."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w"):
         pass
-    return buf.getvalue()
+    return zlib.compress(buf.getvalue())
 
 
 class FakeBox:
@@ -37,13 +39,13 @@ class FakeBox:
         self.sent.append(cmd)
         return CommandResult(exit_code=0, output="swefarm-fork-applied\n", duration=0.0)
 
-    def run_stateless(self, cmd, timeout=None, **kwargs):
-        tree = base64.b64encode(_empty_tar()).decode()
-        output = f"{tree}\n0\n''\n$'export A=1\\n'\n./gone\n$'./odd\\nname'\n"
-        return CommandResult(exit_code=0, output=output, duration=0.0)
+    def fork_delta(self, since, seed, dump, max_bytes):
+        if self.closed:
+            raise SandboxClosedError(f"sandbox {self.id} is closed")
+        return _empty_tar(), ["gone", "odd\nname"], b"export A='1'\n\xff"
 
-    def write_file(self, path, data, mode=None):
-        self.written[path] = data
+    def fork_apply(self, tree, deleted):
+        self.written["tree"], self.written["deleted"] = tree, deleted
 
     def close(self):
         self.closed = True
@@ -51,15 +53,13 @@ class FakeBox:
 
 def test_a_snapshot_carries_the_delta_and_a_sibling_gets_it_in_one_command():
     snap = snapshot(FakeBox("parent"))
-    assert snap.deletions == ("./gone", "$'./odd\\nname'") and snap.shell == "$'export A=1\\n'"
-    assert snap.taken_from == "parent" and snap.delta_bytes > 0
+    assert snap.deletions == ("gone", "odd\nname") and snap.shell == "$'export A=\\x271\\x27\\x0a\\xff'"
+    assert snap.shell.isascii() and snap.taken_from == "parent" and snap.delta_bytes > 0
     child = FakeBox("child")
     restore(snap, child, check_fresh=False)
-    [tree_path] = child.written
-    assert child.written[tree_path] == snap.tree
-    [command] = child.sent
-    assert "rm -rf -- ./gone $'./odd\\nname' && tar -x -p -f" in command
-    assert "__swefarm_d=$'export A=1\\n'" in command
+    assert child.written == {"tree": snap.tree, "deleted": ["gone", "odd\nname"]}
+    [command] = child.sent  # the shell only takes the state back: the server wrote the workspace
+    assert "__swefarm_d=$'export A=\\x271\\x27\\x0a\\xff'" in command and "tar" not in command
 
 
 def test_a_fork_is_all_or_nothing():
@@ -86,3 +86,11 @@ def test_what_a_fork_refuses():
         restore(snap, FakeBox("c", image="other"))
     siblings = fork(FakeBox("parent"), 3, lambda: FakeBox("c"))
     assert [s.forked_from for s in siblings] == ["parent"] * 3
+
+
+def test_the_shell_state_travels_as_one_ascii_word_bash_reads_back_byte_for_byte():
+    data = bytes(range(1, 256)) + b"$(touch /tmp/x) `id` 'q' \\n \\x41"
+    word = bash_word(data)
+    assert word.isascii()
+    out = subprocess.run(["bash", "-c", f'x={word}; printf %s "$x"'], capture_output=True, check=True).stdout
+    assert out == data
