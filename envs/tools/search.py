@@ -2,9 +2,12 @@
 
 One `grep -rnIE` in a fresh shell. The pattern goes in with `-e` and the path
 after `--`, both shell-quoted, so nothing the agent sends is read as an
-option. grep's -Z puts a NUL after each file name, so names that hold ":" still
-split right; awk keeps the first `max_results` matches (each cut short, so one
-minified line cannot flood the answer) and counts the rest.
+option. Devices, FIFOs and sockets are skipped (`-D skip`), named or met: grep
+would wait on a pipe nobody writes (/proc/self/fd/1 is its own output) until the
+search's timeout, which is at most the env's command timeout. grep's -Z puts
+a NUL after each file name, so names that hold ":" still split right; awk keeps
+the first `max_results` matches (each cut short, so one minified line cannot
+flood the answer) and counts the rest.
 """
 
 from __future__ import annotations
@@ -18,15 +21,18 @@ from swefarm.envs.models import ToolResult
 from swefarm.envs.tools.schema import function_spec
 from swefarm.sandbox import Sandbox
 
-TIMEOUT_S = 60.0
+TIMEOUT_S = 60.0  # the longest a search runs (less when commands may run less: `timeout_s`)
 LINE_CHARS = 200  # characters of a matching line shown
 _RAW_CUT = 4000  # bytes awk keeps of a line (name and text) before Python cuts the text to LINE_CHARS
 _COUNT = re.compile(r"^\x01count (\d+)$")
 
 
 class SearchTool:
-    def __init__(self, name: str = "search", workdir: str = "/testbed", max_results: int = 100):
+    def __init__(
+        self, name: str = "search", workdir: str = "/testbed", max_results: int = 100, timeout_s: float = TIMEOUT_S
+    ):
         self.name, self.workdir, self.max_results = name, workdir, max_results
+        self.timeout_s = min(float(timeout_s), TIMEOUT_S)
         self.spec = function_spec(
             name,
             "Search file contents for a regular expression (grep -E syntax), recursively, skipping binary files "
@@ -48,7 +54,7 @@ class SearchTool:
         target = posixpath.normpath(posixpath.join(self.workdir, path))
         if target == self.workdir or target.startswith(self.workdir.rstrip("/") + "/"):
             target = posixpath.relpath(target, self.workdir)  # so grep prints names relative to the workdir
-        options = "-rnHIZE --exclude-dir=.git" + (f" --include={shlex.quote(include)}" if include else "")
+        options = "-rnHIZE -D skip --exclude-dir=.git" + (f" --include={shlex.quote(include)}" if include else "")
         operand = "" if target == "." else " " + shlex.quote(target)  # none: grep -r names files without "./"
         cmd = (
             f"set -o pipefail; grep {options} -e {shlex.quote(pattern)} --{operand} | "
@@ -56,11 +62,11 @@ class SearchTool:
             'END { printf "\\001count %d\\n", NR }\''
         )
         res = sandbox.run_stateless(
-            cmd, timeout=TIMEOUT_S, cwd=self.workdir, max_output=self.max_results * (_RAW_CUT + 100) + 20_000
+            cmd, timeout=self.timeout_s, cwd=self.workdir, max_output=self.max_results * (_RAW_CUT + 100) + 20_000
         )
         if res.timed_out:
             return ToolResult(
-                output=f"The search ran past {TIMEOUT_S:g} s and was stopped; narrow it with path or include.",
+                output=f"The search ran past {self.timeout_s:g} s and was stopped; narrow it with path or include.",
                 error=True,
                 timed_out=True,
             )

@@ -196,6 +196,20 @@ def test_a_search_that_runs_too_long_says_so(local, search):
     assert res.error and res.timed_out and "ran past 60 s" in res.output and "narrow it" in res.output
 
 
+def test_a_pipe_or_device_named_or_met_is_skipped_not_read_until_the_timeout(local):
+    """grep reading its own output pipe (/proc/self/fd/1) or a FIFO nobody writes waits forever: an agent's
+    search of one must answer at once, and the tool never waits longer than the env's command timeout."""
+    import os
+
+    os.mkfifo(Path(local.root, "pkg", "jam"))
+    search = make_tools(["search"], workdir=local.root, timeout_s=5)["search"]
+    for path in ("/proc/self/fd/1", "pkg/jam", "pkg", "/dev/zero"):
+        res = call(search, local, pattern="cache_", path=path)
+        assert not res.timed_out, (path, res.output)
+    assert found(search, local, pattern="cache_set", path="pkg") == ["pkg/util.py:1:def cache_set(key, value):"]
+    assert search.timeout_s == 5 and SearchTool().timeout_s == 60  # never longer than a command may run
+
+
 # -- the real sandbox ------------------------------------------------------------------
 @pytest.mark.docker
 def test_search_in_a_real_sandbox(sandbox):
