@@ -24,14 +24,13 @@ import posixpath
 import random
 import secrets
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from swefarm.harness import canaries as canary_tests
 from swefarm.harness import canaries_js as js_canaries
 from swefarm.harness import protect, seal
 from swefarm.harness.failures import AgentFailure, GradeFailure
-from swefarm.harness.incontainer import ingit, stop_processes
+from swefarm.harness.incontainer import POLICY_SOURCE, ingit, stop_processes
 from swefarm.harness.parsers import get_parser
 from swefarm.harness.results import TestRun, TestStatus
 from swefarm.harness.runner_env import RunnerEnv, runner_env, runner_version
@@ -43,9 +42,11 @@ from swefarm.tasks.models import Task
 
 WORKDIR = "/testbed"
 MAX_CANARY_FILES = 8
-POLICY_SOURCE = Path(protect.__file__).read_text()
 #: Kept out of every run of the agent's code: no bytecode written, no plugin found by itself.
 TEST_ENV = {"PYTHONDONTWRITEBYTECODE": "1"}
+#: Python's own tracebacks in pytest's failure reports: the canaries always fail, and pytest's long style
+#: reads and parses the test file's source for every failure (a third of a demo grading's defence cost).
+NATIVE_TRACEBACKS = ["--tb=native"]
 
 
 def targets_of(task: Task) -> list[str]:
@@ -75,7 +76,7 @@ def prepare(
     }
     request: dict[str, Any] = {"work": WORKDIR, **patches, "test_paths": patch_paths(task.test_patch)}
     request.update(policy=POLICY_SOURCE, context=context)
-    answer = ingit(sb, "prepare", {**request, "read": sorted(id_files)[:MAX_CANARY_FILES]})
+    answer = ingit(sb, "prepare", {**request, "read": sorted(id_files)[:MAX_CANARY_FILES]}, compile_here=True)
     if not answer["applied"]:
         raise AgentFailure(GradeFailure.PATCH_INVALID, answer.get("message", ""))
     report.patch_applied = True
@@ -95,7 +96,7 @@ def prepare(
 def run(sb: Sandbox, task: Task, planted: list[canary_tests.Canary], env, timeout: float) -> TestRun:
     """Run the targets and the canaries in one process; stop what the code left; read the report."""
     tests = targets_of(task) + [c.id for c in planted]
-    options = env.pytest_args() if runner_name(task) == "pytest" else []
+    options = [*env.pytest_args(), *NATIVE_TRACEBACKS] if runner_name(task) == "pytest" else []
     res, junit = run_command(
         sb,
         task,

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 from swefarm.harness import attempt
 from swefarm.harness.failures import EXPECTED_ERRORS, INFRA_ERRORS, SELF_EVIDENT, AgentFailure, GradeFailure, classify
 from swefarm.harness.images import sandbox_config, task_image
-from swefarm.harness.incontainer import MAX_PATCH_BYTES, extract_change, limits_hit
+from swefarm.harness.incontainer import MAX_PATCH_BYTES, extract_change, image_id, limits_hit
 from swefarm.harness.results import TestStatus
 from swefarm.harness.suspicious import Finding
 from swefarm.harness.testrun import InfraError, apply_patch, run_tests
@@ -231,8 +231,7 @@ def _grading_key(task: Task) -> str:
 
 
 def _image_key(sb: Sandbox, image: str) -> str:
-    container = getattr(sb, "container", None)  # a Docker sandbox's: the image's id
-    return (container is not None and container.attrs.get("Image")) or image
+    return image_id(sb) or image  # a Docker sandbox's: the image's id
 
 
 def limit_failure(sb) -> GradeFailure | None:

@@ -8,6 +8,7 @@ import json
 import marshal
 import secrets
 import shlex
+import threading
 from pathlib import Path
 
 from swefarm.harness.failures import AgentFailure, GradeFailure
@@ -16,6 +17,18 @@ from swefarm.sandbox import Sandbox
 from swefarm.sandbox.errors import SandboxError
 
 INGIT_SOURCE = Path(__file__).with_name("ingit.py").read_text()
+#: The drop policy the helper loads (harness/protect.py), as source.
+POLICY_SOURCE = Path(__file__).with_name("protect.py").read_text()
+#: Runs the helper from its code object (marshal, base64: the first argument) instead of its source.
+LOADER = "import binascii,marshal,sys;exec(marshal.loads(binascii.a2b_base64(sys.argv.pop(1))))"
+#: Compiles each NAME=BASE64-SOURCE argument with the image's own Python; one marshalled code object a line.
+COMPILER = (
+    "import binascii,marshal,sys\n"
+    "for arg in sys.argv[1:]:\n"
+    "    name, _, text = arg.partition('=')\n"
+    "    code = compile(binascii.a2b_base64(text).decode(), name, 'exec', optimize=2)\n"
+    "    sys.stdout.write(binascii.b2a_base64(marshal.dumps(code), newline=False).decode() + '\\n')\n"
+)
 #: Codes the helper reports for a change it cannot handle; any other code is the harness's own failure.
 AGENT_CODES = {
     "patch_too_large": GradeFailure.PATCH_TOO_LARGE,
@@ -29,13 +42,34 @@ INLINE_ARGS = 64 * 1024
 MAX_PATCH_BYTES = 16 * 1024 * 1024
 
 
-def ingit(sb: Sandbox, op: str, args: dict, timeout: float = 300) -> dict:
+#: The helper and the policy compiled by each image's Python (marshal's format is the interpreter's), by
+#: image id: compiling their source took a third of the helper's own time at every grading. Filled only
+#: from a sandbox no agent's code ever ran in (grading's, before the change is applied: `compile_here`),
+#: so nothing an agent wrote can reach another grading through it.
+_compiled: dict[str, tuple[str, bytes] | None] = {}
+_compiled_lock = threading.Lock()
+
+
+def image_id(sb: Sandbox) -> str | None:
+    """The id of the image a Docker sandbox runs (None for other backends)."""
+    container = getattr(sb, "container", None)
+    return container is not None and container.attrs.get("Image") or None
+
+
+def ingit(sb: Sandbox, op: str, args: dict, timeout: float = 300, *, compile_here: bool = False) -> dict:
     """Run an operation of harness/ingit.py in the container; its JSON answer (raises on failure).
 
     Small arguments go on the command line (nothing is written first: /tmp may be full); large
-    ones through a file, as one argument may not pass 128 KiB."""
+    ones through a file, as one argument may not pass 128 KiB. The helper runs from the code object
+    the image's Python compiled once (per image, in this process) where there is one; `compile_here`
+    says the sandbox is fresh (no agent's code has run in it), so it may compile that code object."""
+    compiled = _compiled_code(sb, compile_here)
+    if compiled is not None:
+        program = f"cd / && python3 -I -S -c {shlex.quote(LOADER)} {compiled[0]} {op}"
+        args = {**args, "policy": compiled[1]} if "policy" in args else args
+    else:
+        program = f"cd / && python3 -I -S -c {shlex.quote(INGIT_SOURCE)} {op}"
     text = binascii.b2a_base64(marshal.dumps(args, 4), newline=False).decode()  # built-ins only, in there
-    program = f"cd / && python3 -I -S -c {shlex.quote(INGIT_SOURCE)} {op}"
     if len(text) < INLINE_ARGS:
         cmd = f"{program} {text}"
     else:
@@ -55,6 +89,29 @@ def ingit(sb: Sandbox, op: str, args: dict, timeout: float = 300) -> dict:
             raise AgentFailure(AGENT_CODES[code], detail)
         raise InfraError(f"the grading helper ({op}) failed: {code}: {detail[-800:]}")
     return answer
+
+
+def _compiled_code(sb: Sandbox, compile_here: bool) -> tuple[str, bytes] | None:
+    """The helper's code object (base64) and the policy's (bytes) for the sandbox's image, compiled in it
+    when `compile_here` and not yet done; None where there is none (then the helper runs from source)."""
+    image = image_id(sb)
+    if image is None:
+        return None
+    with _compiled_lock:
+        if image in _compiled or not compile_here:
+            return _compiled.get(image)
+    sources = {"ingit.py": INGIT_SOURCE, "protect.py": POLICY_SOURCE}
+    encoded = " ".join(f"{name}={base64.b64encode(text.encode()).decode()}" for name, text in sources.items())
+    try:
+        res = sb.run_stateless(f"cd / && python3 -I -S -c {shlex.quote(COMPILER)} {encoded}", timeout=60)
+    except SandboxError:
+        return None
+    lines = res.output.split()
+    code = (lines[0], base64.b64decode(lines[1])) if res.exit_code == 0 and len(lines) == 2 else None
+    # (None: an image whose Python cannot do it runs the helper from source, and is not asked again)
+    with _compiled_lock:
+        _compiled.setdefault(image, code)
+    return code
 
 
 def stop_processes(sb: Sandbox) -> None:

@@ -1,4 +1,5 @@
-"""Git with a pinned configuration, inside a task container: `python3 -I -S -c SOURCE OP ARGS`.
+"""Git with a pinned configuration, inside a task container: `python3 -I -S -c SOURCE OP ARGS` (or the code
+object the image's Python compiled from SOURCE, loaded by harness/incontainer.py's LOADER).
 
 Nothing here trusts the repository in the workspace. Every git command runs with a
 git directory of its own made in a fresh temporary directory: the pristine copy of
@@ -20,7 +21,7 @@ where undecodable bytes are surrogate escapes):
 - `prepare`: apply the agent's diff to an index of its own (never to the work
   tree) and list what changed against the base commit as trees say (status,
   modes, path), never as diff text says; put back the paths harness/protect.py
-  drops (its source comes with the request); apply the test patch; check out
+  drops (its source, or its code object, comes with the request); apply the test patch; check out
   only the paths that differ between the base commit and the final tree.
 
 Standard library only, Python 3.9+ (it runs on the image's own python3), and only
@@ -438,12 +439,13 @@ def _prepare(git, args):
 
 
 def _policy(source):
-    """harness/protect.py, from its source, as a module of this process."""
+    """harness/protect.py, from its source (or its code object, marshalled by this Python), as a module."""
     import types
 
     module = types.ModuleType("swefarm_protect")
     sys.modules[module.__name__] = module
-    exec(compile(source, "protect.py", "exec"), module.__dict__)
+    code = marshal.loads(source) if isinstance(source, bytes) else compile(source, "protect.py", "exec")
+    exec(code, module.__dict__)
     return module
 
 

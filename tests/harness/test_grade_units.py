@@ -211,15 +211,74 @@ def test_the_helper_and_its_policy_import_nothing_slow_in_the_container(repos):
     )
     request = base64.b64encode(
         marshal.dumps(
-            {"work": str(work), "pristine": str(pristine / ".git"), "agent_patch": CONFTEST_DIFF.encode(),
-             "test_patch": b"", "test_paths": [], "policy": attempt.POLICY_SOURCE,
-             "context": {"target_files": [], "fix_dirs": [], "modules": [], "roots": [""]}}, 4)  # fmt: skip
+            {
+                "work": str(work),
+                "pristine": str(pristine / ".git"),
+                "agent_patch": CONFTEST_DIFF.encode(),
+                "test_patch": b"",
+                "test_paths": [],
+                "policy": attempt.POLICY_SOURCE,
+                "context": {"target_files": [], "fix_dirs": [], "modules": [], "roots": [""]},
+            },
+            4,
+        )  # fmt: skip
     ).decode()
     run = subprocess.run(["python3", "-I", "-S", "-c", probe, "prepare", request], capture_output=True, text=True)
     done = json.loads(run.stdout)
     assert done["ok"] and done["dropped"] == {"conftest.py": "config"}, done
     slow = {"dataclasses", "inspect", "typing", "re", "ast", "enum", "json", "subprocess", "pathlib"}
     assert slow.isdisjoint(done["modules"]), sorted(slow & set(done["modules"]))
+
+
+class HostSandbox:
+    """Commands in bash on this machine, as a Docker sandbox of image `image` would run them."""
+
+    def __init__(self, image: str):
+        self.container = type("Container", (), {"attrs": {"Image": image}})()
+        self.commands: list[str] = []
+
+    def run_stateless(self, cmd, timeout=None, max_output=None, **kwargs):
+        from swefarm.sandbox.models import CommandResult
+
+        self.commands.append(cmd)
+        out = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=timeout)
+        return CommandResult(exit_code=out.returncode, output=out.stdout + out.stderr, duration=0.0)
+
+
+def test_the_helper_runs_compiled_by_the_images_python_once_compiled_in_a_fresh_sandbox(repos, tmp_path):
+    """Compiling the helper and its policy took a third of its time at every grading: the image's own Python
+    compiles them once, in a sandbox no agent ran in, and later runs load the code objects; answers are
+    the same either way, and a sandbox that is not fresh never fills the cache (an agent could plant it)."""
+    from swefarm.harness import incontainer
+
+    pristine, work = repos
+    copies = [tmp_path / f"work{i}" for i in range(3)]
+    for copy in copies:
+        shutil.copytree(work, copy, symlinks=True)
+    agent = "--- a/src/calc/__init__.py\n+++ b/src/calc/__init__.py\n@@ -1,3 +1,3 @@\n def add(a, b):\n"
+    agent += "-    return a - b\n+    return a + b\n \n" + CONFTEST_DIFF
+
+    def request(copy):
+        context = {"target_files": [], "fix_dirs": ["src/calc"], "modules": [], "roots": ["", "src"]}
+        patches = {"agent_patch": agent.encode(), "test_patch": b"", "test_paths": []}
+        return {"work": str(copy), "pristine": str(pristine / ".git"), **patches, "context": context,
+                "policy": incontainer.POLICY_SOURCE}  # fmt: skip
+
+    image = f"sha256:test-{os.getpid()}-{random.random()}"
+    used = HostSandbox(image)  # not fresh: runs from source, caches nothing
+    from_source = incontainer.ingit(used, "prepare", request(copies[0]))
+    assert image not in incontainer._compiled and incontainer.INGIT_SOURCE[:40] in used.commands[-1]
+    fresh = HostSandbox(image)
+    compiled = incontainer.ingit(fresh, "prepare", request(copies[1]), compile_here=True)
+    assert image in incontainer._compiled and incontainer.LOADER in fresh.commands[-1]
+    later = HostSandbox(image)
+    again = incontainer.ingit(later, "prepare", request(copies[2]))
+    assert len(later.commands) == 1 and incontainer.LOADER in later.commands[0]
+    assert incontainer.INGIT_SOURCE[:40] not in later.commands[0]
+    for answer in (compiled, again):
+        assert answer["dropped"] == from_source["dropped"] == {"conftest.py": "config"}
+        assert answer["entries"] == from_source["entries"] and answer["tree"] == from_source["tree"]
+    assert "a + b" in (copies[2] / "src/calc/__init__.py").read_text()
 
 
 # -- the drop policy --------------------------------------------------------------------------------------------
