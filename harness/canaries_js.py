@@ -8,13 +8,14 @@ patched by the code under test reports it too:
 
     node    `require("node:test").test(...)` (CommonJS) or an `import { test as x } from "node:test"` (ESM)
     jest    the `test` global (`globalThis.test`)
-    mocha   the `it` global (`globalThis.it`)
+    mocha   the `it` global (`globalThis.it`), or `test` under the TDD and QUnit interfaces
     vitest  an `import { test as x } from "vitest"` (vitest has no globals by default)
 
 A file is ESM when its extension says so (.mjs, .mts) or it has top-level `import`/`export`
 statements (TypeScript and transpiled test files); imports are hoisted, so one at the end of
-the file is bound before any test runs. Known limit, as in Python: a set-up failure (a
-throwing `beforeEach`) is not planted, since runners disagree on what it reports.
+the file is bound before any test runs. In TypeScript files a canary follows a `// @ts-ignore` line, so
+a type checker (tsc before compiled tests, ts-jest) does not stop at its deliberate errors. Known limit,
+as in Python: a set-up failure (a throwing `beforeEach`) is not planted, since runners disagree on what it reports.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ _EXPECTED = {"pass": TestStatus.PASSED, "assert": TestStatus.FAILED, "raise": Te
 _FALLBACK_WORDS = ("value", "result", "parse", "empty", "default", "items", "order", "format", "check", "basic")
 _TITLES = re.compile(r"""\b(?:it|test|describe)(?:\.\w+)?\s*\(\s*(['"`])((?:(?!\1).){1,120})\1""")
 _WORD = re.compile(r"[A-Za-z][a-z0-9]+")
+TS_FILES = (".ts", ".mts", ".cts", ".tsx")
 _ESM = re.compile(r"^\s*(import\s[^(]|import\{|export\s)", re.M)
 
 
@@ -54,6 +56,8 @@ def plant(
         words = _words(sources[path], targets)
         name = _fresh(lambda: " ".join(rng.sample(words, 3)), titles)  # noqa: B023  # called at once
         line = _line(runner, path, sources[path], kind, name, words, taken, rng)
+        if path.endswith(TS_FILES):  # type-checked (tsc, ts-jest): `undefined.x()` must not stop the build
+            added.setdefault(path, []).append("// @ts-ignore")
         added.setdefault(path, []).append(line)
         planted.append(Canary(f"{path}::{name}", path, kind, _EXPECTED[kind]))
     changed = {}
@@ -80,13 +84,13 @@ def _line(runner, path, source, kind, name, words, taken, rng) -> str:
     if kind == "raise":
         body = rng.choice([f"JSON.parse({json.dumps('{' + word)});", f"undefined.{word}();", f"null[{word!r}];"])
     else:
-        check = _assertion(runner, source.decode("utf-8", "replace"), esm, alias, imports)
+        check = _assertion(runner, source.decode("utf-8", "replace"), esm, alias, imports, path.endswith(TS_FILES))
         body = check(total[0], total[1] + off)
     call = f"({json.dumps(name)}, () => {{ {body} }});"
     if runner == "jest":
         test = "globalThis.test"
-    elif runner == "mocha":
-        test = "globalThis.it"
+    elif runner == "mocha":  # `it` in mocha's BDD interface, `test` in its TDD and QUnit ones
+        test = "(globalThis.it || globalThis.test)"
     elif runner == "node" and not esm:
         test = 'require("node:test").test'
     else:
@@ -106,7 +110,7 @@ _ASSERT_MODULE = re.compile(
 _EQUALS = ("strictEqual", "equal", "deepStrictEqual", "deepEqual")
 
 
-def _assertion(runner: str, source: str, esm: bool, alias, imports: list[str]):
+def _assertion(runner: str, source: str, esm: bool, alias, imports: list[str], ts: bool = False):
     """How the file's own tests assert, as `check(actual, expected) -> code`: the same assertion module and
     method (so code that patches it, `assert.equal = () => {}`, passes the failing canary too), `expect(...)
     .toBe` for jest and vitest, else a plain comparison that throws."""
@@ -123,9 +127,9 @@ def _assertion(runner: str, source: str, esm: bool, alias, imports: list[str]):
         method = max((m for m in used if m in _EQUALS), key=used.count, default=None)
         if method is None:
             continue
-        if esm:
+        if esm:  # TypeScript compiled without esModuleInterop has no default export: the namespace then
             target = alias()
-            imports.append(f"import {target} from {json.dumps(module)};")
+            imports.append(f"import {'* as ' if ts else ''}{target} from {json.dumps(module)};")
         else:
             target = f"require({json.dumps(module)}){match['strict'] or ''}"
         return lambda actual, expected: f"{target}.{method}({actual}, {expected});"

@@ -11,6 +11,7 @@ removed; the runner's own command is checked to exist.
 from __future__ import annotations
 
 import json
+import shlex
 
 from swefarm.tasks.models import Environment
 
@@ -20,7 +21,7 @@ STEP = "js-recipe"
 def js_install_script(env: Environment, marker: str) -> str:
     """The bash script that installs the project and checks its runner (`marker` names the step that worked)."""
     lines = ["set -euo pipefail", "cd /testbed"]
-    lines += [f"echo '== step {STEP}: {c}' && {c}" for c in env.install]
+    lines += [f"echo {shlex.quote(f'== step {STEP}: {c}')} && {c}" for c in env.install]
     if env.log_parser in ("jest", "vitest", "mocha"):
         binary = f"node_modules/.bin/{env.log_parser}"
         lines.append(f"test -x {binary} || {{ echo 'error: {binary} is missing after the install' >&2; exit 1; }}")
@@ -36,6 +37,7 @@ def js_env_dockerfile(env: Environment, base: str) -> str:
     return f"""FROM {base}
 COPY ca.crt /etc/swefarm/ca.crt
 ENV NODE_EXTRA_CA_CERTS=/etc/swefarm/ca.crt npm_config_update_notifier=false npm_config_fund=false \\
+    npm_config_nodedir=/usr \\
     PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
 {env_lines}COPY repo /testbed
 COPY tracked.txt /opt/swefarm/env-tracked.txt

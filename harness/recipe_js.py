@@ -23,10 +23,17 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from swefarm.harness.recipe_js_scripts import (
+    build_script,
+    compiled_tests,
+    runner_options,
+    unreachable_dependencies,
+)
 from swefarm.tasks.models import Environment, Task
 
 #: When each Node major became the active LTS: the newest one on a task's date is its default.
@@ -72,6 +79,45 @@ def package_manager(root: Path, package: dict[str, Any]) -> tuple[str, str | Non
 
 #: How much later a dependency install that fails at the task's date is retried.
 LATER_DAYS = 365
+#: npm 7+ refuses a tree whose peer dependencies conflict (ERESOLVE); npm 6, the projects' own, did not.
+LEGACY_PEERS = "--legacy-peer-deps"
+_PLAIN = "npm install --no-audit --no-fund --no-package-lock"
+
+
+#: Removes the dependencies named on its command line from package.json (every dependency section).
+_PRUNE = (
+    'const fs = require("fs"), p = JSON.parse(fs.readFileSync("package.json", "utf8"));'
+    ' for (const k of ["dependencies", "devDependencies", "optionalDependencies"])'
+    " for (const n of process.argv.slice(1)) if (p[k]) delete p[k][n];"
+    ' fs.writeFileSync("package.json", JSON.stringify(p, null, 2));'
+)
+
+
+def _fallbacks(commands: list[str]) -> str:
+    """One shell command that tries each command in turn, saying on stderr which one it falls back to."""
+    chain = commands[0]
+    for command in commands[1:]:
+        say = shlex.quote(f"swefarm: falling back to: {command}")
+        chain += f" || {{ echo {say} >&2; {command}; }}"
+    return chain
+
+
+def _dated_install(day: datetime | None, unreachable: dict[str, str]) -> str:
+    """npm install as of `day` (then with npm 6's peer rules, then a year later), `unreachable` left out of
+    package.json for the install and package.json put back after it."""
+    if day is None:
+        steps = [_PLAIN, f"{_PLAIN} {LEGACY_PEERS}"]
+    else:  # a year later when nothing fits the date (a registry that dates versions by when it took them in)
+        later = day + timedelta(days=LATER_DAYS)
+        steps = [f"{_PLAIN} --before={_stamp(day)}", f"{_PLAIN} --before={_stamp(day)} {LEGACY_PEERS}",
+                 f"{_PLAIN} --before={_stamp(later)} {LEGACY_PEERS}"]  # fmt: skip
+    chain = _fallbacks(steps)
+    if not unreachable:
+        return chain
+    names = " ".join(shlex.quote(n) for n in sorted(unreachable))
+    keep = "cp package.json /tmp/swefarm-package.json"
+    restore = "cp /tmp/swefarm-package.json package.json"
+    return f"{keep} && node -e {shlex.quote(_PRUNE)} {names} && {{ {chain}; }} && {restore}"
 
 
 def _stamp(when: datetime) -> str:
@@ -120,9 +166,12 @@ def _section(package: dict[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+_DEPENDENCY_KEYS = ("dependencies", "devDependencies", "optionalDependencies")
+
+
 def _dependencies(package: dict[str, Any]) -> dict[str, str]:
     deps: dict[str, str] = {}
-    for key in ("dependencies", "devDependencies", "optionalDependencies"):
+    for key in _DEPENDENCY_KEYS:
         if isinstance(package.get(key), dict):
             deps.update({str(k): str(v) for k, v in package[key].items()})
     return deps
@@ -158,37 +207,45 @@ def infer_js_recipe(root: Path, task: Task | None = None):
     node, node_reason = node_version(root, package, created)
     runner, runner_reason = test_runner(package)
     deps = _dependencies(package)
+    unreachable = unreachable_dependencies(package)
+    if unreachable and lockfile:
+        notes.append(f"{lockfile} ignored: it pins dependencies from git hosts or URLs; resolved as of the date")
+        lockfile, manager = None, "npm"
     install: list[str] = []
     if deps or (package.get("workspaces") and lockfile):
         if lockfile == "pnpm-lock.yaml" and (pnpm := _pnpm_for(root / lockfile)):
             install.append(f"npx --yes pnpm@{pnpm} install --frozen-lockfile")  # the base's pnpm 9 cannot read it
             notes.append(f"pnpm-lock.yaml is older than pnpm 9 reads: pnpm {pnpm} from the registry installs it")
+        elif lockfile == "package-lock.json" or lockfile == "npm-shrinkwrap.json":
+            install.append(_fallbacks([_FROZEN["npm"], f"{_FROZEN['npm']} {LEGACY_PEERS}"]))
         elif lockfile:
             install.append(_FROZEN[manager])
         else:
-            day = task.created_at if task and task.created_at else None
-            plain = "npm install --no-audit --no-fund --no-package-lock"
-            if day is None:
-                install.append(plain)
-            else:  # a year later when nothing fits the date (a registry that dates versions by when it took them in)
-                later = day + timedelta(days=LATER_DAYS)
-                note = f"echo 'swefarm: no install as of the task date; retrying {LATER_DAYS} days later' >&2"
-                install.append(f"{plain} --before={_stamp(day)} || {{ {note}; {plain} --before={_stamp(later)}; }}")
+            install.append(_dated_install(task.created_at if task and task.created_at else None, unreachable))
+            if unreachable:
+                names = ", ".join(f"{n} ({s})" for n, s in sorted(unreachable.items()))
+                notes.append(f"left out of the install, only a git host or URL serves them: {names}")
             manager = "npm"
-    scripts = _section(package, "scripts")
     compiles_itself = runner in ("jest", "vitest") or any(d in deps for d in ("ts-node", "tsx", "@swc/register"))
     build = []
-    if "typescript" in deps and "build" in scripts and not compiles_itself:
-        build = [f"{_RUN[manager]} build"]
+    if "typescript" in deps and (script := build_script(package)) and not compiles_itself:
+        build = [f"{_RUN[manager]} {script}"]
         notes.append(f"the tests run compiled TypeScript: `{build[0]}` before every run")
+    options, script_env = runner_options(package, runner)
+    compiled = compiled_tests(root, package) if build else {}
+    if compiled:
+        where = ", ".join(f"{source or './'}* as {out}*" for source, out in compiled.items())
+        notes.append(f"the tests run compiled: {where}")
     env = Environment(
         node=node or None,
         install=install,
         log_parser=runner,
         test_command=runner,
         build=build,
+        runner_options=options,
+        compiled_tests=compiled,
         test_files=task.test_files() if task else [],
-        env_vars={"CI": "true"},
+        env_vars={**script_env, "CI": "true"},
     )
     from swefarm.sandbox.node_bases import node_base_for
 

@@ -80,6 +80,7 @@ def test_command(
     files: Sequence[str] = (),
     options: Sequence[str] = (),
     build: Sequence[str] = (),
+    compiled: dict[str, str] | None = None,
 ) -> str:
     """The shell command that runs only `tests` with `runner` (pytest, django, sympy or unittest).
 
@@ -93,7 +94,8 @@ def test_command(
     those files (without any, bin/test scans the whole suite).
     `options` go right after the runner's own command (grading names pytest's plugins there).
     node, jest, vitest, mocha (JavaScript): `FILE::TITLE` ids (harness/runners_js.py), the report written to
-    `junit_path`, after the `build` commands (a TypeScript build the tests need).
+    `junit_path`, after the `build` commands (a TypeScript build the tests need); `options` are the project's
+    own for its runner, `compiled` maps TypeScript test sources to the outDir they run from.
     """
     tests = list(dict.fromkeys(tests))
     if not tests:
@@ -101,7 +103,7 @@ def test_command(
     if runner in DEFAULT_PARSER and DEFAULT_PARSER[runner] in ("node", "jest", "vitest", "mocha"):
         from swefarm.harness.runners_js import js_command
 
-        return js_command(runner, tests, junit_path, build=build)
+        return js_command(runner, tests, junit_path, build=build, options=options, compiled=compiled)
     extra = f" {_join(options)}" if options else ""
     if runner == "pytest":
         return _pytest(tests, junit_path, extra)

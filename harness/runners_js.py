@@ -21,6 +21,7 @@ import re
 import shlex
 from collections.abc import Sequence
 
+from swefarm.harness.recipe_js_scripts import compiled_path
 from swefarm.harness.runners import MAX_COMMAND_CHARS
 
 JS_RUNNERS = ("node", "jest", "vitest", "mocha")
@@ -79,26 +80,36 @@ def split_id(test_id: str) -> tuple[str, str]:
     return file, title
 
 
-def js_command(runner: str, tests: Sequence[str], report_path: str, build: Sequence[str] = ()) -> str:
+def js_command(
+    runner: str,
+    tests: Sequence[str],
+    report_path: str,
+    build: Sequence[str] = (),
+    options: Sequence[str] = (),
+    compiled: dict[str, str] | None = None,
+) -> str:
     """The command that runs `tests` with `runner` (node, jest, vitest, mocha), the report at `report_path`.
 
     `build` runs first (a TypeScript build the tests need); if it fails the tests do not run, and the
-    command exits 2 with no report."""
+    command exits 2 with no report. `options` are the project's own for its runner (mocha's `--require
+    ts-node/register`); with `compiled` ({source prefix: outDir prefix}) a TypeScript test file runs as its
+    compiled file (the report names the compiled file: harness/recipe_js_scripts.source_path maps it back)."""
     tests = list(dict.fromkeys(tests))
     if not tests:
         raise ValueError("no tests to run: an empty list would run the whole suite")
     if runner not in JS_RUNNERS:
         raise ValueError(f"unknown JS test runner {runner!r}; known: {', '.join(JS_RUNNERS)}")
-    files = list(dict.fromkeys(split_id(t)[0] for t in tests))
+    files = list(dict.fromkeys(compiled_path(split_id(t)[0], compiled or {}) for t in tests))
     titles = [split_id(t)[1] for t in tests]
     whole = any(not title for title in titles)  # a whole file asked for: a name filter would cut it
     report = shlex.quote(report_path)
     prefix = f"rm -f {report}; "
     if build:
         prefix += "{ " + " && ".join(build) + " ; } >&2 || { echo 'swefarm: the build step failed' >&2; exit 2; }; "
+    opts = "".join(f" {shlex.quote(o)}" for o in options)
     command = ""
     for names in ([] if whole else [titles], []):  # with the name filter, else without it
-        command = prefix + _BUILDERS[runner](files, names[0] if names else [], report)
+        command = prefix + _BUILDERS[runner](files, names[0] if names else [], report, opts)
         if len(command) <= MAX_COMMAND_CHARS:
             return command
     if len(command) > MAX_COMMAND_CHARS:
@@ -110,13 +121,13 @@ def _join(words: Sequence[str]) -> str:
     return " ".join(shlex.quote(w) for w in words)
 
 
-def _node(files: list[str], titles: list[str], report: str) -> str:
+def _node(files: list[str], titles: list[str], report: str, options: str = "") -> str:
     leaves = sorted({t.rsplit(SEP, 1)[-1] for t in titles})
     patterns = "".join(f" --test-name-pattern={shlex.quote('^' + re.escape(leaf) + '$')}" for leaf in leaves)
     return (
         "d=$(mktemp -d /tmp/swefarm-node.XXXXXX) && cat > \"$d/report.mjs\" <<'SWEFARM_REPORTER'\n"
         f"{NODE_REPORTER}SWEFARM_REPORTER\n"
-        f'[ -s "$d/report.mjs" ] && node --test --test-reporter=spec --test-reporter-destination=stdout '
+        f'[ -s "$d/report.mjs" ] && node{options} --test --test-reporter=spec --test-reporter-destination=stdout '
         f'--test-reporter="$d/report.mjs" --test-reporter-destination={report}{patterns} {_join(files)}'
     )
 
@@ -127,20 +138,20 @@ def _full_names(titles: list[str]) -> str:
     return "^ ?(?:" + "|".join(re.escape(t.replace(SEP, " ")) for t in sorted(set(titles))) + ")$"
 
 
-def _jest(files: list[str], titles: list[str], report: str) -> str:
+def _jest(files: list[str], titles: list[str], report: str, options: str = "") -> str:
     names = f" -t {shlex.quote(_full_names(titles))}" if titles else ""
-    return f"{_BIN}jest --ci --json --outputFile={report} --runTestsByPath{names} {_join(files)}"
+    return f"{_BIN}jest{options} --ci --json --outputFile={report} --runTestsByPath{names} {_join(files)}"
 
 
-def _vitest(files: list[str], titles: list[str], report: str) -> str:
+def _vitest(files: list[str], titles: list[str], report: str, options: str = "") -> str:
     names = f" -t {shlex.quote(_full_names(titles))}" if titles else ""
-    return f"{_BIN}vitest run --reporter=default --reporter=json --outputFile={report}{names} {_join(files)}"
+    return f"{_BIN}vitest run{options} --reporter=default --reporter=json --outputFile={report}{names} {_join(files)}"
 
 
-def _mocha(files: list[str], titles: list[str], report: str) -> str:
+def _mocha(files: list[str], titles: list[str], report: str, options: str = "") -> str:
     names = f" --grep {shlex.quote(_full_names(titles))}" if titles else ""
     # mocha exits with the number of failures: with a report written, any such count is 1, as other runners say
-    run = f"{_BIN}mocha --reporter json --reporter-option output={report}{names} {_join(files)}"
+    run = f"{_BIN}mocha{options} --reporter json --reporter-option output={report}{names} {_join(files)}"
     return f'{run}; rc=$?; if [ "$rc" -gt 1 ] && [ -s {report} ]; then rc=1; fi; (exit "$rc")'
 
 

@@ -11,8 +11,10 @@ import re
 from collections.abc import Callable, Sequence
 
 from swefarm.harness.parsers import get_parser, parse
+from swefarm.harness.recipe_js_scripts import source_path
 from swefarm.harness.results import TestRun
 from swefarm.harness.runners import DEFAULT_PARSER, runner_of, test_command
+from swefarm.harness.runners_js import JS_RUNNERS
 from swefarm.harness.test_order import collection_order
 from swefarm.sandbox import CommandResult, Sandbox
 from swefarm.sandbox.errors import SandboxError
@@ -129,10 +131,14 @@ def run_command(
     files = [p for p in files_after(task.test_patch) if p.endswith(".py")]
     if runner == "pytest" and any("::" in t for t in tests):  # ids in file order, as whole-file runs have them
         tests = collection_order(tests, lambda path: _source(sb, path), files)
+    env_ = task.environment
+    if DEFAULT_PARSER[runner] in JS_RUNNERS:  # the project's own options for its runner
+        options = [*env_.runner_options, *options]
     try:
         cmd = test_command(
-            runner, tests, junit_path=JUNIT_PATH, files=files, options=options, build=task.environment.build
-        )
+            runner, tests, junit_path=JUNIT_PATH, files=files, options=options, build=env_.build,
+            compiled=env_.compiled_tests,
+        )  # fmt: skip
     except ValueError as exc:
         raise InfraError(f"cannot build the test command: {exc}") from None
     cmd = f"rm -f {JUNIT_PATH}; {cmd}"
@@ -148,10 +154,17 @@ def run_command(
     return res, junit
 
 
+def _source_id(test_id: str, compiled: dict[str, str]) -> str:
+    file, sep, title = test_id.partition("::")
+    return source_path(file, compiled) + sep + title
+
+
 def read_run(task: Task, res: CommandResult, junit: str | None) -> TestRun:
     """The statuses of a finished run (raises ParseError on an unreadable JUnit report)."""
     parser = DEFAULT_PARSER[runner_name(task)]
     statuses = parse(parser, res.output, junit) if (junit or parser != "pytest") else {}
+    if compiled := task.environment.compiled_tests:  # the report names compiled files: ids keep the sources'
+        statuses = {_source_id(test_id, compiled): status for test_id, status in statuses.items()}
     return TestRun(
         statuses=statuses,
         exit_code=res.exit_code,

@@ -33,9 +33,14 @@ DEFAULT_NODE = "20"
 #: lockfiles v6 and v9; yarn 1 also runs a project's own yarn 2+ release through its `yarnPath`).
 TOOLS = {"npm": "10.8.2", "pnpm": "9.15.9", "yarn": "1.22.22"}
 REGISTRY = "https://registry.npmjs.org"
-PACKAGES = ["python3", "git", "ca-certificates", "nodejs"]
-#: Bumped when what a Node base holds changes, so a cached rootfs made the old way is not imported.
-NODE_BASE_FORMAT = "n1"
+#: g++, make and Node's headers (libnode-dev) build native addons: their prebuilt binaries come from
+#: GitHub releases, which nothing here reaches, so node-gyp compiles them against the local headers
+#: (npm_config_nodedir=/usr in the environment image; without it node-gyp downloads them from nodejs.org).
+PACKAGES = ["python3", "git", "ca-certificates", "nodejs", "libnode-dev", "g++", "make"]
+#: Bumped when what a Node base holds changes, so a cached rootfs or image made the old way is not used.
+#: n2: a compiler and Node's headers for native addons.
+NODE_BASE_FORMAT = "n2"
+FORMAT_LABEL = "swefarm.node_base_format"
 
 
 @dataclass(frozen=True)
@@ -70,11 +75,11 @@ def node_base_for(node: str | None) -> NodeBaseSpec:
 def ensure_node_base(client: docker.DockerClient, spec: NodeBaseSpec, log=print) -> str:
     """Make sure `spec.tag` exists (import the cached rootfs, else build it); returns how it was obtained.
     Safe from several threads and processes at once: one builds, the others wait for it."""
-    if image_exists(client, spec.tag):
+    if _current(client, spec.tag):
         return "cached"
     with open(cache_dir() / f"node{spec.node}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if image_exists(client, spec.tag):
+        if _current(client, spec.tag):
             return "cached"
         how = "imported from cache"
         if not spec.tarball.exists():
@@ -83,9 +88,17 @@ def ensure_node_base(client: docker.DockerClient, spec: NodeBaseSpec, log=print)
             add = lambda root: _add_tools(root, tools)  # noqa: E731
             build_rootfs(spec.tag, spec.release, PACKAGES, spec.tarball, log, hint, add)
             how = "built"
-        labels = {"swefarm.node": spec.node, **{f"swefarm.{name}": version for name, version in TOOLS.items()}}
+        labels = {"swefarm.node": spec.node, FORMAT_LABEL: NODE_BASE_FORMAT}
+        labels.update({f"swefarm.{name}": version for name, version in TOOLS.items()})
         import_rootfs(client, spec.tarball, spec.tag, labels)
         return how
+
+
+def _current(client: docker.DockerClient, tag: str) -> bool:
+    """The base exists and was made the current way (an older one is rebuilt under the same tag)."""
+    if not image_exists(client, tag):
+        return False
+    return (client.images.get(tag).labels or {}).get(FORMAT_LABEL) == NODE_BASE_FORMAT
 
 
 def fetch_tool(name: str, version: str, registry: str = REGISTRY) -> bytes:

@@ -120,7 +120,8 @@ def make_project(
     repo: Path, before: dict[str, str], after: dict[str, str], first: str, fix: str
 ) -> tuple[Path, dict[str, str]]:
     """A repository (made once) with the files `before` committed as `first`, then `after` as `fix`; the
-    repository and the diffs: the fix's code (`patch`: outside the test folders) and its tests (`test_patch`)."""
+    repository and the diffs: the fix's code (`patch`: outside the test folders, at any depth) and its tests
+    (`test_patch`)."""
     if not (repo / ".git").exists():
         for files, message in ((before, first), (after, fix)):
             for rel, text in files.items():
@@ -131,7 +132,7 @@ def make_project(
             _git(repo, "add", "-A")
             _git(repo, "commit", "-qm", message)
     fixed, base = _git(repo, "rev-parse", "HEAD", "HEAD~1").split()
-    tests = ["test/**", "tests/**"]
+    tests = ["**/test/**", "**/tests/**"]  # at any depth: src/test/ holds compiled TypeScript projects' tests
     return repo, {
         "base": base,
         "patch": _git(repo, "diff", base, fixed, "--", ".", *[f":(exclude,glob){t}" for t in tests]),

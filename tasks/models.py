@@ -66,6 +66,15 @@ class Environment(BaseModel):
     build: list[str] = Field(
         default_factory=list, description="commands run before every test run (a TypeScript build the tests need)"
     )
+    runner_options: list[str] = Field(
+        default_factory=list,
+        description="options the project's own scripts give its runner (JS: mocha's --require ts-node/register)",
+    )
+    compiled_tests: dict[str, str] = Field(
+        default_factory=dict,
+        description="JS: {source prefix: compiled prefix} when the tests run from a TypeScript outDir "
+        "(src/test/a.test.ts runs as dist/test/a.test.js; ids keep the source's path)",
+    )
     log_parser: str | None = None
     image: str | None = None
     test_files: list[str] = Field(default_factory=list)

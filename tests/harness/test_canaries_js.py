@@ -36,7 +36,7 @@ def test_the_form_is_the_runners_own():
     rng = random.Random(5)
     forms = {runner: plant(runner, {"a.test.js": CJS}, [], rng)[1]["a.test.js"] for runner in ("node", "jest", "mocha")}
     assert b'require("node:test").test(' in forms["node"]
-    assert b"globalThis.test(" in forms["jest"] and b"globalThis.it(" in forms["mocha"]
+    assert b"globalThis.test(" in forms["jest"] and b"(globalThis.it || globalThis.test)(" in forms["mocha"]
     esm = plant("node", {"a.test.mjs": ESM}, [], rng)[1]["a.test.mjs"]
     assert esm.startswith(ESM + b"\n") and esm.count(b'from "node:test";') == 3
     vitest = plant("vitest", {"a.test.ts": CJS}, [], rng)[1]["a.test.ts"]
@@ -92,3 +92,13 @@ def test_the_canaries_assert_the_way_the_files_tests_do():
     assert b"globalThis.expect(" in b"".join(plant("jest", {"a.test.js": jest}, [], rng)[1].values())
     plain = b"test('a', () => { if (f() !== 1) throw new Error('x'); });\n"
     assert b"throw new Error(" in b"".join(plant("mocha", {"a.test.js": plain}, [], rng)[1].values())
+
+
+def test_in_typescript_each_canary_follows_a_ts_ignore_and_imports_the_assertion_module_whole():
+    source = b'import { test } from "node:test";\nimport assert from "node:assert";\n' \
+             b'test("adds two", () => { assert.strictEqual(1 + 1, 2); });\n'  # fmt: skip
+    for seed in range(6):
+        text = plant("node", {"src/t/a.test.ts": source}, [], random.Random(seed))[1]["src/t/a.test.ts"]
+        added = text[len(source) :].decode().splitlines()
+        assert added[0::2] == ["// @ts-ignore"] * 3, added
+        assert all(' from "node:assert";' not in line or "import * as " in line for line in added[1::2])

@@ -41,10 +41,76 @@ def test_without_a_lockfile_dependencies_resolve_as_of_the_task_date(tmp_path):
     root = _project(tmp_path, {"devDependencies": {"mocha": "^10"}, "packageManager": "yarn@1.22.0"})
     task = make_task(language="javascript", created_at="2023-03-04T05:06:07Z")
     env = infer_js_recipe(root, task).environment
-    first, retry = env.install[0].split(" || ")
-    assert first == "npm install --no-audit --no-fund --no-package-lock --before=2023-03-04T05:06:07Z"
-    assert retry.endswith("npm install --no-audit --no-fund --no-package-lock --before=2024-03-03T05:06:07Z; }")
+    first, peers, later = env.install[0].split(" || ")
+    plain = "npm install --no-audit --no-fund --no-package-lock"
+    assert first == f"{plain} --before=2023-03-04T05:06:07Z"
+    assert peers.endswith(f"{plain} --before=2023-03-04T05:06:07Z --legacy-peer-deps; }}")  # npm 6's peer rules
+    assert later.endswith(f"{plain} --before=2024-03-03T05:06:07Z --legacy-peer-deps; }}")
     assert env.log_parser == "mocha"
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["github:jonschlinkert/time-require", "jonschlinkert/time-require", "git+ssh://git@github.com/a/b.git",
+     "https://codeload.github.com/a/b/tar.gz/main", "git://github.com/a/b.git#v1"],
+)  # fmt: skip
+def test_dependencies_only_a_git_host_serves_are_left_out_of_the_install_and_package_json_is_put_back(tmp_path, spec):
+    package = {"devDependencies": {"mocha": "^10", "time-require": spec, "@scope/ok": "npm:ok@1"}}
+    root = _project(tmp_path, package, **{"package-lock.json": "{}"})
+    result = infer_js_recipe(root, make_task(language="javascript"))
+    (install,) = result.environment.install
+    assert install.startswith("cp package.json /tmp/swefarm-package.json && node -e ")
+    assert " time-require && { npm install " in install and "@scope/ok" not in install  # the lockfile too
+    assert install.endswith("&& cp /tmp/swefarm-package.json package.json")
+    assert any("time-require" in note and "left out" in note for note in result.notes)
+
+
+def test_the_pruning_script_removes_the_dependency_from_every_section(tmp_path):
+    import shutil
+    import subprocess
+
+    if not shutil.which("node"):
+        pytest.fail("node is needed (make test installs it)")
+    from swefarm.harness.recipe_js import _PRUNE
+
+    package = {"name": "x", "dependencies": {"a": "1", "gone": "u/r"}, "devDependencies": {"gone": "u/r", "b": "2"}}
+    (tmp_path / "package.json").write_text(json.dumps(package))
+    subprocess.run(["node", "-e", _PRUNE, "gone"], cwd=tmp_path, check=True)
+    after = json.loads((tmp_path / "package.json").read_text())
+    assert after == {"name": "x", "dependencies": {"a": "1"}, "devDependencies": {"b": "2"}}
+
+
+def test_a_lockfile_install_falls_back_to_npm_6s_peer_rules(tmp_path):
+    root = _project(tmp_path, {"devDependencies": {"jest": "^29"}}, **{"package-lock.json": "{}"})
+    (install,) = infer_js_recipe(root, None).environment.install
+    assert install.startswith("npm ci --no-audit --no-fund || ")
+    assert install.endswith("npm ci --no-audit --no-fund --legacy-peer-deps; }")
+
+
+def test_the_runners_options_and_variables_come_from_the_projects_scripts(tmp_path):
+    package = {
+        "scripts": {"test": "npm run lint && npm run test-cov", "test-cov": "nyc npm run test-spec",
+                    "test-spec": "cross-env TS_NODE_PROJECT=spec/tsconfig.json mocha -r ts-node/register "
+                                 "'spec/**/*.spec.{ts,js}' -R dot --timeout=10000", "lint": "eslint ."},
+        "devDependencies": {"mocha": "10", "ts-node": "10", "typescript": "5"},
+    }  # fmt: skip
+    env = infer_js_recipe(_project(tmp_path, package), None).environment
+    assert env.log_parser == "mocha" and env.build == []  # ts-node compiles
+    assert env.runner_options == ["-r", "ts-node/register", "--timeout=10000"]
+    assert env.env_vars == {"TS_NODE_PROJECT": "spec/tsconfig.json", "CI": "true"}
+
+
+def test_tests_run_from_a_typescript_outdir_map_to_their_sources(tmp_path):
+    package = {"scripts": {"build": "./scripts/build.sh",
+                           "test": "node --test --enable-source-maps dist/esm/test/*.js"},
+               "devDependencies": {"typescript": "5"}}  # fmt: skip
+    tsconfig = '// for the editor\n{ "extends": "./tsconfig.base.json", "compilerOptions": {"outDir": "./dist/esm",},}'
+    root = _project(tmp_path, package, **{"tsconfig.esm.json": tsconfig})
+    (root / "src/test").mkdir(parents=True)
+    (root / "src/test/v4.test.ts").write_text("")
+    env = infer_js_recipe(root, None).environment
+    assert env.build == ["npm run build"] and env.runner_options == ["--enable-source-maps"]
+    assert env.compiled_tests == {"src/": "dist/esm/"}
 
 
 def test_no_dependencies_install_nothing(tmp_path):
@@ -94,12 +160,8 @@ def test_infer_recipe_takes_the_js_path_for_a_javascript_task(tmp_path):
     root = _project(tmp_path, {"devDependencies": {"vitest": "1"}})
     (tmp_path / "package-lock.json").write_text("{}")
     env = infer_recipe(root, make_task(language="javascript")).environment
-    assert (env.python, env.node, env.log_parser, env.install) == (
-        None,
-        "20",
-        "vitest",
-        ["npm ci --no-audit --no-fund"],
-    )
+    assert (env.python, env.node, env.log_parser) == (None, "20", "vitest")
+    assert env.install[0].startswith("npm ci --no-audit --no-fund || ")
 
 
 def test_a_python_recipes_hash_does_not_change_with_the_node_field():
@@ -121,3 +183,26 @@ def test_an_old_pnpm_lockfile_is_installed_by_the_pnpm_that_reads_it(tmp_path, v
     lockfile = {"pnpm-lock.yaml": f"lockfileVersion: {version}\n"}
     root = _project(tmp_path, {"devDependencies": {"jest": "29"}}, **lockfile)
     assert infer_js_recipe(root, None).environment.install[0].startswith(install)
+
+
+def test_the_build_is_the_pretest_script_when_it_compiles_else_build_else_compile(tmp_path):
+    yargs = {"scripts": {"pretest": "npm run compile -- -p tsconfig.test.json", "compile": "rimraf build && tsc",
+                         "test": "c8 mocha --enable-source-maps ./test/*.mjs --require ./test/before.mjs "
+                                 "--timeout=24000 --check-leaks"},
+             "devDependencies": {"typescript": "5", "mocha": "10"}}  # fmt: skip
+    env = infer_js_recipe(_project(tmp_path, yargs), None).environment
+    assert env.build == ["npm run pretest"]
+    assert env.runner_options == ["--enable-source-maps", "--require", "./test/before.mjs", "--timeout=24000",
+                                  "--check-leaks"]  # fmt: skip
+    lint = {"scripts": {"pretest": "eslint .", "compile": "tsc"}, "devDependencies": {"typescript": "5"}}
+    assert infer_js_recipe(_project(tmp_path, lint), None).environment.build == ["npm run compile"]
+
+
+def test_node_options_come_from_the_command_that_runs_the_tests():
+    from swefarm.harness.recipe_js_scripts import runner_options
+
+    remark = {"scripts": {"build": "tsc --build", "test": "npm run build && npm run test-coverage",
+                          "test-coverage": "c8 --100 npm run test-api",
+                          "test-api": "node --conditions development test.js"}}  # fmt: skip
+    assert runner_options(remark, "node") == (["--conditions", "development"], {})
+    assert runner_options({"scripts": {"start": "node --inspect server.js"}}, "node") == ([], {})

@@ -48,3 +48,17 @@ def test_no_tests_and_unknown_runners_are_refused():
         js_command("node", [], "/tmp/r")
     with pytest.raises(ValueError, match="unknown JS test runner"):
         js_command("ava", ["a.js::x"], "/tmp/r")
+
+
+def test_a_compiled_test_runs_as_its_outdir_file_and_its_ids_keep_the_source_path():
+    from swefarm.harness.recipe_js_scripts import compiled_path, source_path
+
+    compiled = {"src/": "dist/esm/"}
+    cmd = js_command("node", ["src/test/v4.test.ts::v4 > is random"], "/tmp/r", options=["--enable-source-maps"],
+                     compiled=compiled)  # fmt: skip
+    assert cmd.rstrip().endswith(" dist/esm/test/v4.test.js") and "node --enable-source-maps --test" in cmd
+    assert source_path("dist/esm/test/v4.test.js", compiled) == "src/test/v4.test.ts"
+    assert source_path("dist/esm/test/v4.test.mjs", compiled) == "src/test/v4.test.mts"
+    assert compiled_path("src/test/a.test.mts", compiled) == "dist/esm/test/a.test.mjs"
+    assert compiled_path("test/other.test.js", compiled) == "test/other.test.js"  # not under the sources: as is
+    assert source_path("lib/x.test.js", compiled) == "lib/x.test.js"
