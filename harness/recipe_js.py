@@ -81,6 +81,7 @@ def package_manager(root: Path, package: dict[str, Any]) -> tuple[str, str | Non
 LATER_DAYS = 365
 #: npm 7+ refuses a tree whose peer dependencies conflict (ERESOLVE); npm 6, the projects' own, did not.
 LEGACY_PEERS = "--legacy-peer-deps"
+NO_SCRIPTS = "--ignore-scripts"
 _PLAIN = "npm install --no-audit --no-fund --no-package-lock"
 
 
@@ -97,7 +98,7 @@ def _fallbacks(commands: list[str]) -> str:
     """One shell command that tries each command in turn, saying on stderr which one it falls back to."""
     chain = commands[0]
     for command in commands[1:]:
-        say = shlex.quote(f"swefarm: falling back to: {command}")
+        say = shlex.quote(f"swefarm: falling back to: {command.split(' || ', 1)[0]}")
         chain += f" || {{ echo {say} >&2; {command}; }}"
     return chain
 
@@ -122,6 +123,33 @@ def _dated_install(day: datetime | None, unreachable: dict[str, str]) -> str:
 
 def _stamp(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+#: Yarn 2+ settings for an install here: packages in node_modules whatever the project's linker (a runner
+#: from node_modules/.bin, and code that reads node_modules, work as for npm), its cache in the project.
+_BERRY_ENV = "YARN_NODE_LINKER=node-modules YARN_ENABLE_GLOBAL_CACHE=false YARN_ENABLE_TELEMETRY=0"
+
+
+def _yarn_berry(root: Path, package: dict[str, Any]) -> str | None:
+    """The install command of a Yarn 2+ project (its yarn.lock has `__metadata`), without its options: the
+    project's own release (`yarnPath` in .yarnrc.yml, which the base's yarn 1 hands over to), else the release
+    `packageManager` names from the npm registry (@yarnpkg/cli-dist); None for a yarn 1 project."""
+    try:
+        head = (root / "yarn.lock").read_text(errors="replace")[:2000]
+    except OSError:
+        return None
+    if not re.search(r"^__metadata:", head, re.M):
+        return None
+    try:
+        rc = (root / ".yarnrc.yml").read_text(errors="replace")
+    except OSError:
+        rc = ""
+    path = re.search(r"^yarnPath:\s*['\"]?([^'\"\s]+)", rc, re.M)
+    if path and (root / path.group(1)).is_file():
+        return f"{_BERRY_ENV} yarn install"
+    declared = str(package.get("packageManager", ""))
+    version = declared.split("@", 1)[1].split("+", 1)[0] if declared.startswith("yarn@") else "4"
+    return f"{_BERRY_ENV} npx --yes --package=@yarnpkg/cli-dist@{shlex.quote(version)} -- yarn install"
 
 
 #: pnpm lockfile major versions the base's pnpm (9) cannot read, and the pnpm that wrote them.
@@ -212,16 +240,28 @@ def infer_js_recipe(root: Path, task: Task | None = None):
         notes.append(f"{lockfile} ignored: it pins dependencies from git hosts or URLs; resolved as of the date")
         lockfile, manager = None, "npm"
     install: list[str] = []
+    day = task.created_at if task and task.created_at else None
     if deps or (package.get("workspaces") and lockfile):
+        # a lockfile the registry no longer serves in full (a version unpublished, a 404) or that the tools here
+        # cannot read: resolved as of the task's date instead, as without one
+        dated = _dated_install(day, unreachable)
+        # a dependency's install script that needs more than the registry (sharp's libvips from GitHub): the
+        # locked tree without install scripts
         if lockfile == "pnpm-lock.yaml" and (pnpm := _pnpm_for(root / lockfile)):
-            install.append(f"npx --yes pnpm@{pnpm} install --frozen-lockfile")  # the base's pnpm 9 cannot read it
+            frozen = f"npx --yes pnpm@{pnpm} install --frozen-lockfile"
+            install.append(_fallbacks([frozen, f"{frozen} {NO_SCRIPTS}", dated]))
             notes.append(f"pnpm-lock.yaml is older than pnpm 9 reads: pnpm {pnpm} from the registry installs it")
         elif lockfile == "package-lock.json" or lockfile == "npm-shrinkwrap.json":
-            install.append(_fallbacks([_FROZEN["npm"], f"{_FROZEN['npm']} {LEGACY_PEERS}"]))
+            frozen = _FROZEN["npm"]
+            steps = [frozen, f"{frozen} {LEGACY_PEERS}", f"{frozen} {LEGACY_PEERS} {NO_SCRIPTS}", dated]
+            install.append(_fallbacks(steps))
+        elif lockfile == "yarn.lock" and (berry := _yarn_berry(root, package)):
+            install.append(_fallbacks([f"{berry} --immutable", f"YARN_ENABLE_IMMUTABLE_INSTALLS=false {berry}", dated]))
+            notes.append("yarn 2+ (yarn.lock's __metadata): installed into node_modules, Plug'n'Play or not")
         elif lockfile:
-            install.append(_FROZEN[manager])
+            install.append(_fallbacks([_FROZEN[manager], f"{_FROZEN[manager]} {NO_SCRIPTS}", dated]))
         else:
-            install.append(_dated_install(task.created_at if task and task.created_at else None, unreachable))
+            install.append(dated)
             if unreachable:
                 names = ", ".join(f"{n} ({s})" for n, s in sorted(unreachable.items()))
                 notes.append(f"left out of the install, only a git host or URL serves them: {names}")

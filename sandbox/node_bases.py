@@ -38,7 +38,7 @@ REGISTRY = "https://registry.npmjs.org"
 #: (npm_config_nodedir=/usr in the environment image; without it node-gyp downloads them from nodejs.org).
 PACKAGES = ["python3", "git", "ca-certificates", "nodejs", "libnode-dev", "g++", "make"]
 #: Bumped when what a Node base holds changes, so a cached rootfs or image made the old way is not used.
-#: n2: a compiler and Node's headers for native addons.
+#: n2: a compiler, Node's headers and `node-gyp` on PATH for native addons.
 NODE_BASE_FORMAT = "n2"
 FORMAT_LABEL = "swefarm.node_base_format"
 
@@ -138,3 +138,6 @@ def _add_tools(root: Path, tools: dict[str, bytes]) -> None:
             link.parent.mkdir(parents=True, exist_ok=True)
             link.unlink(missing_ok=True)
             link.symlink_to(Path("/usr/local/lib/node_modules") / name / rel)
+    gyp = Path("/usr/local/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js")
+    if (root / gyp.relative_to("/")).is_file():  # npm's own node-gyp on PATH: yarn 1 and pnpm look for it there
+        (root / "usr/local/bin/node-gyp").symlink_to(gyp)

@@ -3,6 +3,7 @@ made with real git, built from the npm registry on the real engine, validated, a
 
 - tests that run compiled from a TypeScript outDir (`node --test dist/test/*.js`, sources in src/test/*.ts:
   uuid): ids keep the source's path, the build runs before every run, canaries survive the type checker;
+- a Yarn 2+ project with Plug'n'Play (no node_modules of its own): installed into node_modules by its release;
 - a project whose install needs what only its scripts or the network beyond the registry give (ejs, micromatch,
   validator.js, ajv): mocha's `-u tdd` from the test script, a `github:` dependency (left out of the install),
   peer dependencies npm 7+ refuses (ERESOLVE: npm 6's rules), a native addon compiled against the base's
@@ -127,4 +128,65 @@ def test_a_project_needing_its_scripts_options_a_pruned_install_npm6_peers_and_l
     assert shown == package_text
     gold, empty = grade(task, task.patch, docker_client), grade(task, "", docker_client)
     assert gold.resolved and gold.canaries == 3 and not gold.tampered, gold  # canaries under mocha's TDD interface
+    assert not empty.resolved and not empty.tampered and empty.infra_error is None, empty
+
+
+def test_the_pruning_script_removes_a_dependency_from_every_section_on_the_node_base(docker_client, tmp_path):
+    from swefarm.harness.recipe_js import _PRUNE
+    from swefarm.sandbox.node_bases import NODE_BASES, ensure_node_base
+
+    base = NODE_BASES["20"]
+    ensure_node_base(docker_client, base, log=lambda *a: None)
+    package = {"name": "x", "dependencies": {"a": "1", "gone": "u/r"}, "devDependencies": {"gone": "u/r", "b": "2"}}
+    (tmp_path / "package.json").write_text(json.dumps(package))
+    docker_client.containers.run(base.tag, ["node", "-e", _PRUNE, "gone"], network_mode="none", remove=True,
+                                 volumes={str(tmp_path): {"bind": "/w", "mode": "rw"}}, working_dir="/w")  # fmt: skip
+    after = json.loads((tmp_path / "package.json").read_text())
+    assert after == {"name": "x", "dependencies": {"a": "1"}, "devDependencies": {"b": "2"}}
+
+
+BERRY = "4.5.3"
+ADD_JS = "function add(a, b) { return a - b; }\nmodule.exports = { add };\n"
+
+
+@pytest.fixture(scope="module")
+def berry_task(docker_client, tmp_path_factory):
+    """A Plug'n'Play project of Yarn 4 (its lockfile made here by that release, in the node base)."""
+    from swefarm.harness.images import DEFAULT_CA_BUNDLE
+    from swefarm.sandbox.node_bases import NODE_BASES, ensure_node_base
+
+    base = NODE_BASES["20"]
+    ensure_node_base(docker_client, base, log=lambda *a: None)
+    package = {"name": "add-berry", "version": "1.0.0", "packageManager": f"yarn@{BERRY}",
+               "scripts": {"test": "mocha"}, "devDependencies": {"mocha": "10.4.0"}}  # fmt: skip
+    old = "const assert = require('assert');\nconst { add } = require('../src/add');\n\n" \
+          "describe('add', () => {\n  it('zero', () => { assert.strictEqual(add(0, 0), 0); });\n{new}});\n"  # fmt: skip
+    new = "  it('two numbers', () => { assert.strictEqual(add(2, 3), 5); });\n"
+    before = {"package.json": json.dumps(package, indent=2) + "\n", ".yarnrc.yml": "nodeLinker: pnp\n",
+              ".gitignore": "node_modules/\n.yarn/\n.pnp.*\n", "src/add.js": ADD_JS,
+              "test/add.spec.js": old.replace("{new}", "")}  # fmt: skip
+    work = tmp_path_factory.mktemp("berry-lock")
+    (work / "package.json").write_text(before["package.json"])
+    (work / ".yarnrc.yml").write_text(before[".yarnrc.yml"])
+    ca = {DEFAULT_CA_BUNDLE: {"bind": "/etc/swefarm/ca.crt", "mode": "ro"}} if DEFAULT_CA_BUNDLE else {}
+    make_lock = f"npx --yes --package=@yarnpkg/cli-dist@{BERRY} -- yarn install --mode=update-lockfile"
+    docker_client.containers.run(
+        base.tag, ["bash", "-c", make_lock], network_mode="host", remove=True, working_dir="/w",
+        volumes={str(work): {"bind": "/w", "mode": "rw"}, **ca},
+        environment={"NODE_EXTRA_CA_CERTS": "/etc/swefarm/ca.crt", "YARN_ENABLE_TELEMETRY": "0"},
+    )  # fmt: skip
+    before["yarn.lock"] = (work / "yarn.lock").read_text()
+    after = {"src/add.js": ADD_JS.replace("a - b", "a + b"),
+             "test/add.spec.js": old.replace("{new}", new)}  # fmt: skip
+    task = _build_and_validate(docker_client, tmp_path_factory, "add-berry", before, after)
+    yield task
+    subprocess.run(["docker", "rmi", "-f", task.environment.image], capture_output=True)
+
+
+def test_a_yarn_plug_n_play_project_builds_validates_and_grades(berry_task, docker_client):
+    task = berry_task
+    assert "yarn install --immutable" in task.environment.install[0]
+    assert task.FAIL_TO_PASS == ["test/add.spec.js::add two numbers"]
+    gold, empty = grade(task, task.patch, docker_client), grade(task, "", docker_client)
+    assert gold.resolved and gold.canaries == 3 and not gold.tampered, gold
     assert not empty.resolved and not empty.tampered and empty.infra_error is None, empty

@@ -65,26 +65,18 @@ def test_dependencies_only_a_git_host_serves_are_left_out_of_the_install_and_pac
     assert any("time-require" in note and "left out" in note for note in result.notes)
 
 
-def test_the_pruning_script_removes_the_dependency_from_every_section(tmp_path):
-    import shutil
-    import subprocess
-
-    if not shutil.which("node"):
-        pytest.fail("node is needed (make test installs it)")
-    from swefarm.harness.recipe_js import _PRUNE
-
-    package = {"name": "x", "dependencies": {"a": "1", "gone": "u/r"}, "devDependencies": {"gone": "u/r", "b": "2"}}
-    (tmp_path / "package.json").write_text(json.dumps(package))
-    subprocess.run(["node", "-e", _PRUNE, "gone"], cwd=tmp_path, check=True)
-    after = json.loads((tmp_path / "package.json").read_text())
-    assert after == {"name": "x", "dependencies": {"a": "1"}, "devDependencies": {"b": "2"}}
-
-
-def test_a_lockfile_install_falls_back_to_npm_6s_peer_rules(tmp_path):
+def test_a_lockfile_install_falls_back_to_npm_6s_peer_rules_then_to_the_dependencies_as_of_the_date(tmp_path):
     root = _project(tmp_path, {"devDependencies": {"jest": "^29"}}, **{"package-lock.json": "{}"})
-    (install,) = infer_js_recipe(root, None).environment.install
-    assert install.startswith("npm ci --no-audit --no-fund || ")
-    assert install.endswith("npm ci --no-audit --no-fund --legacy-peer-deps; }")
+    task = make_task(language="javascript", created_at="2023-03-04T05:06:07Z")
+    (install,) = infer_js_recipe(root, task).environment.install
+    steps = install.split(" || ")
+    assert steps[0] == "npm ci --no-audit --no-fund"
+    assert steps[1].endswith("npm ci --no-audit --no-fund --legacy-peer-deps; }")
+    # an install script that downloads from GitHub (sharp): the locked tree without install scripts
+    assert steps[2].endswith("npm ci --no-audit --no-fund --legacy-peer-deps --ignore-scripts; }")
+    # a locked version the registry no longer serves (date-fns: a 404): the lockfile is left aside
+    assert "npm install --no-audit --no-fund --no-package-lock --before=2023-03-04T05:06:07Z" in steps[3]
+    assert install.endswith("--before=2024-03-03T05:06:07Z --legacy-peer-deps; }; }")
 
 
 def test_the_runners_options_and_variables_come_from_the_projects_scripts(tmp_path):
@@ -206,3 +198,19 @@ def test_node_options_come_from_the_command_that_runs_the_tests():
                           "test-api": "node --conditions development test.js"}}  # fmt: skip
     assert runner_options(remark, "node") == (["--conditions", "development"], {})
     assert runner_options({"scripts": {"start": "node --inspect server.js"}}, "node") == ([], {})
+
+
+def test_a_yarn_2_project_installs_with_its_own_release_into_node_modules(tmp_path):
+    lock = "# yarn lockfile\n\n__metadata:\n  version: 8\n  cacheKey: 10\n"
+    package = {"packageManager": "yarn@4.5.3", "devDependencies": {"vitest": "1"}}
+    env = infer_js_recipe(_project(tmp_path, package, **{"yarn.lock": lock}), None).environment
+    first = env.install[0].split(" || ")[0]
+    assert first == ("YARN_NODE_LINKER=node-modules YARN_ENABLE_GLOBAL_CACHE=false YARN_ENABLE_TELEMETRY=0 "
+                     "npx --yes --package=@yarnpkg/cli-dist@4.5.3 -- yarn install --immutable")  # fmt: skip
+    (tmp_path / ".yarn/releases").mkdir(parents=True)
+    (tmp_path / ".yarn/releases/yarn-4.1.0.cjs").write_text("")
+    (tmp_path / ".yarnrc.yml").write_text("nodeLinker: pnp\nyarnPath: .yarn/releases/yarn-4.1.0.cjs\n")
+    first = infer_js_recipe(tmp_path, None).environment.install[0].split(" || ")[0]
+    assert first.endswith("YARN_ENABLE_TELEMETRY=0 yarn install --immutable")  # yarn 1 hands over to yarnPath
+    (tmp_path / "yarn.lock").write_text('# yarn lockfile v1\n\nmocha@^10:\n  version "10.4.0"\n')
+    assert infer_js_recipe(tmp_path, None).environment.install[0].startswith("yarn install --frozen-lockfile")
