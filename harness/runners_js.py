@@ -101,7 +101,8 @@ def js_command(
         raise ValueError(f"unknown JS test runner {runner!r}; known: {', '.join(JS_RUNNERS)}")
     files = list(dict.fromkeys(compiled_path(split_id(t)[0], compiled or {}) for t in tests))
     titles = [split_id(t)[1] for t in tests]
-    whole = any(not title for title in titles)  # a whole file asked for: a name filter would cut it
+    # a whole file asked for: a name filter would cut it; a title with a NUL, which no command line can hold
+    whole = any(not title or "\x00" in title for title in titles)
     report = shlex.quote(report_path)
     prefix = f"rm -f {report}; "
     if build:

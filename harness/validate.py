@@ -155,7 +155,7 @@ def _confirm_as_graded(
     gold = _run(provider, image, task, [("gold", task.patch), ("tests", task.test_patch)], timeout, targets)
     report.runs += [_record(base, "base-selected"), _record(gold, "gold-selected")]
     if not gold.statuses:
-        cause = crash_cause(gold.log_tail, gold.exit_code)
+        cause = crash_cause(gold.log_tail, gold.exit_code, gold.parser)
         report.end(ValidationOutcome.NO_TEST_RESULTS, "the tests selected by id reported nothing", cause)
         return
     at_gold, at_base = TestIndex(gold.parser, gold.statuses), TestIndex(base.parser, base.statuses)
@@ -211,21 +211,21 @@ def _classify(report: ValidationReport, base: TestRun, gold: list[TestRun]) -> N
 def _outcome(report: ValidationReport, base: TestRun, gold: list[TestRun], has_tests: bool) -> None:
     stuck = next((r for r in gold if _timed_out(r)), None)  # a base run may hang: that is the bug
     if stuck is not None:
-        cause = crash_cause(stuck.log_tail, stuck.exit_code)
+        cause = crash_cause(stuck.log_tail, stuck.exit_code, stuck.parser)
         report.end(ValidationOutcome.NO_TEST_RESULTS, "a test run did not finish", cause)
     elif report.fail_to_pass:
         report.end(ValidationOutcome.VALID, "")
     elif report.collection_errors:
         names = ", ".join(module_of(m) for m in report.collection_errors[:3])
         more = f" and {len(report.collection_errors) - 3} more" if len(report.collection_errors) > 3 else ""
-        cause = f"{names}{more}: {crash_cause(gold[0].log_tail, gold[0].exit_code)}"
+        cause = f"{names}{more}: {crash_cause(gold[0].log_tail, gold[0].exit_code, gold[0].parser)}"
         report.end(ValidationOutcome.ENVIRONMENT_BROKEN, "test modules fail to import before and after the fix", cause)
     elif not has_tests:
         run = gold[0] if gold else base
         report.end(
             ValidationOutcome.NO_TEST_RESULTS,
             "the gold runs reported no test results",
-            crash_cause(run.log_tail, run.exit_code),
+            crash_cause(run.log_tail, run.exit_code, run.parser),
         )
     else:
         report.end(ValidationOutcome.NO_FAIL_TO_PASS, "no test fails before the gold patch and passes after it")

@@ -50,7 +50,7 @@ def module_of(entry: str) -> str:
     return match["module"] if match else entry
 
 
-def crash_cause(log: str, exit_code: int | None) -> str:
+def crash_cause(log: str, exit_code: int | None, parser: str = "pytest") -> str:
     """One line saying why a run produced no (or no usable) results, read from its output and exit code.
 
     The timeout note the sandbox prints wins; then the exception that ended the last Python traceback
@@ -67,7 +67,7 @@ def crash_cause(log: str, exit_code: int | None) -> str:
     if found or (found := _last(lines, (_NOTHING,))):
         return f"{found} ({code})"
     last = _short(lines[-1]) if lines else "(no output)"
-    if exit_code in _PYTEST_EXITS:
+    if exit_code in _PYTEST_EXITS and parser == "pytest":  # other runners' codes mean other things
         return f"{_PYTEST_EXITS[exit_code]} ({code}); last line: {last}"
     return f"{code}; last line: {last}"
 

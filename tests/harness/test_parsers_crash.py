@@ -130,3 +130,8 @@ def test_a_multi_line_pytest_error_is_named_by_its_first_line():
     assert crash_cause(log, 2) == (
         "pytest.PytestRemovedIn10Warning: Passing a non-Collection iterable to parametrize is deprecated. (exit code 2)"
     )
+
+
+def test_pytests_exit_codes_are_not_read_into_another_runners():
+    assert crash_cause("some vitest output", 2, "pytest").startswith("pytest was interrupted")
+    assert crash_cause("some vitest output", 2, "vitest") == "exit code 2; last line: some vitest output"

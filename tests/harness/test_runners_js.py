@@ -62,3 +62,8 @@ def test_a_compiled_test_runs_as_its_outdir_file_and_its_ids_keep_the_source_pat
     assert compiled_path("src/test/a.test.mts", compiled) == "dist/esm/test/a.test.mjs"
     assert compiled_path("test/other.test.js", compiled) == "test/other.test.js"  # not under the sources: as is
     assert source_path("lib/x.test.js", compiled) == "lib/x.test.js"
+
+
+def test_a_title_holding_a_nul_runs_its_file_whole_since_no_command_line_can_hold_it():
+    cmd = js_command("vitest", ["test/parse.test.ts::parseURL > 'a\x00b'", "test/parse.test.ts::other"], "/tmp/r")
+    assert "\x00" not in cmd and " -t " not in cmd and cmd.endswith(" test/parse.test.ts")
