@@ -12,9 +12,9 @@
   fits; yarn and pnpm have no such option, so npm installs for them too); nothing without dependencies;
 - the runner from package.json: vitest, jest or mocha in its dependencies or its `test` script,
   else `node --test`;
-- a build before every test run (`npm run build`) when the tests run compiled code: TypeScript
-  in the dependencies, a `build` script, and a runner that does not compile TypeScript itself
-  (node, mocha without ts-node or tsx).
+- a build before every test run: the compiling commands of `pretest` (npm runs it before `npm test`), else
+  `npm run build` (or `compile`) when the tests run compiled TypeScript: TypeScript in the dependencies and a
+  runner that does not compile it itself (node, mocha without ts-node or tsx).
 
 Nothing in the checkout is executed.
 """
@@ -31,6 +31,7 @@ from typing import Any
 from swefarm.harness.recipe_js_scripts import (
     build_script,
     compiled_tests,
+    pretest_builds,
     runner_options,
     unreachable_dependencies,
 )
@@ -267,11 +268,13 @@ def infer_js_recipe(root: Path, task: Task | None = None):
                 notes.append(f"left out of the install, only a git host or URL serves them: {names}")
             manager = "npm"
     compiles_itself = runner in ("jest", "vitest") or any(d in deps for d in ("ts-node", "tsx", "@swc/register"))
-    build = []
-    if "typescript" in deps and (script := build_script(package)) and not compiles_itself:
+    build = pretest_builds(package)
+    if build:
+        notes.append(f"the project compiles before its tests (pretest): `{' && '.join(build)}` before every run")
+    elif "typescript" in deps and (script := build_script(package)) and not compiles_itself:
         build = [f"{_RUN[manager]} {script}"]
         notes.append(f"the tests run compiled TypeScript: `{build[0]}` before every run")
-    options, script_env = runner_options(package, runner)
+    options, script_env = runner_options(package, runner, root)
     compiled = compiled_tests(root, package) if build else {}
     if compiled:
         where = ", ".join(f"{source or './'}* as {out}*" for source, out in compiled.items())

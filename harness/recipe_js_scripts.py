@@ -67,9 +67,40 @@ def _words(command: str) -> list[str]:
         return command.split()
 
 
-def runner_options(package: dict[str, Any], runner: str) -> tuple[list[str], dict[str, str]]:
+def runner_options(package: dict[str, Any], runner: str, root: Path | None = None) -> tuple[list[str], dict[str, str]]:
     """The options the project's scripts give `runner` where they run it (the first such command, from the
-    test scripts first, then every script), and the variables they set before it."""
+    test scripts first, then every script), and the variables they set before it; for mocha, then those of a
+    `test/mocha.opts` (mocha 8+ ignores that file; a project that kept it meant its `--ui tdd`)."""
+    options, env = _script_options(package, runner)
+    opts = Path(root or ".") / "test" / "mocha.opts"
+    if runner == "mocha" and root is not None and opts.is_file():
+        try:
+            lines = opts.read_text(errors="replace").splitlines()
+        except OSError:
+            lines = []
+        words = [w for line in lines if not line.lstrip().startswith("#") for w in _words(line)]
+        options += [o for o in _kept(words, _KEPT["mocha"]) if o not in options]
+    return options, env
+
+
+def _kept(words: list[str], kept: dict[str, int]) -> list[str]:
+    """The options of `words` that `kept` names (with their values)."""
+    options: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        name, eq, _value = word.partition("=")
+        if name in kept:
+            if eq or not kept[name]:
+                options.append(word)
+            elif i + 1 < len(words):
+                options += [word, words[i + 1]]
+                i += 1
+        i += 1
+    return options
+
+
+def _script_options(package: dict[str, Any], runner: str) -> tuple[list[str], dict[str, str]]:
     kept = _KEPT.get(runner, {})
     texts = test_scripts(package) + list(_scripts(package).values())
     binary = "node" if runner == "node" else runner
@@ -80,21 +111,7 @@ def runner_options(package: dict[str, Any], runner: str) -> tuple[list[str], dic
                 continue
             at = words.index(binary)
             env = dict(w.split("=", 1) for w in words[:at] if _ENV_WORD.match(w))
-            options: list[str] = []
-            rest = words[at + 1 :]
-            i = 0
-            while i < len(rest):
-                word = rest[i]
-                name, eq, _value = word.partition("=")
-                if name in kept:
-                    takes = kept[name]
-                    if eq or not takes:
-                        options.append(word)
-                    elif i + 1 < len(rest):
-                        options += [word, rest[i + 1]]
-                        i += 1
-                i += 1
-            return options, env
+            return _kept(words[at + 1 :], kept), env
     return [], {}
 
 
@@ -105,12 +122,17 @@ _COMPILES = re.compile(
 
 
 def build_script(package: dict[str, Any]) -> str | None:
-    """The script that compiles the project before its tests: `pretest` when it compiles, else `build`, else
-    `compile` (yargs: `"pretest": "npm run compile -- -p tsconfig.test.json"`; uuid: `"build"`)."""
+    """The script that compiles a TypeScript project: `build`, else `compile` (uuid: `"build"`)."""
     scripts = _scripts(package)
-    if _COMPILES.search(scripts.get("pretest", "")):
-        return "pretest"
     return next((name for name in ("build", "compile") if name in scripts), None)
+
+
+def pretest_builds(package: dict[str, Any]) -> list[str]:
+    """The commands of the `pretest` script that compile: npm runs them before every `npm test`, so the tests may
+    need their output (validator.js: `"pretest": "npm run build && npm run lint"` -> ["npm run build"]; yargs:
+    `"npm run compile -- -p tsconfig.test.json"`). Linters and the like are left out."""
+    pretest = _scripts(package).get("pretest", "")
+    return [part.strip() for part in re.split(r"&&|;", pretest) if _COMPILES.search(part)]
 
 
 def _runs_tests(words: list[str]) -> bool:

@@ -177,13 +177,13 @@ def test_an_old_pnpm_lockfile_is_installed_by_the_pnpm_that_reads_it(tmp_path, v
     assert infer_js_recipe(root, None).environment.install[0].startswith(install)
 
 
-def test_the_build_is_the_pretest_script_when_it_compiles_else_build_else_compile(tmp_path):
+def test_the_build_is_what_pretest_compiles_else_build_else_compile(tmp_path):
     yargs = {"scripts": {"pretest": "npm run compile -- -p tsconfig.test.json", "compile": "rimraf build && tsc",
                          "test": "c8 mocha --enable-source-maps ./test/*.mjs --require ./test/before.mjs "
                                  "--timeout=24000 --check-leaks"},
              "devDependencies": {"typescript": "5", "mocha": "10"}}  # fmt: skip
     env = infer_js_recipe(_project(tmp_path, yargs), None).environment
-    assert env.build == ["npm run pretest"]
+    assert env.build == ["npm run compile -- -p tsconfig.test.json"]
     assert env.runner_options == ["--enable-source-maps", "--require", "./test/before.mjs", "--timeout=24000",
                                   "--check-leaks"]  # fmt: skip
     lint = {"scripts": {"pretest": "eslint .", "compile": "tsc"}, "devDependencies": {"typescript": "5"}}
@@ -214,3 +214,18 @@ def test_a_yarn_2_project_installs_with_its_own_release_into_node_modules(tmp_pa
     assert first.endswith("YARN_ENABLE_TELEMETRY=0 yarn install --immutable")  # yarn 1 hands over to yarnPath
     (tmp_path / "yarn.lock").write_text('# yarn lockfile v1\n\nmocha@^10:\n  version "10.4.0"\n')
     assert infer_js_recipe(tmp_path, None).environment.install[0].startswith("yarn install --frozen-lockfile")
+
+
+def test_pretests_compiling_commands_run_before_the_tests_whatever_the_language_and_linters_do_not(tmp_path):
+    validator = {"scripts": {"build": "run-p build:*", "pretest": "npm run build && npm run lint",
+                             "test": "nyc mocha --require @babel/register --reporter dot --recursive"},
+                 "devDependencies": {"mocha": "10", "@babel/register": "7"}}  # fmt: skip
+    env = infer_js_recipe(_project(tmp_path, validator), None).environment
+    assert env.build == ["npm run build"] and env.runner_options == ["--require", "@babel/register", "--recursive"]
+
+
+def test_mochas_legacy_opts_file_gives_its_interface(tmp_path):
+    root = _project(tmp_path, {"scripts": {"test": "mocha"}, "devDependencies": {"mocha": "10"}})
+    (root / "test").mkdir()
+    (root / "test/mocha.opts").write_text("# options\n--ui tdd\n--reporter dot\n")
+    assert infer_js_recipe(root, None).environment.runner_options == ["--ui", "tdd"]
