@@ -25,6 +25,7 @@ do not, and every test our rules left out, is explained in `dropped`
 
 from __future__ import annotations
 
+import posixpath
 from datetime import UTC, datetime
 
 import docker
@@ -88,6 +89,27 @@ def test_targets(task: Task) -> list[str]:
     return module_labels(runner, files) if runner in ("django", "unittest") else files
 
 
+def tests_beside(changed: list[str], tracked: list[str]) -> list[str]:
+    """JS: the test files in the folders of the changed files and above them, for a test patch that changes only
+    what tests read (markdown-it's fixture texts under test/fixtures/ drive test/*.mjs)."""
+    folders = set()
+    for path in changed:
+        folder = posixpath.dirname(path)
+        while folder:
+            folders.add(folder)
+            folder = posixpath.dirname(folder)
+    return sorted(p for p in tracked if is_js_test_file(p) and posixpath.dirname(p) in folders)
+
+
+def _targets_beside(provider: SandboxProvider, image: str, task: Task, timeout: float) -> list[str]:
+    with provider.start(image, sandbox_config()) as sb:
+        ok, message = apply_patch(sb, task.test_patch, "tests")
+        if not ok:
+            raise PatchError(f"the tests patch does not apply: {message[-500:]}")
+        listed = sb.run_stateless("git ls-files -co --exclude-standard", timeout=min(timeout, 120))
+    return tests_beside(files_after(task.test_patch), listed.output.splitlines())
+
+
 def _run(
     provider: SandboxProvider,
     image: str,
@@ -116,14 +138,17 @@ def validate(
     image = image or task_image(task)
     report = ValidationReport(instance_id=task.instance_id)
     started = datetime.now(UTC)
-    if not test_targets(task):
-        report.end(ValidationOutcome.NO_RUNNABLE_TESTS, "the test patch touches no test file this runner can run")
-        return report
+    targets = test_targets(task)
     base, gold = None, []
     try:
-        base = _run(provider, image, task, [("tests", task.test_patch)], timeout)
+        if not targets and task.language != "python":  # a patch of what tests read: the tests beside it
+            targets = _targets_beside(provider, image, task, timeout)
+        if not targets:
+            report.end(ValidationOutcome.NO_RUNNABLE_TESTS, "the test patch touches no test file this runner can run")
+            return report
+        base = _run(provider, image, task, [("tests", task.test_patch)], timeout, targets)
         gold_patches = [("gold", task.patch), ("tests", task.test_patch)]
-        gold = [_run(provider, image, task, gold_patches, timeout) for _ in range(runs)]
+        gold = [_run(provider, image, task, gold_patches, timeout, targets) for _ in range(runs)]
         labels = ["base", *[f"gold{i}" for i in range(runs)]]
         report.runs = [_record(r, label) for r, label in zip([base, *gold], labels, strict=True)]
         _classify(report, base, gold)

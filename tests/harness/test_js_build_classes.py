@@ -3,6 +3,7 @@ made with real git, built from the npm registry on the real engine, validated, a
 
 - tests that run compiled from a TypeScript outDir (`node --test dist/test/*.js`, sources in src/test/*.ts:
   uuid): ids keep the source's path, the build runs before every run, canaries survive the type checker;
+- a test patch that changes only the data a test file reads (markdown-it's fixture texts): the tests beside it;
 - a Yarn 2+ project with Plug'n'Play (no node_modules of its own): installed into node_modules by its release;
 - a project whose install needs what only its scripts or the network beyond the registry give (ejs, micromatch,
   validator.js, ajv): mocha's `-u tdd` from the test script, a `github:` dependency (left out of the install),
@@ -187,6 +188,44 @@ def test_a_yarn_plug_n_play_project_builds_validates_and_grades(berry_task, dock
     task = berry_task
     assert "yarn install --immutable" in task.environment.install[0]
     assert task.FAIL_TO_PASS == ["test/add.spec.js::add two numbers"]
+    gold, empty = grade(task, task.patch, docker_client), grade(task, "", docker_client)
+    assert gold.resolved and gold.canaries == 3 and not gold.tampered, gold
+    assert not empty.resolved and not empty.tampered and empty.infra_error is None, empty
+
+
+SLUG_TEST = """const { test } = require("node:test");
+const assert = require("node:assert");
+const fs = require("node:fs");
+const path = require("node:path");
+const { slug } = require("../src/slug");
+
+for (const line of fs.readFileSync(path.join(__dirname, "fixtures/cases.txt"), "utf8").split("\\n").filter(Boolean)) {
+  const [input, output] = line.split(" => ");
+  test(`slug ${input}`, () => {
+    assert.strictEqual(slug(input), output);
+  });
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def fixture_only_task(docker_client, tmp_path_factory):
+    slug = "exports.slug = (s) => s.toLowerCase();\n"
+    before = {"package.json": '{"name": "slug", "version": "1.0.0", "scripts": {"test": "node --test"}}\n',
+              "src/slug.js": slug, "test/cases.test.js": SLUG_TEST,
+              "test/fixtures/cases.txt": "Hello => hello\n"}  # fmt: skip
+    after = {"src/slug.js": slug.replace("s.toLowerCase()", 's.toLowerCase().replace(/ /g, "-")'),
+             "test/fixtures/cases.txt": "Hello => hello\nHello World => hello-world\n"}  # fmt: skip
+    task = _build_and_validate(docker_client, tmp_path_factory, "slug-data", before, after)
+    yield task
+    subprocess.run(["docker", "rmi", "-f", task.environment.image], capture_output=True)
+
+
+def test_a_test_patch_of_fixture_data_only_validates_through_the_tests_beside_it(fixture_only_task, docker_client):
+    task = fixture_only_task
+    assert task.test_files() == ["test/fixtures/cases.txt"]
+    assert task.FAIL_TO_PASS == ["test/cases.test.js::slug Hello World"]
+    assert task.PASS_TO_PASS == ["test/cases.test.js::slug Hello"]
     gold, empty = grade(task, task.patch, docker_client), grade(task, "", docker_client)
     assert gold.resolved and gold.canaries == 3 and not gold.tampered, gold
     assert not empty.resolved and not empty.tampered and empty.infra_error is None, empty

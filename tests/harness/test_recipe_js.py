@@ -229,3 +229,12 @@ def test_mochas_legacy_opts_file_gives_its_interface(tmp_path):
     (root / "test").mkdir()
     (root / "test/mocha.opts").write_text("# options\n--ui tdd\n--reporter dot\n")
     assert infer_js_recipe(root, None).environment.runner_options == ["--ui", "tdd"]
+
+
+def test_the_tests_beside_a_patch_of_fixtures_are_those_in_its_folders_and_above():
+    from swefarm.harness.validate import tests_beside
+
+    tracked = ["test/markdown-it.mjs", "test/misc.mjs", "test/fixtures/markdown-it/x.txt", "test/fixtures/t.test.js",
+               "lib/index.mjs", "other/test/a.test.js", "test/deep/b.test.js"]  # fmt: skip
+    assert tests_beside(["test/fixtures/markdown-it/x.txt"], tracked) == ["test/markdown-it.mjs", "test/misc.mjs"]
+    assert tests_beside(["README.md"], tracked) == []
