@@ -225,6 +225,44 @@ def test_runner(package: dict[str, Any]) -> tuple[str, str]:
 test_runner.__test__ = False  # type: ignore[attr-defined]  # its name must not make pytest collect it
 
 
+#: Folders a build writes to, when ignored by git (tsconfig's outDir counts whether ignored or not).
+_OUTPUTS = ("dist", "build", "lib", "out", "es", "cjs", "esm")
+#: Test files read when looking for imports of the build's output (a large suite is not read whole).
+MAX_TEST_FILES = 2000
+
+
+def tests_import_output(root: Path) -> str | None:
+    """The build-output folder the project's test files import by a relative path (ajv's specs:
+    `from "../dist/standalone/instance"`), when it is tsconfig's outDir or ignored by git; else None."""
+    from swefarm.harness.recipe_js_scripts import out_dirs
+    from swefarm.harness.runners_js import is_js_test_file
+
+    root = Path(root)
+    try:
+        ignored = {line.strip().strip("/") for line in (root / ".gitignore").read_text(errors="replace").splitlines()}
+    except OSError:
+        ignored = set()
+    outputs = {o.rstrip("/") for o in out_dirs(root) if o} | {o for o in _OUTPUTS if o in ignored}
+    if not outputs:
+        return None
+    names = "|".join(sorted(map(re.escape, outputs)))
+    pattern = re.compile(r"""['"](?:\.\.?/)+(""" + names + r""")/""")
+    read = 0
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if "node_modules/" in rel or not is_js_test_file(rel) or not path.is_file():
+            continue
+        read += 1
+        if read > MAX_TEST_FILES:
+            break
+        try:
+            if match := pattern.search(path.read_text(errors="replace")):
+                return match.group(1)
+        except OSError:
+            continue
+    return None
+
+
 def infer_js_recipe(root: Path, task: Task | None = None):
     """How to build and test the JS/TS project checked out at `root` (a RecipeInference)."""
     from swefarm.harness.recipe import RecipeInference
@@ -271,7 +309,10 @@ def infer_js_recipe(root: Path, task: Task | None = None):
     build = pretest_builds(package)
     if build:
         notes.append(f"the project compiles before its tests (pretest): `{' && '.join(build)}` before every run")
-    elif "typescript" in deps and (script := build_script(package)) and not compiles_itself:
+    elif (script := build_script(package)) and (imported := tests_import_output(root)):
+        build = [f"{_RUN[manager]} {script}"]
+        notes.append(f"the tests import the build's output ({imported}/): `{build[0]}` before every run")
+    elif "typescript" in deps and script and not compiles_itself:
         build = [f"{_RUN[manager]} {script}"]
         notes.append(f"the tests run compiled TypeScript: `{build[0]}` before every run")
     options, script_env = runner_options(package, runner, root)

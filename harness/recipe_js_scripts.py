@@ -186,7 +186,7 @@ def _prefix(path: str) -> str:
     return "" if norm in (".", "") else norm.rstrip("/") + "/"
 
 
-def _out_dirs(root: Path) -> dict[str, str | None]:
+def out_dirs(root: Path) -> dict[str, str | None]:
     """{outDir prefix: rootDir prefix or None} of every tsconfig*.json at the project's root."""
     out: dict[str, str | None] = {}
     for path in sorted(root.glob("tsconfig*.json")):
@@ -212,7 +212,7 @@ def compiled_tests(root: Path, package: dict[str, Any]) -> dict[str, str]:
     `node --test dist/esm/test/*.js` with tsconfig's outDir `dist/esm` and the sources of `test/` under `src/`
     gives {"src/": "dist/esm/"}: src/test/v4.test.ts runs as dist/esm/test/v4.test.js."""
     root = Path(root)
-    outs = _out_dirs(root)
+    outs = out_dirs(root)
     if not outs:
         return {}
     for text in test_scripts(package):

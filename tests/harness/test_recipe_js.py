@@ -238,3 +238,14 @@ def test_the_tests_beside_a_patch_of_fixtures_are_those_in_its_folders_and_above
                "lib/index.mjs", "other/test/a.test.js", "test/deep/b.test.js"]  # fmt: skip
     assert tests_beside(["test/fixtures/markdown-it/x.txt"], tracked) == ["test/markdown-it.mjs", "test/misc.mjs"]
     assert tests_beside(["README.md"], tracked) == []
+
+
+def test_tests_that_import_the_builds_output_build_before_every_run(tmp_path):
+    ajv = {"scripts": {"build": "rm -rf dist && tsc", "test-spec": "mocha -r ts-node/register 'spec/**/*.spec.ts'"},
+           "devDependencies": {"mocha": "10", "ts-node": "10", "typescript": "5"}}  # fmt: skip
+    root = _project(tmp_path, ajv, **{"tsconfig.json": '{"compilerOptions": {"outDir": "dist"}}'})
+    (root / "spec").mkdir()
+    (root / "spec/jtd.spec.ts").write_text('import standalone from "../dist/standalone/instance"\n')
+    assert infer_js_recipe(root, None).environment.build == ["npm run build"]  # though ts-node compiles the specs
+    (root / "spec/jtd.spec.ts").write_text('import standalone from "../lib/standalone"\n')
+    assert infer_js_recipe(root, None).environment.build == []
