@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import github
 import requests
 from github import Auth, Github, GithubException
+from swefarm.tasks.database import enable_wal, retry_while_locked
 
 from swefarm.settings import current, swefarm_home
 
@@ -180,10 +181,10 @@ class _Cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, etag TEXT, body TEXT, headers TEXT)"
-        )
+        db = self._db
+        retry_while_locked(lambda: enable_wal(db))
+        table = "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, etag TEXT, body TEXT, headers TEXT)"
+        retry_while_locked(lambda: db.execute(table))
 
     def get(self, key: str) -> tuple[str, str, str] | None:
         with self._lock:

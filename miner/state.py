@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 from swefarm.miner.models import STAGES, PullRecord, Rejection, Stage
+from swefarm.tasks.database import enable_wal, retry_while_locked
 
 from swefarm.settings import swefarm_home
 
@@ -131,8 +132,9 @@ class MinerState:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
+        db = self._db  # a new file opened by several miners at once (bench zoo --jobs 2): retried while locked
+        retry_while_locked(lambda: enable_wal(db))
+        retry_while_locked(lambda: db.executescript(SCHEMA))
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(candidates)")}
         if "quality" not in columns:  # a state file from before quality verdicts
             with self._db:

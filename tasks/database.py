@@ -36,8 +36,8 @@ def initialise(path: Path) -> None:
     """Create the file and its schema if needed, and switch it to WAL."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with connect(path) as conn:
-        _retry_while_locked(lambda: _enable_wal(conn))
-        _retry_while_locked(lambda: conn.executescript(SCHEMA))
+        retry_while_locked(lambda: enable_wal(conn))
+        retry_while_locked(lambda: conn.executescript(SCHEMA))
 
 
 @contextmanager
@@ -89,12 +89,12 @@ def time_key(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _enable_wal(conn: sqlite3.Connection) -> None:
+def enable_wal(conn: sqlite3.Connection) -> None:
     if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         conn.execute("PRAGMA journal_mode=WAL")
 
 
-def _retry_while_locked(step: Callable[[], object]) -> None:
+def retry_while_locked(step: Callable[[], object]) -> None:
     """Run `step`, retrying while another process locks the file: switching a new file to WAL
     fails at once with "database is locked" instead of waiting, whatever the busy timeout."""
     deadline = time.monotonic() + BUSY_TIMEOUT_S
