@@ -128,11 +128,17 @@ def build_script(package: dict[str, Any]) -> str | None:
 
 
 def pretest_builds(package: dict[str, Any]) -> list[str]:
-    """The commands of the `pretest` script that compile: npm runs them before every `npm test`, so the tests may
-    need their output (validator.js: `"pretest": "npm run build && npm run lint"` -> ["npm run build"]; yargs:
-    `"npm run compile -- -p tsconfig.test.json"`). Linters and the like are left out."""
-    pretest = _scripts(package).get("pretest", "")
-    return [part.strip() for part in re.split(r"&&|;", pretest) if _COMPILES.search(part)]
+    """The commands of the `pretest` and `test` scripts that compile: npm runs them before the tests, so the tests
+    may need their output (validator.js: `"pretest": "npm run build && npm run lint"` -> ["npm run build"]; yargs:
+    `"npm run compile -- -p tsconfig.test.json"`; markdown-it: `"npm run lint && CJS_ONLY=1 npm run build && c8
+    mocha"` -> ["CJS_ONLY=1 npm run build"]). Linters, type checks (`tsc --noEmit`) and the runner are left out."""
+    scripts = _scripts(package)
+    parts = [p.strip() for name in ("pretest", "test") for p in re.split(r"&&|;", scripts.get(name, ""))]
+    return [p for p in parts if _COMPILES.search(p) and "--noEmit" not in p and not _RUNNERS.search(p)]
+
+
+#: A command that runs tests rather than builds.
+_RUNNERS = re.compile(r"\b(?:jest|vitest|mocha|ava|tap|node --test)\b")
 
 
 def _runs_tests(words: list[str]) -> bool:

@@ -57,6 +57,30 @@ export default async function* swefarmReport(source) {
   }
 }
 """
+#: mocha's reporter: its json reporter's shape (`tests`, `pending`, `failures`, each `{title, fullTitle, file}`),
+#: written to $SWEFARM_MOCHA_REPORT with the events every mocha since 2 emits (the json reporter's `output`
+#: option came in mocha 9: before it the report went to stdout, among what the tests print).
+MOCHA_REPORTER = r""""use strict";
+const fs = require("fs");
+
+module.exports = function SwefarmReport(runner) {
+  const tests = [], pending = [], failures = [];
+  const row = (t) => ({
+    title: t.title,
+    fullTitle: typeof t.fullTitle === "function" ? t.fullTitle() : t.title,
+    file: t.file || (t.parent && t.parent.file) || "",
+  });
+  runner.on("pass", (t) => tests.push(row(t)));
+  runner.on("pending", (t) => pending.push(row(t)));
+  runner.on("fail", (t) => {
+    failures.push(row(t));
+    if (t.type !== "hook") tests.push(row(t));
+  });
+  runner.once("end", () => {
+    fs.writeFileSync(process.env.SWEFARM_MOCHA_REPORT, JSON.stringify({ tests, pending, failures }));
+  });
+};
+"""
 _BIN = "./node_modules/.bin/"
 
 
@@ -152,7 +176,12 @@ def _vitest(files: list[str], titles: list[str], report: str, options: str = "")
 def _mocha(files: list[str], titles: list[str], report: str, options: str = "") -> str:
     names = f" --grep {shlex.quote(_full_names(titles))}" if titles else ""
     # mocha exits with the number of failures: with a report written, any such count is 1, as other runners say
-    run = f"{_BIN}mocha{options} --reporter json --reporter-option output={report}{names} {_join(files)}"
+    run = (
+        "d=$(mktemp -d /tmp/swefarm-mocha.XXXXXX) && cat > \"$d/report.cjs\" <<'SWEFARM_REPORTER'\n"
+        f"{MOCHA_REPORTER}SWEFARM_REPORTER\n"
+        f'[ -s "$d/report.cjs" ] && SWEFARM_MOCHA_REPORT={report} {_BIN}mocha{options} --reporter "$d/report.cjs"'
+        f"{names} {_join(files)}"
+    )
     return f'{run}; rc=$?; if [ "$rc" -gt 1 ] && [ -s {report} ]; then rc=1; fi; (exit "$rc")'
 
 

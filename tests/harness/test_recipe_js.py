@@ -249,3 +249,12 @@ def test_tests_that_import_the_builds_output_build_before_every_run(tmp_path):
     assert infer_js_recipe(root, None).environment.build == ["npm run build"]  # though ts-node compiles the specs
     (root / "spec/jtd.spec.ts").write_text('import standalone from "../lib/standalone"\n')
     assert infer_js_recipe(root, None).environment.build == []
+
+
+def test_a_test_scripts_own_build_runs_before_every_run_and_its_type_checks_and_runner_do_not():
+    from swefarm.harness.recipe_js_scripts import pretest_builds
+
+    markdown_it = {"scripts": {"test": "npm run lint && CJS_ONLY=1 npm run build && c8 mocha && node support/x.mjs"}}
+    assert pretest_builds(markdown_it) == ["CJS_ONLY=1 npm run build"]
+    checks = {"scripts": {"pretest": "tsc --noEmit", "test": "vitest run && tsc -p tsconfig.test.json --noEmit"}}
+    assert pretest_builds(checks) == []
