@@ -41,11 +41,12 @@ def test_without_a_lockfile_dependencies_resolve_as_of_the_task_date(tmp_path):
     root = _project(tmp_path, {"devDependencies": {"mocha": "^10"}, "packageManager": "yarn@1.22.0"})
     task = make_task(language="javascript", created_at="2023-03-04T05:06:07Z")
     env = infer_js_recipe(root, task).environment
-    first, peers, later = env.install[0].split(" || ")
+    first, peers, later, newest = env.install[0].split(" || ")
     plain = "npm install --no-audit --no-fund --no-package-lock"
     assert first == f"{plain} --before=2023-03-04T05:06:07Z"
     assert peers.endswith(f"{plain} --before=2023-03-04T05:06:07Z --legacy-peer-deps; }}")  # npm 6's peer rules
     assert later.endswith(f"{plain} --before=2024-03-03T05:06:07Z --legacy-peer-deps; }}")
+    assert newest.endswith(f"{plain} --legacy-peer-deps; }}")  # what the ranges allow, with no date
     assert env.log_parser == "mocha"
 
 
@@ -76,7 +77,7 @@ def test_a_lockfile_install_falls_back_to_npm_6s_peer_rules_then_to_the_dependen
     assert steps[2].endswith("npm ci --no-audit --no-fund --legacy-peer-deps --ignore-scripts; }")
     # a locked version the registry no longer serves (date-fns: a 404): the lockfile is left aside
     assert "npm install --no-audit --no-fund --no-package-lock --before=2023-03-04T05:06:07Z" in steps[3]
-    assert install.endswith("--before=2024-03-03T05:06:07Z --legacy-peer-deps; }; }")
+    assert install.endswith("npm install --no-audit --no-fund --no-package-lock --legacy-peer-deps; }; }")
 
 
 def test_the_runners_options_and_variables_come_from_the_projects_scripts(tmp_path):
