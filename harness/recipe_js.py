@@ -208,8 +208,14 @@ def _dependencies(package: dict[str, Any]) -> dict[str, str]:
     return deps
 
 
-def test_runner(package: dict[str, Any]) -> tuple[str, str]:
-    """(node | jest | vitest | mocha, why), from the dependencies and the `test` script."""
+#: Toolkits whose `test` command is a runner they depend on (the project names only the toolkit).
+TOOLKITS = {"@borderless/ts-scripts": "vitest", "kcd-scripts": "jest", "react-scripts": "jest", "tsdx": "jest",
+            "razzle": "jest", "@vue/cli-plugin-unit-jest": "jest", "aegir": "mocha"}  # fmt: skip
+
+
+def test_runner(package: dict[str, Any], root: Path | None = None) -> tuple[str, str]:
+    """(node | jest | vitest | mocha, why), from the `test` script, the dependencies, a toolkit that runs one
+    (path-to-regexp's `ts-scripts test` runs vitest), then a runner's configuration file in `root`."""
     scripts = _section(package, "scripts")
     script = str(scripts.get("test", ""))
     deps = _dependencies(package)
@@ -221,6 +227,13 @@ def test_runner(package: dict[str, Any]) -> tuple[str, str]:
     for runner in RUNNERS:
         if runner in deps:
             return runner, f"runner {runner}: a dependency"
+    for toolkit, runner in TOOLKITS.items():
+        if toolkit in deps:
+            return runner, f"runner {runner}: {toolkit} runs it"
+    for runner in RUNNERS:
+        found = sorted(p.name for p in Path(root or ".").glob(f"{runner}.config.*")) if root else []
+        if root and (found or (runner == "mocha" and any(Path(root).glob(".mocharc*")))):
+            return runner, f"runner {runner}: its configuration ({(found or ['.mocharc'])[0]})"
     return "node", "runner node --test: no jest, vitest or mocha in package.json"
 
 
@@ -274,7 +287,7 @@ def infer_js_recipe(root: Path, task: Task | None = None):
     created = task.created_at.date() if task and task.created_at else None
     manager, lockfile, manager_reason = package_manager(root, package)
     node, node_reason = node_version(root, package, created)
-    runner, runner_reason = test_runner(package)
+    runner, runner_reason = test_runner(package, root)
     deps = _dependencies(package)
     unreachable = unreachable_dependencies(package)
     if unreachable and lockfile:

@@ -259,3 +259,13 @@ def test_a_test_scripts_own_build_runs_before_every_run_and_its_type_checks_and_
     assert pretest_builds(markdown_it) == ["CJS_ONLY=1 npm run build"]
     checks = {"scripts": {"pretest": "tsc --noEmit", "test": "vitest run && tsc -p tsconfig.test.json --noEmit"}}
     assert pretest_builds(checks) == []
+
+
+def test_a_runner_a_toolkit_runs_or_only_its_configuration_names_is_found(tmp_path):
+    wrapped = {
+        "scripts": {"test": "ts-scripts test && npm run size"},
+        "devDependencies": {"@borderless/ts-scripts": "0"},
+    }
+    assert test_runner(wrapped)[0] == "vitest"
+    root = _project(tmp_path, {"scripts": {"test": "turbo run test"}}, **{"jest.config.js": "module.exports = {}"})
+    assert test_runner({}, root)[0] == "jest" and test_runner({})[0] == "node"
