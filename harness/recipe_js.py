@@ -112,9 +112,10 @@ def _dated_install(day: datetime | None, unreachable: dict[str, str]) -> str:
     else:  # a year later when nothing fits the date (a registry that dates versions by when it took them in)
         later = day + timedelta(days=LATER_DAYS)
         # last, the newest versions the ranges allow: a registry (or mirror) that dates versions by when it took
-        # them in has none "before" an older date (remark 2021: "No versions available for @types/mdast")
-        steps = [f"{_PLAIN} --before={_stamp(day)}", f"{_PLAIN} --before={_stamp(day)} {LEGACY_PEERS}",
-                 f"{_PLAIN} --before={_stamp(later)} {LEGACY_PEERS}", f"{_PLAIN} {LEGACY_PEERS}"]  # fmt: skip
+        # them in has none "before" an older date (remark 2021: "No versions available for @types/mdast"). At
+        # each date npm's own peer rules first: npm 6's leave peers out (markdown-it's rollup plugin lost @babel/core)
+        dates = [f" --before={_stamp(day)}", f" --before={_stamp(later)}", ""]
+        steps = [f"{_PLAIN}{when}{peers}" for when in dates for peers in ("", f" {LEGACY_PEERS}")]
     chain = _fallbacks(steps)
     if not unreachable:
         return chain

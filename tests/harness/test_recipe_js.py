@@ -41,12 +41,13 @@ def test_without_a_lockfile_dependencies_resolve_as_of_the_task_date(tmp_path):
     root = _project(tmp_path, {"devDependencies": {"mocha": "^10"}, "packageManager": "yarn@1.22.0"})
     task = make_task(language="javascript", created_at="2023-03-04T05:06:07Z")
     env = infer_js_recipe(root, task).environment
-    first, peers, later, newest = env.install[0].split(" || ")
+    first, peers, later, later_peers, newest, newest_peers = env.install[0].split(" || ")
     plain = "npm install --no-audit --no-fund --no-package-lock"
     assert first == f"{plain} --before=2023-03-04T05:06:07Z"
     assert peers.endswith(f"{plain} --before=2023-03-04T05:06:07Z --legacy-peer-deps; }}")  # npm 6's peer rules
-    assert later.endswith(f"{plain} --before=2024-03-03T05:06:07Z --legacy-peer-deps; }}")
-    assert newest.endswith(f"{plain} --legacy-peer-deps; }}")  # what the ranges allow, with no date
+    assert later.endswith(f"{plain} --before=2024-03-03T05:06:07Z; }}")
+    assert later_peers.endswith(f"{plain} --before=2024-03-03T05:06:07Z --legacy-peer-deps; }}")
+    assert newest.endswith(f"{plain}; }}") and newest_peers.endswith(f"{plain} --legacy-peer-deps; }}")
     assert env.log_parser == "mocha"
 
 
