@@ -22,6 +22,7 @@ Nothing in the checkout is executed.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 from datetime import date, datetime, timedelta
@@ -29,12 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from swefarm.harness.recipe_js_scripts import (
+    DEPENDENCY_KEYS,
     build_script,
     compiled_tests,
+    out_dirs,
     pretest_builds,
     runner_options,
     unreachable_dependencies,
 )
+from swefarm.harness.runners_js import is_js_test_file
 from swefarm.tasks.models import Environment, Task
 
 #: When each Node major became the active LTS: the newest one on a task's date is its default.
@@ -89,7 +93,7 @@ _PLAIN = "npm install --no-audit --no-fund --no-package-lock"
 #: Removes the dependencies named on its command line from package.json (every dependency section).
 _PRUNE = (
     'const fs = require("fs"), p = JSON.parse(fs.readFileSync("package.json", "utf8"));'
-    ' for (const k of ["dependencies", "devDependencies", "optionalDependencies"])'
+    f" for (const k of {json.dumps(list(DEPENDENCY_KEYS))})"
     " for (const n of process.argv.slice(1)) if (p[k]) delete p[k][n];"
     ' fs.writeFileSync("package.json", JSON.stringify(p, null, 2));'
 )
@@ -198,12 +202,9 @@ def _section(package: dict[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-_DEPENDENCY_KEYS = ("dependencies", "devDependencies", "optionalDependencies")
-
-
 def _dependencies(package: dict[str, Any]) -> dict[str, str]:
     deps: dict[str, str] = {}
-    for key in _DEPENDENCY_KEYS:
+    for key in DEPENDENCY_KEYS:
         if isinstance(package.get(key), dict):
             deps.update({str(k): str(v) for k, v in package[key].items()})
     return deps
@@ -232,9 +233,9 @@ def test_runner(package: dict[str, Any], root: Path | None = None) -> tuple[str,
         if toolkit in deps:
             return runner, f"runner {runner}: {toolkit} runs it"
     for runner in RUNNERS:
-        found = sorted(p.name for p in Path(root or ".").glob(f"{runner}.config.*")) if root else []
-        if root and (found or (runner == "mocha" and any(Path(root).glob(".mocharc*")))):
-            return runner, f"runner {runner}: its configuration ({(found or ['.mocharc'])[0]})"
+        patterns = [f"{runner}.config.*", *([".mocharc*"] if runner == "mocha" else [])]
+        if root is not None and (configs := sorted(p.name for g in patterns for p in Path(root).glob(g))):
+            return runner, f"runner {runner}: its configuration ({configs[0]})"
     return "node", "runner node --test: no jest, vitest or mocha in package.json"
 
 
@@ -250,9 +251,6 @@ MAX_TEST_FILES = 2000
 def tests_import_output(root: Path) -> str | None:
     """The build-output folder the project's test files import by a relative path (ajv's specs:
     `from "../dist/standalone/instance"`), when it is tsconfig's outDir or ignored by git; else None."""
-    from swefarm.harness.recipe_js_scripts import out_dirs
-    from swefarm.harness.runners_js import is_js_test_file
-
     root = Path(root)
     try:
         ignored = {line.strip().strip("/") for line in (root / ".gitignore").read_text(errors="replace").splitlines()}
@@ -263,14 +261,11 @@ def tests_import_output(root: Path) -> str | None:
         return None
     names = "|".join(sorted(map(re.escape, outputs)))
     pattern = re.compile(r"""['"](?:\.\.?/)+(""" + names + r""")/""")
-    read = 0
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if "node_modules/" in rel or not is_js_test_file(rel) or not path.is_file():
-            continue
-        read += 1
-        if read > MAX_TEST_FILES:
-            break
+    tests = []
+    for folder, dirs, files in os.walk(root):  # neither git's objects nor installed packages are walked
+        dirs[:] = sorted(d for d in dirs if d not in (".git", "node_modules"))
+        tests += [p for f in sorted(files) if is_js_test_file((p := Path(folder, f)).relative_to(root).as_posix())]
+    for path in tests[:MAX_TEST_FILES]:
         try:
             if match := pattern.search(path.read_text(errors="replace")):
                 return match.group(1)

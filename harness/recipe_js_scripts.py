@@ -34,6 +34,8 @@ _RUNS_SCRIPT = re.compile(r"(?:npm run(?:-script)?|yarn run|yarn|pnpm run|pnpm)\
 _ENV_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _GIT_SPEC = re.compile(r"^(?:git\+|git:|github:|gitlab:|bitbucket:|gist:|ssh:|https?:)|^[\w.-]+/[\w.-]+(?:#.*)?$")
 TS_SOURCES = {".js": ".ts", ".mjs": ".mts", ".cjs": ".cts"}
+#: package.json's sections of dependencies that an install fetches.
+DEPENDENCY_KEYS = ("dependencies", "devDependencies", "optionalDependencies")
 
 
 def _scripts(package: dict[str, Any]) -> dict[str, str]:
@@ -149,7 +151,7 @@ def _runs_tests(words: list[str]) -> bool:
 def unreachable_dependencies(package: dict[str, Any]) -> dict[str, str]:
     """Direct dependencies fetched from a git host or a URL (`github:u/r`, `u/r`, `git+ssh://...`, `https://...`)."""
     out: dict[str, str] = {}
-    for key in ("dependencies", "devDependencies", "optionalDependencies"):
+    for key in DEPENDENCY_KEYS:
         section = package.get(key)
         if isinstance(section, dict):
             out.update({str(n): str(s) for n, s in section.items() if _GIT_SPEC.search(str(s).strip())})

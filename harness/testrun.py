@@ -131,13 +131,13 @@ def run_command(
     files = [p for p in files_after(task.test_patch) if p.endswith(".py")]
     if runner == "pytest" and any("::" in t for t in tests):  # ids in file order, as whole-file runs have them
         tests = collection_order(tests, lambda path: _source(sb, path), files)
-    env_ = task.environment
+    environment = task.environment
     if DEFAULT_PARSER[runner] in JS_RUNNERS:  # the project's own options for its runner
-        options = [*env_.runner_options, *options]
+        options = [*environment.runner_options, *options]
     try:
         cmd = test_command(
-            runner, tests, junit_path=JUNIT_PATH, files=files, options=options, build=env_.build,
-            compiled=env_.compiled_tests,
+            runner, tests, junit_path=JUNIT_PATH, files=files, options=options, build=environment.build,
+            compiled=environment.compiled_tests,
         )  # fmt: skip
     except ValueError as exc:
         raise InfraError(f"cannot build the test command: {exc}") from None

@@ -26,6 +26,8 @@ do not, and every test our rules left out, is explained in `dropped`
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import docker
@@ -39,6 +41,7 @@ from swefarm.harness.results import TestRun, TestStatus, counts_as_pass
 from swefarm.harness.runners import module_labels
 from swefarm.harness.runners_js import is_js_test_file
 from swefarm.harness.testrun import InfraError, apply_patch, files_after, run_tests, runner_name
+from swefarm.sandbox import Sandbox
 from swefarm.sandbox.errors import SandboxError
 from swefarm.sandbox.provider import SandboxProvider, as_provider
 from swefarm.tasks.models import Task, ValidationRun
@@ -101,11 +104,19 @@ def tests_beside(changed: list[str], tracked: list[str]) -> list[str]:
     return sorted(p for p in tracked if is_js_test_file(p) and posixpath.dirname(p) in folders)
 
 
-def _targets_beside(provider: SandboxProvider, image: str, task: Task, timeout: float) -> list[str]:
+@contextmanager
+def _patched(provider: SandboxProvider, image: str, patches: list[tuple[str, str]]) -> Iterator[Sandbox]:
+    """A fresh sandbox of `image` with `patches` applied (PatchError names the one that does not apply)."""
     with provider.start(image, sandbox_config()) as sb:
-        ok, message = apply_patch(sb, task.test_patch, "tests")
-        if not ok:
-            raise PatchError(f"the tests patch does not apply: {message[-500:]}")
+        for name, diff in patches:
+            ok, message = apply_patch(sb, diff, name)
+            if not ok:
+                raise PatchError(f"the {name} patch does not apply: {message[-500:]}")
+        yield sb
+
+
+def _targets_beside(provider: SandboxProvider, image: str, task: Task, timeout: float) -> list[str]:
+    with _patched(provider, image, [("tests", task.test_patch)]) as sb:
         listed = sb.run_stateless("git ls-files -co --exclude-standard", timeout=min(timeout, 120))
     return tests_beside(files_after(task.test_patch), listed.output.splitlines())
 
@@ -118,11 +129,7 @@ def _run(
     timeout: float,
     targets: list[str] | None = None,
 ) -> TestRun:
-    with provider.start(image, sandbox_config()) as sb:
-        for name, diff in patches:
-            ok, message = apply_patch(sb, diff, name)
-            if not ok:
-                raise PatchError(f"the {name} patch does not apply: {message[-500:]}")
+    with _patched(provider, image, patches) as sb:
         return run_tests(sb, task, targets or test_targets(task), timeout=timeout)
 
 
