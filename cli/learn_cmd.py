@@ -28,6 +28,11 @@ def learn(
     heldout: int = typer.Option(None, "--heldout", help="held-out tasks to evaluate on (default: all)"),
     episodes: int = typer.Option(None, "--episodes", help="episodes per held-out task and seed"),
     grpo_steps: int = typer.Option(None, "--grpo-steps"),
+    teacher_episodes: int = typer.Option(None, "--teacher-episodes", help="teacher episodes per training task"),
+    sft_epochs: float = typer.Option(None, "--sft-epochs"),
+    eval_backend: str = typer.Option(
+        None, "--eval-backend", help="auto (vLLM where installed, else transformers) | vllm | transformers"
+    ),
 ) -> None:
     """Before/after on held-out tasks: well-formed calls, resolve rate per seed, pass@k; SFT then GRPO with TRL."""
     from swefarm.bench.learn import LearnPlan, run_learn
@@ -35,7 +40,10 @@ def learn(
 
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     plan = LearnPlan.quick() if quick else LearnPlan()
-    for name, value in (("heldout_tasks", heldout), ("episodes", episodes), ("grpo_steps", grpo_steps)):
+    options = {"heldout_tasks": heldout, "episodes": episodes, "grpo_steps": grpo_steps,
+               "teacher_episodes": teacher_episodes, "sft_epochs": sft_epochs,
+               "eval_backend": eval_backend}  # fmt: skip
+    for name, value in options.items():
         if value is not None:
             setattr(plan, name, value)
     try:

@@ -43,11 +43,17 @@ class EvalReport:
         return out
 
 
-def policy_spec(model: str | None) -> str:
-    """vLLM on a GPU (when installed), else transformers on the CPU: the backend that serves `model` best here."""
+BACKENDS = ("auto", "transformers", "vllm")
+
+
+def policy_spec(model: str | None, backend: str = "auto") -> str:
+    """The policy spec that serves `model` with `backend`; "auto": vLLM on a GPU (when installed), else transformers."""
     from swefarm.train.device import training_device
 
-    backend = "vllm" if training_device().vllm else "transformers"
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
+    if backend == "auto":
+        backend = "vllm" if training_device().vllm else "transformers"
     return f"{backend}:{model}" if model else backend
 
 
@@ -62,6 +68,7 @@ def evaluate(
     concurrency: int = 8,
     factory=None,
     on_done=None,
+    backend: str = "auto",
 ) -> EvalReport:
     """Play `model` (a directory, or None for the default model) on `tasks`; see the module docstring."""
     from swefarm.policy.factory import load_policy
@@ -72,7 +79,7 @@ def evaluate(
         raise ValueError("need at least one episode per task and one seed")
     specs = eval_specs(tasks, episodes, seeds, env_config)
     own = factory is None
-    factory = factory or load_policy(policy_spec(model), **(sampling or {}))
+    factory = factory or load_policy(policy_spec(model, backend), **(sampling or {}))
     try:
         played = play_many(specs, factory, store=store, concurrency=concurrency, on_done=on_done)
     finally:

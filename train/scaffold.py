@@ -28,7 +28,7 @@ ENV_CONFIG: dict[str, Any] = {
     "grade_timeout_s": 300.0,
 }
 
-SAMPLING: dict[str, Any] = {"temperature": 0.7, "max_new_tokens": 128}
+SAMPLING: dict[str, Any] = {"temperature": 0.7, "max_new_tokens": 160}  # a teacher edit turn is ~100 tokens
 
 
 def env_config(**overrides: Any) -> dict[str, Any]:

@@ -29,12 +29,26 @@ from unidiff import PatchSet
 
 NOTE = "teacher-forced: the ids are the teacher's replies in the model's tokens; logprobs are not the model's"
 
-_VIEW = ("The issue points at {path}. Let me read it first.", "Let me look at {path} before changing anything.")
-_EDIT = (
-    "The line `{old}` is the bug: it should be `{new}`. I will replace it.",
-    "`{old}` is wrong here; the fix is `{new}`.",
+# Thoughts are a sentence and quote no code: the edit turn (thought + call, ~100 tokens) fits the scaffold's turn
+# with room to spare, and a small model sampled at temperature 0.7 has no code line in its thought to loop on.
+_VIEW = (
+    "The issue points at {path}. Let me read it first.",
+    "Let me look at {path} before changing anything.",
+    "First I read {path}.",
+    "I will open {path} to see the code.",
 )
-_SUBMIT = ("The fix is in place, so I submit.", "That was the only change needed. Submitting.")
+_EDIT = (
+    "The issue quotes the faulty line in {path}. I will fix it.",
+    "That line is the bug; I replace it with the fix.",
+    "The issue points at one wrong line. Fixing it now.",
+    "I found the faulty line in {path}; replacing it.",
+)
+_SUBMIT = (
+    "The fix is in place, so I submit.",
+    "That was the only change needed. Submitting.",
+    "Done: the line is fixed. I submit.",
+    "The bug is fixed; submitting.",
+)
 
 
 class TeacherEngine:
@@ -103,10 +117,10 @@ class ScriptedTeacher:
                 shown = self._last_observation
             for hunk in patched:
                 old, new = _edit(hunk, shown)
-                thinking = self._pick(_EDIT, n).format(old=old.strip(), new=new.strip())
+                thinking = self._pick(_EDIT, n).format(path=path)
                 edit = self._call("editor", command="str_replace", path=path, old_str=old, new_str=new)
                 yield self._format.render([edit], thinking=thinking)
-        yield self._format.render([self._call("submit")], thinking=self._pick(_SUBMIT, self.seed))
+        yield self._format.render([self._call("submit")], thinking=self._pick(_SUBMIT, len(self.files)))
 
 
 def _edit(hunk, shown: str | None) -> tuple[str, str]:

@@ -42,6 +42,8 @@ def test_teacher_episodes_resolve_and_are_token_exact_in_the_students_template(f
         "old_str": "count = count",
         "new_str": "count = count + 1",
     }
+    budget = scaffold.SAMPLING["max_new_tokens"]  # what the student may write a turn: the teacher must fit it
+    assert all(len(turn.completion_ids) <= budget - 32 for turn in t.turns)
     ids, mask, _ = assemble(t.turns)
     assert (ids, mask) == (t.token_ids, t.loss_mask)
     assert sum(mask) == sum(len(turn.completion_ids) for turn in t.turns)
