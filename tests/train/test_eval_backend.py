@@ -7,13 +7,13 @@ import subprocess
 import sys
 
 import pytest
-from swefarm.bench.learn import LearnPlan, eval_backend
-from swefarm.train.evaluate import policy_spec
+from swefarm.bench.learn import LearnPlan
+from swefarm.train.evaluate import policy_spec, resolve_backend
 
 
 def test_policy_spec_honours_an_explicit_backend_and_rejects_an_unknown_one():
-    assert policy_spec("runs/sft/model", "vllm") == "vllm:runs/sft/model"
     assert policy_spec(None, "transformers") == "transformers"
+    assert policy_spec("runs/sft/model", "transformers") == "transformers:runs/sft/model"
     assert policy_spec(None) in ("vllm", "transformers")
     with pytest.raises(ValueError, match="auto, transformers, vllm"):
         policy_spec(None, "tensorrt")
@@ -22,15 +22,18 @@ def test_policy_spec_honours_an_explicit_backend_and_rejects_an_unknown_one():
 def test_auto_picks_vllm_exactly_when_a_vllm_python_is_installed(monkeypatch, tmp_path):
     from swefarm.policy import vllm_backend
 
-    assert eval_backend("transformers") == "transformers" and eval_backend("vllm") == "vllm"
     monkeypatch.setattr(vllm_backend, "vllm_python", lambda python=None: str(tmp_path / "python"))
-    assert eval_backend("auto") == "vllm"
+    assert resolve_backend("auto") == "vllm" and resolve_backend("vllm") == "vllm"
+    assert policy_spec("runs/sft/model") == "vllm:runs/sft/model"
+    assert resolve_backend("transformers") == "transformers"
 
     def missing(python=None):
-        raise vllm_backend.VLLMUnavailableError("no Python with vLLM found")
+        raise vllm_backend.VLLMUnavailableError("no Python with vLLM found: run `swefarm setup --vllm`")
 
     monkeypatch.setattr(vllm_backend, "vllm_python", missing)
-    assert eval_backend("auto") == "transformers"
+    assert resolve_backend("auto") == "transformers"
+    with pytest.raises(vllm_backend.VLLMUnavailableError, match="swefarm setup --vllm"):
+        resolve_backend("vllm")  # asked for by name and missing: said at once, not after the family is built
     assert LearnPlan.quick().eval_backend == "transformers"  # CI's one-episode run never waits for a server
 
 
